@@ -1,0 +1,122 @@
+/* kernels.h — the compute layer: every numerical kernel the network layers call.
+ *
+ * One dispatch point (kernels/dispatch.c): callers use the dpf_k_* names below and never see
+ * which backend runs. Backends:
+ *   ref/   plain C loops — the oracle every fast kernel is tested against (also the float64
+ *          build used by the finite-difference gradient checks);
+ *   fast/  float32 only: im2col + oneDNN sgemm today, oneDNN primitives / hand-written kernels later.
+ * The ref kernels are also callable directly as dpf_ref_* (same signatures) for tests.
+ *
+ * Conventions: outputs first, then const inputs, then sizes. Tensors are NCHW, contiguous.
+ * Backward kernels compute the true dL/dθ (PyTorch's sign and scale) and ACCUMULATE (+=) into
+ * dx / dw / db; any of dx, dw, db may be NULL when not wanted. Kernels never allocate: scratch
+ * memory comes in through `ws`, sized by the matching *_workspace() function (in dpf_real elements).
+ * Kernels may use OpenMP internally (the one threading runtime of dpf). */
+#ifndef DPF_KERNELS_H
+#define DPF_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpf/real.h"
+
+typedef struct dpf_conv_shape {
+    int n, c, h, w;      /* input (N, C, H, W) */
+    int k, kh, kw;       /* output channels, kernel size */
+    int stride, pad;     /* same in both dimensions */
+    int oh, ow;          /* output size: (h + 2*pad - kh) / stride + 1 */
+} dpf_conv_shape;
+
+/* Fills oh/ow from the rest; returns 0 if the shape is valid (oh, ow >= 1), -1 otherwise. */
+int dpf_conv_shape_finish(dpf_conv_shape *s);
+
+/* ---- matrix multiply, row-major: C = alpha * op(A) @ op(B) + beta * C ----
+ * op(A) is (M, K), op(B) is (K, N), C is (M, N); ta/tb != 0 means the stored matrix is transposed. */
+void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_real *a, int lda,
+                const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc);
+
+/* ---- conv2d (no dilation, no groups) ---- */
+size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s);
+void dpf_k_conv2d_forward(dpf_real *y,        /* (N, K, OH, OW) */
+                          const dpf_real *x,  /* (N, C, H, W) */
+                          const dpf_real *w,  /* (K, C, KH, KW) */
+                          const dpf_real *b,  /* (K) or NULL */
+                          const dpf_conv_shape *s, dpf_real *ws);
+void dpf_k_conv2d_backward(dpf_real *dx,       /* (N, C, H, W) or NULL, += */
+                           dpf_real *dw,       /* (K, C, KH, KW) or NULL, += */
+                           dpf_real *db,       /* (K) or NULL, += */
+                           const dpf_real *dy, /* (N, K, OH, OW) */
+                           const dpf_real *x,  /* (N, C, H, W) */
+                           const dpf_real *w,  /* (K, C, KH, KW) */
+                           const dpf_conv_shape *s, dpf_real *ws);
+
+/* ---- batchnorm2d over (N, C, HW), PyTorch semantics ----
+ * Training: normalise with the batch mean and the biased batch variance; update running stats
+ *   running = (1 - momentum) * running + momentum * batch, with the UNBIASED variance (n*hw/(n*hw-1)).
+ *   Saves mean and invstd = 1/sqrt(var_biased + eps) per channel for backward.
+ * Eval: normalise with the running statistics. */
+void dpf_k_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
+                            dpf_real *running_mean, dpf_real *running_var,
+                            const dpf_real *x, const dpf_real *gamma, const dpf_real *beta,
+                            int n, int c, int hw, dpf_real momentum, dpf_real eps);
+void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
+                           const dpf_real *beta, const dpf_real *running_mean,
+                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps);
+/* Backward of the training-mode forward. */
+void dpf_k_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
+                       const dpf_real *x, const dpf_real *save_mean, const dpf_real *save_invstd,
+                       const dpf_real *gamma, int n, int c, int hw);
+
+/* ---- relu: y = max(x, 0); backward uses the output: dx += dy * (y > 0) ---- */
+void dpf_k_relu_forward(dpf_real *y, const dpf_real *x, size_t count);
+void dpf_k_relu_backward(dpf_real *dx, const dpf_real *dy, const dpf_real *y, size_t count);
+
+/* ---- max-pool, kernel k, stride st, no padding, floor mode (PyTorch MaxPool2d(k, st)) ----
+ * argmax holds, per output element, the flat index within its (h*w) input plane of the first
+ * maximum in row-major scan order (PyTorch's tie rule). */
+void dpf_k_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
+                           int w, int k, int st, int oh, int ow);
+void dpf_k_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *argmax, int n, int c,
+                            int h, int w, int oh, int ow);
+
+/* ---- global average pool: (N, C, H, W) -> (N, C) ---- */
+void dpf_k_gap_forward(dpf_real *y, const dpf_real *x, int n, int c, int hw);
+void dpf_k_gap_backward(dpf_real *dx, const dpf_real *dy, int n, int c, int hw);
+
+/* ---- linear: y = x @ W^T + b, W is (OUT, IN) as in PyTorch ---- */
+void dpf_k_linear_forward(dpf_real *y,       /* (N, OUT) */
+                          const dpf_real *x, /* (N, IN) */
+                          const dpf_real *w, /* (OUT, IN) */
+                          const dpf_real *b, /* (OUT) or NULL */
+                          int n, int in, int out);
+void dpf_k_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
+                           const dpf_real *x, const dpf_real *w, int n, int in, int out);
+
+/* ---- residual add: y = a + b; backward: da += dy, db += dy ---- */
+void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count);
+void dpf_k_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, size_t count);
+
+/* ---- softmax cross-entropy, mean over the batch ----
+ * Forward writes the softmax probabilities (N, CLASSES) and returns the mean loss (computed in
+ * double, log-sum-exp stabilised). Backward: dlogits += scale * (probs - onehot(labels)) / n,
+ * scale = dL/dloss (1 for the loss itself). Labels must be in [0, classes). */
+double dpf_k_softmax_ce_forward(dpf_real *probs, const dpf_real *logits, const int32_t *labels,
+                                int n, int classes);
+void dpf_k_softmax_ce_backward(dpf_real *dlogits, const dpf_real *probs, const int32_t *labels,
+                               int n, int classes, dpf_real scale);
+
+/* ---- reference backend: same contracts ---- */
+void dpf_ref_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_real *a, int lda,
+                  const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc);
+size_t dpf_ref_conv2d_workspace(const dpf_conv_shape *s);
+void dpf_ref_conv2d_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
+                            const dpf_conv_shape *s, dpf_real *ws);
+void dpf_ref_conv2d_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
+                             const dpf_real *x, const dpf_real *w, const dpf_conv_shape *s,
+                             dpf_real *ws);
+void dpf_ref_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
+                            int n, int in, int out);
+void dpf_ref_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
+                             const dpf_real *x, const dpf_real *w, int n, int in, int out);
+
+#endif
