@@ -56,14 +56,16 @@ void dpf_augment_sample(float *dst, const dpf_dataset *ds, int i, const dpf_augm
 typedef struct dpf_loader dpf_loader;
 
 /* shuffle: new random order every epoch; otherwise the stored order. The last batch of an epoch
- * may be smaller (no samples are dropped). The loader keeps a pointer to ds (must outlive it). */
+ * may be smaller (no samples are dropped). The loader keeps a pointer to ds (must outlive it).
+ * aug NULL: no augmentation, pixel/255 only. Nothing is handed out before dpf_loader_start_epoch. */
 dpf_status dpf_loader_create(dpf_loader **out, const dpf_dataset *ds, int batch, int shuffle,
                              const dpf_augment *aug, uint64_t seed);
 int dpf_loader_batches_per_epoch(const dpf_loader *l);
 /* Positions the loader at batch first_batch of epoch `epoch` and starts preparing it. */
 dpf_status dpf_loader_start_epoch(dpf_loader *l, int epoch, int first_batch);
 /* Hands out the next batch: x (B, C, H, W) normalised floats, y (B) labels. Returns B, or 0 when
- * the epoch is over. The pointers stay valid until the next call. */
+ * the epoch is over. The pointers stay valid until the next call of dpf_loader_next or
+ * dpf_loader_start_epoch on this loader. */
 int dpf_loader_next(dpf_loader *l, const float **x, const int32_t **y);
 void dpf_loader_free(dpf_loader *l);
 

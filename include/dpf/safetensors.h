@@ -44,6 +44,7 @@ typedef struct dpf_st_file {
     int meta_count;
     uint8_t *data;      /* the data area, owned */
     size_t data_size;
+    char *path;         /* the path given to dpf_st_read, owned (for error messages) */
 } dpf_st_file;
 
 size_t dpf_st_dtype_size(dpf_st_dtype t);

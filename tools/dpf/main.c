@@ -1,3 +1,47 @@
-/* main.c — the dpf command-line tool: dispatches to the subcommands. (stub, being written) */
+/* main.c — the dpf command-line tool: dispatches to the subcommands. */
 #include <stdio.h>
-int main(void) { puts("dpf"); return 0; }
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "dpf %s — train sparse neural networks with Dynamic Pruning with Feedback\n"
+            "\n"
+            "usage: dpf COMMAND [options]\n"
+            "\n"
+            "commands:\n"
+            "  train    train a model (dense or pruned) and save the run\n"
+            "  eval     test accuracy of a run directory or a model file\n"
+            "  export   write a run's model in a deployable format (safetensors)\n"
+            "\n"
+            "dpf COMMAND --help lists the options of a command and their defaults.\n",
+            DPF_VERSION);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("dpf %s\n", DPF_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "train") == 0)
+        return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0)
+        return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "export") == 0)
+        return cmd_export(argc - 1, argv + 1);
+    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export; see dpf --help)\n",
+            cmd);
+    return 2;
+}

@@ -1,0 +1,27 @@
+/* dpf/model_io.h — a model file: a safetensors file holding every parameter and BN buffer under
+ * its PyTorch state_dict name (so torch's load_state_dict(strict=True) accepts it), and in
+ * __metadata__ what is needed to use it alone: model, data set, input shape, classes,
+ * normalisation (and, for runs, method and sparsity). */
+#ifndef DPF_MODEL_IO_H
+#define DPF_MODEL_IO_H
+
+#include "dpf/net.h"
+#include "dpf/status.h"
+
+typedef struct dpf_model_meta {
+    char model[32];
+    char data[32];
+    int c, h, w, classes;
+    float mean[3], std[3];
+    char method[32];        /* "" if not from a run */
+    double sparsity;        /* reached sparsity of the prunable weights stored */
+} dpf_model_meta;
+
+/* Writes the forward weights w~ of net (sparse = 1: the pruned model) or the dense weights w
+ * (sparse = 0), and the BN buffers, atomically. */
+dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, const char *path);
+/* Reads a model file: builds the net it describes (max_batch) and loads every tensor, checking
+ * that names and shapes match exactly. */
+dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta);
+
+#endif

@@ -1,0 +1,99 @@
+/* dpf/net.h — networks: build a named model, run forward / loss / backward.
+ *
+ * Parameters live in flat buffers (design §3): the dense weights w, their gradients g and, when a
+ * pruning method asks for it, the forward weights w~ (e.g. m ⊙ w) share one indexing; each tensor
+ * is a view (name, shape, offset) described by dpf_param_info. Forward and backward read w~
+ * (which is w itself unless dpf_net_use_forward_weights(net, 1) was called) and backward writes
+ * dL/dw~ into g — exactly what DPF needs: the gradient at the pruned model, applied to w.
+ * Names follow PyTorch state_dicts (conv1.weight, layer1.0.bn1.running_mean, fc.bias, ...).
+ * All memory is planned when the net is created: nothing allocates in forward/backward. */
+#ifndef DPF_NET_H
+#define DPF_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpf/real.h"
+#include "dpf/status.h"
+
+typedef enum dpf_param_kind {
+    DPF_PARAM_CONV_WEIGHT,
+    DPF_PARAM_LINEAR_WEIGHT,
+    DPF_PARAM_BIAS,
+    DPF_PARAM_BN_WEIGHT,
+    DPF_PARAM_BN_BIAS
+} dpf_param_kind;
+
+typedef struct dpf_param_info {
+    char name[96];          /* PyTorch state_dict name */
+    dpf_param_kind kind;
+    int ndim;
+    int64_t shape[4];
+    size_t offset, count;   /* view into the flat buffers */
+    int prunable;           /* conv/linear weight other than the final classifier (paper §5.1) */
+    int64_t uses;           /* MACs per weight per image: OH*OW for conv, 1 for linear, 0 otherwise */
+    int filters;            /* output filters (shape[0]) of a weight; filter f is count/filters
+                               contiguous elements starting at offset + f*count/filters */
+} dpf_param_info;
+
+typedef struct dpf_buffer_info {
+    char name[96];          /* e.g. "bn1.running_mean", "bn1.num_batches_tracked" */
+    int ndim;
+    int64_t shape[4];
+    size_t offset, count;   /* into dpf_net_buffers() (running stats); counters: see below */
+    int is_counter;         /* num_batches_tracked: int64 scalar, value dpf_net_batches_tracked() */
+} dpf_buffer_info;
+
+typedef struct dpf_net dpf_net;
+
+/* Known models: mlp, lenet5, resnet20, resnet32, resnet56, resnet110, wrn-28-2, wrn-28-4,
+ * wrn-28-8 (any wrn-28-K), vgg16. Input (c, h, w) and classes follow the data set; max_batch
+ * bounds the batch of forward calls. Errors name the model and why it does not fit the input. */
+dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w, int classes,
+                          int max_batch);
+void dpf_net_free(dpf_net *net);
+int dpf_model_known(const char *model);
+const char *dpf_model_list(void);   /* "mlp, lenet5, ..." for help texts */
+
+/* PyTorch reference initialisation: conv Kaiming normal (fan_out, relu), linear PyTorch default
+ * (uniform ±1/sqrt(fan_in) for weight and bias), conv bias 0, BN weight 1 / bias 0, running
+ * mean 0 / var 1, counters 0. Deterministic in seed. */
+void dpf_net_init(dpf_net *net, uint64_t seed);
+
+const char *dpf_net_model(const dpf_net *net);
+void dpf_net_input_shape(const dpf_net *net, int *c, int *h, int *w, int *classes);
+int dpf_net_max_batch(const dpf_net *net);
+
+int dpf_net_param_count(const dpf_net *net);
+const dpf_param_info *dpf_net_param(const dpf_net *net, int i);
+size_t dpf_net_size(const dpf_net *net);            /* elements of the flat parameter buffers */
+dpf_real *dpf_net_weights(dpf_net *net);            /* dense w */
+dpf_real *dpf_net_grads(dpf_net *net);              /* dL/dw~ after backward */
+dpf_real *dpf_net_forward_weights(dpf_net *net);    /* w~ (== w unless enabled below) */
+/* on = 1: forward/backward read a separate buffer w~ (allocated now, initialised to w) that the
+ * caller fills; on = 0: they read w directly. */
+dpf_status dpf_net_use_forward_weights(dpf_net *net, int on);
+
+int dpf_net_buffer_count(const dpf_net *net);
+const dpf_buffer_info *dpf_net_buffer(const dpf_net *net, int i);
+dpf_real *dpf_net_buffers(dpf_net *net);            /* BN running means and variances */
+size_t dpf_net_buffers_size(const dpf_net *net);
+int64_t dpf_net_batches_tracked(const dpf_net *net);
+void dpf_net_set_batches_tracked(dpf_net *net, int64_t n);
+
+/* Forward pass on x (batch, C, H, W); train = 1 uses batch statistics and updates running stats.
+ * 1 <= batch <= max_batch. */
+void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train);
+const dpf_real *dpf_net_logits(const dpf_net *net);  /* (batch, classes) of the last forward */
+/* Mean softmax cross-entropy of the last forward against labels (each in [0, classes)); also
+ * stores what backward needs. *correct (may be NULL) gets the number of argmax hits. */
+double dpf_net_loss(dpf_net *net, const int32_t *labels, int *correct);
+/* Gradients of the last loss w.r.t. the forward weights, written (not accumulated) into g. */
+void dpf_net_backward(dpf_net *net);
+
+/* Multiply-accumulates of one forward pass per image over conv and linear weights: dense, and
+ * counting only nonzero forward weights (for a sparse model). */
+int64_t dpf_net_macs_dense(const dpf_net *net);
+int64_t dpf_net_macs_nonzero(dpf_net *net);
+
+#endif

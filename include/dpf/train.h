@@ -1,0 +1,58 @@
+/* dpf/train.h — a training run: resolved configuration, the loop, and what it reports.
+ * Data flows one way (design §2): loader -> batch -> method prepares the forward weights ->
+ * forward -> loss -> backward -> method adjusts gradients -> optimiser updates the dense
+ * weights -> method adjusts weights -> metrics. */
+#ifndef DPF_TRAIN_H
+#define DPF_TRAIN_H
+
+#include <stdint.h>
+
+#include "dpf/optim.h"
+#include "dpf/status.h"
+
+typedef struct dpf_train_config {
+    char data[32];          /* mnist | fashion-mnist | cifar10 | cifar100 */
+    char data_dir[1024];    /* "" = the data set's default */
+    char model[32];
+    char method[32];        /* dense (more in the methods issue) */
+    double sparsity;        /* target sparsity of the prunable weights */
+    int epochs;
+    int batch;
+    char optimizer[8];      /* sgd | adam */
+    double lr, momentum, weight_decay, gamma, warmup_epochs;
+    int nesterov;
+    int n_milestones;
+    double milestones[DPF_MAX_MILESTONES];  /* fractions of training */
+    uint64_t seed;
+    int threads;            /* 0 = all cores */
+    int limit_train;        /* 0 = all training images */
+    int crop_pad;           /* random-crop padding; 0 = no crop */
+    int flip;               /* random horizontal flip */
+    float mean[3], std[3];  /* normalisation (data set defaults when not given) */
+    char out[1024];         /* run directory; "" = none */
+    int force;              /* allow an --out that already holds a run */
+    int progress;           /* 0 none, 1 plain lines, 2 live bar, -1 auto (bar on a terminal) */
+} dpf_train_config;
+
+typedef struct dpf_train_result {
+    double test_acc_dense, test_acc_sparse;
+    double final_train_loss, final_train_acc;
+    double sparsity_prunable, sparsity_total;
+    int64_t params_total, params_nonzero, params_prunable;
+    int64_t macs_dense, macs_sparse;
+    double train_images_per_s, wall_s;
+} dpf_train_result;
+
+void dpf_train_config_defaults(dpf_train_config *cfg);
+/* Checks ranges and names; errors name the option (as on the command line, e.g. "--lr"). */
+dpf_status dpf_train_config_check(const dpf_train_config *cfg);
+dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *result);
+
+/* Accuracy (fraction) and mean loss of net in evaluation mode on a whole data set, normalised by
+ * mean/std, in batches of at most dpf_net_max_batch(net). */
+struct dpf_net;
+struct dpf_dataset;
+dpf_status dpf_evaluate(struct dpf_net *net, const struct dpf_dataset *ds, const float mean[3],
+                        const float std[3], double *accuracy, double *loss);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# setup.sh — installs the Debian packages dpf needs to build, test and run (idempotent: quick
+# when everything is already there). `--dev` adds what regenerating the PyTorch fixtures and the
+# side-by-side benchmarks need (python3-torch).
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config zlib1g-dev libjansson-dev libdnnl-dev libcmocka-dev
+          dataset-fashion-mnist)
+if [[ "${1:-}" == "--dev" ]]; then
+  packages+=(python3-torch python3-numpy)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  exit 0
+fi
+echo "setup: installing ${missing[*]}" >&2
+sudo_cmd=()
+[[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

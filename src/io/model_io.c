@@ -1,0 +1,162 @@
+/* model_io.c — save and load a model as safetensors with its state_dict names (see model_io.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpf/model_io.h"
+#include "dpf/safetensors.h"
+
+static void put_floats(char *dst, size_t cap, const float *v, int n)
+{
+    size_t used = 0;
+    dst[0] = '\0';
+    for (int i = 0; i < n && used < cap; i++)
+        used += (size_t)snprintf(dst + used, cap - used, i ? ",%.6g" : "%.6g", (double)v[i]);
+}
+
+static dpf_status add_meta(dpf_st_writer *wr, const dpf_model_meta *m)
+{
+    char buf[128];
+    dpf_status st = dpf_st_writer_meta(wr, "format", "dpf");
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "model", m->model);
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "data", m->data);
+    snprintf(buf, sizeof buf, "%d,%d,%d", m->c, m->h, m->w);
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "input_shape", buf);
+    snprintf(buf, sizeof buf, "%d", m->classes);
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "classes", buf);
+    put_floats(buf, sizeof buf, m->mean, m->c);
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "normalize_mean", buf);
+    put_floats(buf, sizeof buf, m->std, m->c);
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "normalize_std", buf);
+    if (st == DPF_OK && m->method[0]) st = dpf_st_writer_meta(wr, "method", m->method);
+    snprintf(buf, sizeof buf, "%.6f", m->sparsity);
+    if (st == DPF_OK) st = dpf_st_writer_meta(wr, "sparsity", buf);
+    return st;
+}
+
+dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, const char *path)
+{
+    dpf_st_writer *wr = dpf_st_writer_new();
+    if (!wr)
+        return dpf_error(DPF_ERR_NOMEM, "%s: out of memory", path);
+    const dpf_real *w = sparse ? dpf_net_forward_weights(net) : dpf_net_weights(net);
+    const dpf_real *buf = dpf_net_buffers(net);
+    int64_t tracked = dpf_net_batches_tracked(net);
+    dpf_status st = add_meta(wr, meta);
+    /* state_dict order: each module's parameters, then its buffers */
+    int b = 0, nb = dpf_net_buffer_count(net);
+    for (int p = 0; p < dpf_net_param_count(net) && st == DPF_OK; p++) {
+        const dpf_param_info *pi = dpf_net_param(net, p);
+        st = dpf_st_writer_add(wr, pi->name, DPF_ST_F32, pi->ndim, pi->shape, w + pi->offset);
+        if (pi->kind != DPF_PARAM_BN_BIAS)
+            continue;
+        for (int k = 0; k < 3 && b < nb && st == DPF_OK; k++, b++) {
+            const dpf_buffer_info *bi = dpf_net_buffer(net, b);
+            if (bi->is_counter)
+                st = dpf_st_writer_add(wr, bi->name, DPF_ST_I64, 0, bi->shape, &tracked);
+            else
+                st = dpf_st_writer_add(wr, bi->name, DPF_ST_F32, bi->ndim, bi->shape,
+                                       buf + bi->offset);
+        }
+    }
+    if (st == DPF_OK)
+        st = dpf_st_writer_write(wr, path);
+    dpf_st_writer_free(wr);
+    return st;
+}
+
+static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *key, int *out)
+{
+    const char *v = dpf_st_meta(f, key);
+    if (!v || sscanf(v, "%d", out) != 1)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks a valid \"%s\" (not a dpf model "
+                         "file?)", path, key);
+    return DPF_OK;
+}
+
+/* Parses n comma-separated floats; returns 0 on success. */
+static int parse_floats(const char *s, float *out, int n)
+{
+    char *end;
+    for (int i = 0; i < n; i++) {
+        out[i] = strtof(s, &end);
+        if (end == s || (*end != (i + 1 < n ? ',' : '\0')))
+            return -1;
+        s = end + 1;
+    }
+    return 0;
+}
+
+static dpf_status parse_meta(const dpf_st_file *f, const char *path, dpf_model_meta *m)
+{
+    memset(m, 0, sizeof *m);
+    const char *model = dpf_st_meta(f, "model"), *data = dpf_st_meta(f, "data");
+    const char *shape = dpf_st_meta(f, "input_shape");
+    if (!model || !shape)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks \"model\" or \"input_shape\" "
+                         "(not a dpf model file?)", path);
+    snprintf(m->model, sizeof m->model, "%s", model);
+    snprintf(m->data, sizeof m->data, "%s", data ? data : "");
+    if (sscanf(shape, "%d,%d,%d", &m->c, &m->h, &m->w) != 3 || m->c < 1 || m->c > 3)
+        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%s\"", path, shape);
+    dpf_status st = meta_int(f, path, "classes", &m->classes);
+    for (int i = 0; i < 3; i++)
+        m->mean[i] = 0, m->std[i] = 1;
+    const char *mean = dpf_st_meta(f, "normalize_mean"), *sd = dpf_st_meta(f, "normalize_std");
+    if (mean && sd && (parse_floats(mean, m->mean, m->c) || parse_floats(sd, m->std, m->c)))
+        return dpf_error(DPF_ERR_FORMAT, "%s: bad normalize_mean \"%s\" or normalize_std \"%s\"",
+                         path, mean, sd);
+    const char *method = dpf_st_meta(f, "method");
+    snprintf(m->method, sizeof m->method, "%s", method ? method : "");
+    const char *sp = dpf_st_meta(f, "sparsity");
+    m->sparsity = sp ? atof(sp) : 0;
+    return st;
+}
+
+static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *net)
+{
+    dpf_real *w = dpf_net_weights(net), *buf = dpf_net_buffers(net);
+    int expected = dpf_net_param_count(net) + dpf_net_buffer_count(net);
+    if (f->count != expected)
+        return dpf_error(DPF_ERR_FORMAT, "%s: holds %d tensors, model %s has %d", path, f->count,
+                         dpf_net_model(net), expected);
+    dpf_status st = DPF_OK;
+    for (int p = 0; p < dpf_net_param_count(net) && st == DPF_OK; p++) {
+        const dpf_param_info *pi = dpf_net_param(net, p);
+        st = dpf_st_get_f32(f, pi->name, w + pi->offset, pi->count);
+    }
+    for (int b = 0; b < dpf_net_buffer_count(net) && st == DPF_OK; b++) {
+        const dpf_buffer_info *bi = dpf_net_buffer(net, b);
+        if (bi->is_counter) {
+            int64_t n = 0;
+            st = dpf_st_get_i64(f, bi->name, &n, 1);
+            dpf_net_set_batches_tracked(net, n);
+        } else {
+            st = dpf_st_get_f32(f, bi->name, buf + bi->offset, bi->count);
+        }
+    }
+    return st;
+}
+
+dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta)
+{
+    dpf_st_file f;
+    *net = NULL;
+    dpf_status st = dpf_st_read(&f, path);
+    if (st != DPF_OK)
+        return st;
+    st = parse_meta(&f, path, meta);
+    if (st == DPF_OK)
+        st = dpf_net_create(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
+                            max_batch);
+    if (st == DPF_OK)
+        st = load_tensors(&f, path, *net);
+    if (st == DPF_OK && dpf_net_forward_weights(*net) != dpf_net_weights(*net))
+        st = dpf_net_use_forward_weights(*net, 1);
+    if (st != DPF_OK) {
+        dpf_net_free(*net);
+        *net = NULL;
+    }
+    dpf_st_free(&f);
+    return st;
+}

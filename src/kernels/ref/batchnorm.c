@@ -1,0 +1,125 @@
+/* ref/batchnorm.c — BatchNorm2d over (N, C, HW) with PyTorch semantics (also the production
+ * float32 implementation). Per-channel statistics are accumulated in double with two passes
+ * (mean, then centred squares), so the variance does not suffer from cancellation.
+ * gamma / beta / running stats / save buffers may be NULL (gamma = 1, beta = 0, not updated). */
+#include <math.h>
+
+#include "kernels/ref/ref.h"
+
+/* Mean and biased variance of channel ci. */
+static void channel_stats(const dpf_real *x, int n, int c, int hw, int ci, double *mean,
+                          double *var)
+{
+    const double m = (double)n * hw;
+    double sum = 0.0;
+    for (int ni = 0; ni < n; ni++) {
+        const dpf_real *xp = x + ((size_t)ni * c + ci) * hw;
+        for (int i = 0; i < hw; i++)
+            sum += (double)xp[i];
+    }
+    const double mu = sum / m;
+    double sq = 0.0;
+    for (int ni = 0; ni < n; ni++) {
+        const dpf_real *xp = x + ((size_t)ni * c + ci) * hw;
+        for (int i = 0; i < hw; i++) {
+            double d = (double)xp[i] - mu;
+            sq += d * d;
+        }
+    }
+    *mean = mu;
+    *var = sq / m;
+}
+
+/* y = (x - mean) * (invstd * gamma) + beta over channel ci. */
+static void channel_apply(dpf_real *y, const dpf_real *x, int n, int c, int hw, int ci,
+                          dpf_real mean, dpf_real scale, dpf_real shift)
+{
+    for (int ni = 0; ni < n; ni++) {
+        const size_t off = ((size_t)ni * c + ci) * hw;
+        const dpf_real *xp = x + off;
+        dpf_real *yp = y + off;
+        for (int i = 0; i < hw; i++)
+            yp[i] = (xp[i] - mean) * scale + shift;
+    }
+}
+
+void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
+                              dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
+                              const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
+                              dpf_real momentum, dpf_real eps)
+{
+    const double m = (double)n * hw;
+    const double unbias = m > 1.0 ? m / (m - 1.0) : 1.0;
+    const double mom = (double)momentum;
+#pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= DPF_REF_OMP_MIN)
+    for (int ci = 0; ci < c; ci++) {
+        double mean, var;
+        channel_stats(x, n, c, hw, ci, &mean, &var);
+        const double invstd = 1.0 / sqrt(var + (double)eps);
+        const double g = gamma ? (double)gamma[ci] : 1.0;
+        channel_apply(y, x, n, c, hw, ci, (dpf_real)mean, (dpf_real)(invstd * g),
+                      beta ? beta[ci] : (dpf_real)0);
+        if (save_mean)
+            save_mean[ci] = (dpf_real)mean;
+        if (save_invstd)
+            save_invstd[ci] = (dpf_real)invstd;
+        if (running_mean)
+            running_mean[ci] = (dpf_real)((1.0 - mom) * (double)running_mean[ci] + mom * mean);
+        if (running_var)
+            running_var[ci] =
+                (dpf_real)((1.0 - mom) * (double)running_var[ci] + mom * var * unbias);
+    }
+}
+
+void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
+                             const dpf_real *beta, const dpf_real *running_mean,
+                             const dpf_real *running_var, int n, int c, int hw, dpf_real eps)
+{
+#pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= DPF_REF_OMP_MIN)
+    for (int ci = 0; ci < c; ci++) {
+        const double mean = running_mean ? (double)running_mean[ci] : 0.0;
+        const double var = running_var ? (double)running_var[ci] : 1.0;
+        const double invstd = 1.0 / sqrt(var + (double)eps);
+        const double g = gamma ? (double)gamma[ci] : 1.0;
+        channel_apply(y, x, n, c, hw, ci, (dpf_real)mean, (dpf_real)(invstd * g),
+                      beta ? beta[ci] : (dpf_real)0);
+    }
+}
+
+/* dx += gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat)),
+ * dgamma += sum(dy * xhat), dbeta += sum(dy), xhat = (x - mean) * invstd. */
+void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
+                         const dpf_real *x, const dpf_real *save_mean,
+                         const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw)
+{
+    const double m = (double)n * hw;
+#pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= DPF_REF_OMP_MIN)
+    for (int ci = 0; ci < c; ci++) {
+        const dpf_real mean = save_mean[ci];
+        const double invstd = (double)save_invstd[ci];
+        double sdy = 0.0, sdyx = 0.0;
+        for (int ni = 0; ni < n; ni++) {
+            const size_t off = ((size_t)ni * c + ci) * hw;
+            for (int i = 0; i < hw; i++) {
+                sdy += (double)dy[off + i];
+                sdyx += (double)dy[off + i] * (double)(x[off + i] - mean);
+            }
+        }
+        sdyx *= invstd; /* sum(dy * xhat) */
+        if (dgamma)
+            dgamma[ci] += (dpf_real)sdyx;
+        if (dbeta)
+            dbeta[ci] += (dpf_real)sdy;
+        if (!dx)
+            continue;
+        const double g = gamma ? (double)gamma[ci] : 1.0;
+        const dpf_real k = (dpf_real)(g * invstd);
+        const dpf_real mdy = (dpf_real)(sdy / m);
+        const dpf_real cx = (dpf_real)(sdyx / m * invstd); /* times (x - mean) = xhat * mean(dy xhat) */
+        for (int ni = 0; ni < n; ni++) {
+            const size_t off = ((size_t)ni * c + ci) * hw;
+            for (int i = 0; i < hw; i++)
+                dx[off + i] += k * (dy[off + i] - mdy - (x[off + i] - mean) * cx);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/* batchnorm.c — batch normalisation node (PyTorch BatchNorm2d: momentum 0.1, eps 1e-5). In
+ * training the running statistics are updated and num_batches_tracked counted (once per forward,
+ * by net.c); in evaluation the running statistics normalise. */
+#include "nn/net_internal.h"
+
+#define BN_MOMENTUM ((dpf_real)0.1)
+#define BN_EPS ((dpf_real)1e-5)
+
+static void bn_forward(dpf_net *net, dpf_node *nd, int batch, int train)
+{
+    dpf_real *mean = net->buf + net->buffers[nd->buf_mean].offset;
+    dpf_real *var = net->buf + net->buffers[nd->buf_var].offset;
+    const dpf_real *gamma = dpf_net_param_wf(net, nd->param_w);
+    const dpf_real *beta = dpf_net_param_wf(net, nd->param_b);
+    int hw = nd->h * nd->w;
+    if (train)
+        dpf_k_bn_forward_train(nd->y, nd->save_mean, nd->save_invstd, mean, var,
+                               dpf_node_x(net, nd, 0), gamma, beta, batch, nd->c, hw, BN_MOMENTUM,
+                               BN_EPS);
+    else
+        dpf_k_bn_forward_eval(nd->y, dpf_node_x(net, nd, 0), gamma, beta, mean, var, batch, nd->c,
+                              hw, BN_EPS);
+}
+
+static void bn_backward(dpf_net *net, dpf_node *nd, int batch)
+{
+    dpf_k_bn_backward(dpf_node_dx(net, nd, 0), dpf_net_param_g(net, nd->param_w),
+                      dpf_net_param_g(net, nd->param_b), nd->dy, dpf_node_x(net, nd, 0),
+                      nd->save_mean, nd->save_invstd, dpf_net_param_wf(net, nd->param_w), batch,
+                      nd->c, nd->h * nd->w);
+}
+
+const dpf_layer_ops dpf_batchnorm_ops = {bn_forward, bn_backward};

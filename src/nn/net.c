@@ -1,0 +1,224 @@
+/* net.c — build a named model, plan all its memory once (one arena), and run forward, loss and
+ * backward over the node list. Nothing here knows which pruning method runs: it only reads the
+ * forward weights w~ and writes gradients. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpf/rng.h"
+#include "nn/net_internal.h"
+
+
+const char *dpf_model_list(void)
+{
+    return "mlp, lenet5, resnet20, resnet32, resnet56, resnet110, wrn-28-2, wrn-28-4, wrn-28-8, "
+           "vgg16";
+}
+
+/* Parses "wrn-D-K" (D = 6n+4, K >= 1); returns 0 on success. */
+static int parse_wrn(const char *model, int *depth, int *width)
+{
+    char tail;
+    if (sscanf(model, "wrn-%d-%d%c", depth, width, &tail) != 2)
+        return -1;
+    return (*depth >= 10 && (*depth - 4) % 6 == 0 && *width >= 1 && *width <= 16) ? 0 : -1;
+}
+
+int dpf_model_known(const char *model)
+{
+    int d, k;
+    static const char *const fixed[] = {"mlp",      "lenet5",    "resnet20", "resnet32",
+                                        "resnet56", "resnet110", "vgg16"};
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(model, fixed[i]) == 0)
+            return 1;
+    return parse_wrn(model, &d, &k) == 0;
+}
+
+static dpf_status build_model(dpf_net *net, const char *model)
+{
+    int depth, width;
+    if (strcmp(model, "mlp") == 0)
+        return dpf_model_build_mlp(net);
+    if (strcmp(model, "lenet5") == 0)
+        return dpf_model_build_lenet5(net);
+    if (strcmp(model, "vgg16") == 0)
+        return dpf_model_build_vgg16(net);
+    if (sscanf(model, "resnet%d", &depth) == 1 && dpf_model_known(model))
+        return dpf_model_build_resnet(net, depth);
+    if (parse_wrn(model, &depth, &width) == 0)
+        return dpf_model_build_wrn(net, depth, width);
+    return dpf_error(DPF_ERR_ARG, "unknown model '%s' (known: %s)", model, dpf_model_list());
+}
+
+/* The final classifier (the last linear layer) stays dense; every other conv/linear weight is
+ * prunable (paper §5.1). Biases and batch norm are never prunable. */
+static void mark_prunable(dpf_net *net)
+{
+    int last_linear = -1;
+    for (int i = 0; i < net->n_nodes; i++)
+        if (net->nodes[i].op == DPF_OP_LINEAR)
+            last_linear = net->nodes[i].param_w;
+    for (int p = 0; p < net->n_params; p++) {
+        dpf_param_kind k = net->params[p].kind;
+        net->params[p].prunable =
+            (k == DPF_PARAM_CONV_WEIGHT || k == DPF_PARAM_LINEAR_WEIGHT) && p != last_linear;
+    }
+}
+
+/* Carves aligned pieces out of one arena; with base == NULL it only measures. */
+typedef struct arena {
+    char *base;
+    size_t used;
+} arena;
+
+static void *carve(arena *a, size_t bytes)
+{
+    size_t at = a->used;
+    a->used += (bytes + 63) & ~(size_t)63;
+    return a->base ? a->base + at : NULL;
+}
+
+static void plan(dpf_net *net, arena *a)
+{
+    size_t mb = (size_t)net->max_batch;
+    net->w = carve(a, net->n_weights * sizeof(dpf_real));
+    net->g = carve(a, net->n_weights * sizeof(dpf_real));
+    net->buf = carve(a, net->n_buffer_values * sizeof(dpf_real));
+    net->workspace = carve(a, net->workspace_size * sizeof(dpf_real));
+    net->probs = carve(a, mb * (size_t)net->classes * sizeof(dpf_real));
+    for (int i = 0; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->op == DPF_OP_INPUT) {
+            nd->y = nd->dy = NULL;
+            continue;
+        }
+        if (nd->op == DPF_OP_FLATTEN) { /* a view of its input */
+            nd->y = net->nodes[nd->in[0]].y;
+            nd->dy = net->nodes[nd->in[0]].dy;
+            continue;
+        }
+        nd->y = carve(a, mb * nd->size * sizeof(dpf_real));
+        nd->dy = carve(a, mb * nd->size * sizeof(dpf_real));
+        if (nd->op == DPF_OP_BN) {
+            nd->save_mean = carve(a, (size_t)nd->c * sizeof(dpf_real));
+            nd->save_invstd = carve(a, (size_t)nd->c * sizeof(dpf_real));
+        }
+        if (nd->op == DPF_OP_MAXPOOL)
+            nd->argmax = carve(a, mb * nd->size * sizeof(int32_t));
+    }
+}
+
+static dpf_status allocate(dpf_net *net)
+{
+    for (int i = 0; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->op != DPF_OP_CONV)
+            continue;
+        dpf_conv_shape s = nd->conv;
+        s.n = net->max_batch;
+        size_t need = dpf_k_conv2d_workspace(&s);
+        if (need > net->workspace_size)
+            net->workspace_size = need;
+    }
+    arena a = {NULL, 0};
+    plan(net, &a);
+    a.base = aligned_alloc(64, a.used ? a.used : 64);
+    if (!a.base)
+        return dpf_error(DPF_ERR_NOMEM, "model %s: cannot allocate %.1f MB for batch %d",
+                         net->model, (double)a.used / 1e6, net->max_batch);
+    memset(a.base, 0, a.used);
+    a.used = 0;
+    plan(net, &a);
+    net->wf = net->w;
+    return DPF_OK;
+}
+
+dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w, int classes,
+                          int max_batch)
+{
+    *out = NULL;
+    if (!model || !dpf_model_known(model))
+        return dpf_error(DPF_ERR_ARG, "unknown model '%s' (known: %s)", model ? model : "(null)",
+                         dpf_model_list());
+    if (c < 1 || h < 1 || w < 1 || classes < 2 || max_batch < 1)
+        return dpf_error(DPF_ERR_ARG, "model %s: invalid input %dx%dx%d, %d classes, batch %d",
+                         model, c, h, w, classes, max_batch);
+    dpf_net *net = calloc(1, sizeof *net);
+    if (!net)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory");
+    snprintf(net->model, sizeof net->model, "%s", model);
+    net->in_c = c, net->in_h = h, net->in_w = w;
+    net->classes = classes;
+    net->max_batch = max_batch;
+    dpf_status st = build_model(net, model);
+    if (st == DPF_OK)
+        st = net->build_status;
+    if (st == DPF_OK) {
+        mark_prunable(net);
+        st = allocate(net);
+    }
+    if (st != DPF_OK) {
+        dpf_net_free(net);
+        return st;
+    }
+    dpf_net_init(net, 0);
+    *out = net;
+    return DPF_OK;
+}
+
+void dpf_net_free(dpf_net *net)
+{
+    if (!net)
+        return;
+    free(net->w); /* the arena starts with w */
+    free(net->wf_own);
+    free(net->nodes);
+    free(net->params);
+    free(net->buffers);
+    free(net);
+}
+
+void dpf_net_init(dpf_net *net, uint64_t seed)
+{
+    dpf_rng rng;
+    dpf_rng_seed(&rng, seed);
+    for (int p = 0; p < net->n_params; p++) {
+        const dpf_param_info *pi = &net->params[p];
+        dpf_real *w = net->w + pi->offset;
+        if (pi->kind == DPF_PARAM_CONV_WEIGHT) {
+            double fan_out = (double)pi->shape[0] * (double)(pi->shape[2] * pi->shape[3]);
+            double std = sqrt(2.0 / fan_out);
+            for (size_t i = 0; i < pi->count; i++)
+                w[i] = (dpf_real)(std * dpf_rng_normal(&rng));
+        } else if (pi->kind == DPF_PARAM_LINEAR_WEIGHT) {
+            double bound = 1.0 / sqrt((double)pi->shape[1]);
+            for (size_t i = 0; i < pi->count; i++)
+                w[i] = (dpf_real)(bound * (2.0 * dpf_rng_uniform(&rng) - 1.0));
+            /* the bias that follows uses the same bound (PyTorch's default) */
+            if (p + 1 < net->n_params && net->params[p + 1].kind == DPF_PARAM_BIAS &&
+                net->params[p + 1].shape[0] == pi->shape[0]) {
+                const dpf_param_info *b = &net->params[p + 1];
+                for (size_t i = 0; i < b->count; i++)
+                    net->w[b->offset + i] = (dpf_real)(bound * (2.0 * dpf_rng_uniform(&rng) - 1.0));
+                p++;
+            }
+        } else {
+            dpf_real v = pi->kind == DPF_PARAM_BN_WEIGHT ? 1 : 0;
+            for (size_t i = 0; i < pi->count; i++)
+                w[i] = v;
+        }
+    }
+    for (int b = 0; b < net->n_buffers; b++) {
+        const dpf_buffer_info *bi = &net->buffers[b];
+        if (bi->is_counter)
+            continue;
+        dpf_real v = strstr(bi->name, "running_var") ? 1 : 0;
+        for (size_t i = 0; i < bi->count; i++)
+            net->buf[bi->offset + i] = v;
+    }
+    net->batches_tracked = 0;
+    if (net->wf_own)
+        memcpy(net->wf_own, net->w, net->n_weights * sizeof(dpf_real));
+}

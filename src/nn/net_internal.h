@@ -1,0 +1,107 @@
+/* net_internal.h — the network's inside: a list of nodes in topological order, each with its
+ * activation and gradient buffers planned once at creation, plus the builder that models use.
+ * Layers (one file each in src/nn/) implement dpf_layer_ops for their node kind. */
+#ifndef DPF_NET_INTERNAL_H
+#define DPF_NET_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpf/net.h"
+#include "kernels/kernels.h"
+
+typedef enum dpf_op {
+    DPF_OP_INPUT,
+    DPF_OP_CONV,
+    DPF_OP_BN,
+    DPF_OP_RELU,
+    DPF_OP_MAXPOOL,
+    DPF_OP_GAP,
+    DPF_OP_FLATTEN,
+    DPF_OP_LINEAR,
+    DPF_OP_ADD,
+    DPF_OP_COUNT
+} dpf_op;
+
+typedef struct dpf_node {
+    dpf_op op;
+    int in[2];              /* input node indices (-1: none) */
+    int c, h, w;            /* output shape per sample */
+    size_t size;            /* c*h*w */
+    dpf_real *y, *dy;       /* (max_batch, c, h, w) activation and its gradient */
+    int param_w, param_b;   /* indices into the param table (-1: none) */
+    int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
+    dpf_conv_shape conv;    /* conv: geometry (n filled at run time) */
+    int pool_k, pool_stride;
+    dpf_real *save_mean, *save_invstd;  /* BN: per channel, saved by training forward */
+    int32_t *argmax;        /* max-pool: (max_batch, c, oh, ow) */
+} dpf_node;
+
+typedef struct dpf_layer_ops {
+    void (*forward)(dpf_net *net, dpf_node *nd, int batch, int train);
+    void (*backward)(dpf_net *net, dpf_node *nd, int batch);
+} dpf_layer_ops;
+
+struct dpf_net {
+    char model[32];
+    int in_c, in_h, in_w, classes, max_batch;
+
+    dpf_node *nodes;
+    int n_nodes, cap_nodes;
+
+    dpf_param_info *params;
+    int n_params, cap_params;
+    size_t n_weights;               /* elements of w / g / wf */
+    dpf_real *w, *g, *wf_own;       /* wf_own: separate forward weights when enabled */
+    dpf_real *wf;                   /* what forward reads: w or wf_own */
+
+    dpf_buffer_info *buffers;
+    int n_buffers, cap_buffers;
+    size_t n_buffer_values;
+    dpf_real *buf;
+    int64_t batches_tracked;
+
+    dpf_real *workspace;            /* kernel scratch, sized for the largest need */
+    size_t workspace_size;
+    dpf_real *probs;                /* (max_batch, classes) softmax of the last loss */
+    const int32_t *labels;          /* labels of the last loss */
+    int batch;                      /* batch of the last forward */
+    int last_train;
+
+    dpf_status build_status;        /* first error met while building */
+};
+
+/* ---- builder (builder.c): each returns the new node index, or -1 after recording an error ---- */
+int dpf_nb_input(dpf_net *net);
+int dpf_nb_conv(dpf_net *net, int in, const char *name, int out_c, int k, int stride, int pad,
+                int bias);
+int dpf_nb_bn(dpf_net *net, int in, const char *name);
+int dpf_nb_relu(dpf_net *net, int in);
+int dpf_nb_maxpool(dpf_net *net, int in, int k, int stride);
+int dpf_nb_gap(dpf_net *net, int in);
+int dpf_nb_flatten(dpf_net *net, int in);
+int dpf_nb_linear(dpf_net *net, int in, const char *name, int out, int bias);
+int dpf_nb_add(dpf_net *net, int a, int b);
+/* conv -> bn (-> relu): the common triple; returns the last node */
+int dpf_nb_conv_bn(dpf_net *net, int in, const char *conv_name, const char *bn_name, int out_c,
+                   int k, int stride, int pad, int relu);
+
+/* ---- models (src/nn/models) ---- */
+dpf_status dpf_model_build_mlp(dpf_net *net);
+dpf_status dpf_model_build_lenet5(dpf_net *net);
+dpf_status dpf_model_build_resnet(dpf_net *net, int depth);
+dpf_status dpf_model_build_wrn(dpf_net *net, int depth, int width);
+dpf_status dpf_model_build_vgg16(dpf_net *net);
+
+/* ---- layers: one ops table per node kind ---- */
+extern const dpf_layer_ops dpf_conv2d_ops, dpf_batchnorm_ops, dpf_relu_ops, dpf_maxpool_ops,
+    dpf_gap_ops, dpf_flatten_ops, dpf_linear_ops, dpf_add_ops;
+
+/* Forward weights / gradient of a param index (NULL for -1). */
+dpf_real *dpf_net_param_wf(dpf_net *net, int p);
+dpf_real *dpf_net_param_g(dpf_net *net, int p);
+/* The input activation / gradient buffer of a node's k-th input. */
+const dpf_real *dpf_node_x(const dpf_net *net, const dpf_node *nd, int k);
+dpf_real *dpf_node_dx(dpf_net *net, const dpf_node *nd, int k);
+
+#endif

@@ -1,0 +1,160 @@
+/* net_run.c — running a planned net: forward, loss, backward, and the accessors of net.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/net_internal.h"
+
+static const dpf_layer_ops *ops_of(dpf_op op)
+{
+    switch (op) {
+    case DPF_OP_CONV: return &dpf_conv2d_ops;
+    case DPF_OP_BN: return &dpf_batchnorm_ops;
+    case DPF_OP_RELU: return &dpf_relu_ops;
+    case DPF_OP_MAXPOOL: return &dpf_maxpool_ops;
+    case DPF_OP_GAP: return &dpf_gap_ops;
+    case DPF_OP_FLATTEN: return &dpf_flatten_ops;
+    case DPF_OP_LINEAR: return &dpf_linear_ops;
+    case DPF_OP_ADD: return &dpf_add_ops;
+    case DPF_OP_INPUT:
+    case DPF_OP_COUNT: break;
+    }
+    return NULL;
+}
+
+dpf_real *dpf_net_param_wf(dpf_net *net, int p)
+{
+    return p < 0 ? NULL : net->wf + net->params[p].offset;
+}
+
+dpf_real *dpf_net_param_g(dpf_net *net, int p)
+{
+    return p < 0 ? NULL : net->g + net->params[p].offset;
+}
+
+const dpf_real *dpf_node_x(const dpf_net *net, const dpf_node *nd, int k)
+{
+    return net->nodes[nd->in[k]].y;
+}
+
+dpf_real *dpf_node_dx(dpf_net *net, const dpf_node *nd, int k)
+{
+    return net->nodes[nd->in[k]].dy;
+}
+
+void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train)
+{
+    net->nodes[0].y = (dpf_real *)x; /* the input node is only read */
+    net->batch = batch;
+    net->last_train = train;
+    for (int i = 1; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->op == DPF_OP_FLATTEN)
+            nd->y = net->nodes[nd->in[0]].y;
+        ops_of(nd->op)->forward(net, nd, batch, train);
+    }
+    if (train)
+        net->batches_tracked++;
+}
+
+const dpf_real *dpf_net_logits(const dpf_net *net)
+{
+    return net->nodes[net->n_nodes - 1].y;
+}
+
+double dpf_net_loss(dpf_net *net, const int32_t *labels, int *correct)
+{
+    const dpf_real *logits = dpf_net_logits(net);
+    int n = net->batch, k = net->classes;
+    net->labels = labels;
+    if (correct) {
+        int hits = 0;
+        for (int i = 0; i < n; i++) {
+            const dpf_real *row = logits + (size_t)i * k;
+            int best = 0;
+            for (int j = 1; j < k; j++)
+                if (row[j] > row[best])
+                    best = j;
+            hits += best == labels[i];
+        }
+        *correct = hits;
+    }
+    return dpf_k_softmax_ce_forward(net->probs, logits, labels, n, k);
+}
+
+void dpf_net_backward(dpf_net *net)
+{
+    int batch = net->batch;
+    memset(net->g, 0, net->n_weights * sizeof(dpf_real));
+    for (int i = 1; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->op != DPF_OP_FLATTEN && nd->dy)
+            memset(nd->dy, 0, (size_t)batch * nd->size * sizeof(dpf_real));
+    }
+    dpf_node *last = &net->nodes[net->n_nodes - 1];
+    dpf_k_softmax_ce_backward(last->dy, net->probs, net->labels, batch, net->classes, 1);
+    for (int i = net->n_nodes - 1; i >= 1; i--)
+        ops_of(net->nodes[i].op)->backward(net, &net->nodes[i], batch);
+}
+
+const char *dpf_net_model(const dpf_net *net) { return net->model; }
+int dpf_net_max_batch(const dpf_net *net) { return net->max_batch; }
+int dpf_net_param_count(const dpf_net *net) { return net->n_params; }
+const dpf_param_info *dpf_net_param(const dpf_net *net, int i) { return &net->params[i]; }
+size_t dpf_net_size(const dpf_net *net) { return net->n_weights; }
+dpf_real *dpf_net_weights(dpf_net *net) { return net->w; }
+dpf_real *dpf_net_grads(dpf_net *net) { return net->g; }
+dpf_real *dpf_net_forward_weights(dpf_net *net) { return net->wf; }
+int dpf_net_buffer_count(const dpf_net *net) { return net->n_buffers; }
+const dpf_buffer_info *dpf_net_buffer(const dpf_net *net, int i) { return &net->buffers[i]; }
+dpf_real *dpf_net_buffers(dpf_net *net) { return net->buf; }
+size_t dpf_net_buffers_size(const dpf_net *net) { return net->n_buffer_values; }
+int64_t dpf_net_batches_tracked(const dpf_net *net) { return net->batches_tracked; }
+void dpf_net_set_batches_tracked(dpf_net *net, int64_t n) { net->batches_tracked = n; }
+
+void dpf_net_input_shape(const dpf_net *net, int *c, int *h, int *w, int *classes)
+{
+    if (c) *c = net->in_c;
+    if (h) *h = net->in_h;
+    if (w) *w = net->in_w;
+    if (classes) *classes = net->classes;
+}
+
+dpf_status dpf_net_use_forward_weights(dpf_net *net, int on)
+{
+    if (!on) {
+        net->wf = net->w;
+        return DPF_OK;
+    }
+    if (!net->wf_own) {
+        net->wf_own = malloc(net->n_weights * sizeof(dpf_real));
+        if (!net->wf_own)
+            return dpf_error(DPF_ERR_NOMEM, "model %s: cannot allocate forward weights",
+                             net->model);
+    }
+    memcpy(net->wf_own, net->w, net->n_weights * sizeof(dpf_real));
+    net->wf = net->wf_own;
+    return DPF_OK;
+}
+
+int64_t dpf_net_macs_dense(const dpf_net *net)
+{
+    int64_t macs = 0;
+    for (int p = 0; p < net->n_params; p++)
+        macs += (int64_t)net->params[p].count * net->params[p].uses;
+    return macs;
+}
+
+int64_t dpf_net_macs_nonzero(dpf_net *net)
+{
+    int64_t macs = 0;
+    for (int p = 0; p < net->n_params; p++) {
+        const dpf_param_info *pi = &net->params[p];
+        if (!pi->uses)
+            continue;
+        int64_t nnz = 0;
+        for (size_t i = 0; i < pi->count; i++)
+            nnz += net->wf[pi->offset + i] != 0;
+        macs += nnz * pi->uses;
+    }
+    return macs;
+}

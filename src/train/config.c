@@ -1,0 +1,83 @@
+/* config.c — defaults of a training run and the checks that reject bad options with a message
+ * naming the option as the user typed it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "dpf/data.h"
+#include "dpf/net.h"
+#include "dpf/train.h"
+
+void dpf_train_config_defaults(dpf_train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->data, sizeof c->data, "fashion-mnist");
+    snprintf(c->model, sizeof c->model, "lenet5");
+    snprintf(c->method, sizeof c->method, "dense");
+    snprintf(c->optimizer, sizeof c->optimizer, "sgd");
+    c->epochs = 10;
+    c->batch = 128;
+    c->lr = 0.05;
+    c->momentum = 0.9;
+    c->nesterov = 1;
+    c->weight_decay = 1e-4;
+    c->gamma = 0.1;
+    c->n_milestones = 2;
+    c->milestones[0] = 0.5;
+    c->milestones[1] = 0.75;
+    c->seed = 1;
+    c->crop_pad = 2;
+    c->flip = 1;
+    c->progress = -1;
+    c->mean[0] = -1; /* < 0: the data set's constants */
+}
+
+static const char *const known_methods[] = {"dense"};
+
+dpf_status dpf_train_config_check(const dpf_train_config *c)
+{
+    if (!dpf_dataset_known(c->data))
+        return dpf_error(DPF_ERR_ARG, "--data: unknown data set '%s' (known: mnist, "
+                         "fashion-mnist, cifar10, cifar100)", c->data);
+    if (!dpf_model_known(c->model))
+        return dpf_error(DPF_ERR_ARG, "--model: unknown model '%s' (known: %s)", c->model,
+                         dpf_model_list());
+    int method_ok = 0;
+    for (size_t i = 0; i < sizeof known_methods / sizeof known_methods[0]; i++)
+        method_ok |= strcmp(c->method, known_methods[i]) == 0;
+    if (!method_ok)
+        return dpf_error(DPF_ERR_ARG, "--method: unknown method '%s' (known: dense)", c->method);
+    if (!(c->sparsity >= 0 && c->sparsity < 1))
+        return dpf_error(DPF_ERR_ARG, "--sparsity: %g is out of range [0, 1)", c->sparsity);
+    if (c->epochs < 1 || c->epochs > 100000)
+        return dpf_error(DPF_ERR_ARG, "--epochs: %d is out of range [1, 100000]", c->epochs);
+    if (c->batch < 1 || c->batch > 65536)
+        return dpf_error(DPF_ERR_ARG, "--batch: %d is out of range [1, 65536]", c->batch);
+    if (strcmp(c->optimizer, "sgd") != 0 && strcmp(c->optimizer, "adam") != 0)
+        return dpf_error(DPF_ERR_ARG, "--optimizer: unknown optimizer '%s' (known: sgd, adam)",
+                         c->optimizer);
+    if (!(c->lr > 0 && c->lr < 1e3))
+        return dpf_error(DPF_ERR_ARG, "--lr: %g must be > 0", c->lr);
+    if (!(c->momentum >= 0 && c->momentum < 1))
+        return dpf_error(DPF_ERR_ARG, "--momentum: %g is out of range [0, 1)", c->momentum);
+    if (c->nesterov && c->momentum == 0 && strcmp(c->optimizer, "sgd") == 0)
+        return dpf_error(DPF_ERR_ARG, "--nesterov needs --momentum > 0 (or use --no-nesterov)");
+    if (!(c->weight_decay >= 0 && c->weight_decay < 1))
+        return dpf_error(DPF_ERR_ARG, "--wd: %g is out of range [0, 1)", c->weight_decay);
+    if (!(c->gamma > 0 && c->gamma <= 1))
+        return dpf_error(DPF_ERR_ARG, "--gamma: %g is out of range (0, 1]", c->gamma);
+    if (!(c->warmup_epochs >= 0 && c->warmup_epochs <= c->epochs))
+        return dpf_error(DPF_ERR_ARG, "--warmup: %g is out of range [0, --epochs]",
+                         c->warmup_epochs);
+    for (int i = 0; i < c->n_milestones; i++)
+        if (!(c->milestones[i] > 0 && c->milestones[i] < 1) ||
+            (i > 0 && c->milestones[i] <= c->milestones[i - 1]))
+            return dpf_error(DPF_ERR_ARG, "--milestones: need increasing fractions in (0, 1), "
+                             "got %g at position %d", c->milestones[i], i + 1);
+    if (c->threads < 0 || c->threads > 1024)
+        return dpf_error(DPF_ERR_ARG, "--threads: %d is out of range [0, 1024]", c->threads);
+    if (c->limit_train < 0)
+        return dpf_error(DPF_ERR_ARG, "--limit-train: %d must be >= 0", c->limit_train);
+    if (c->crop_pad < 0 || c->crop_pad > 64)
+        return dpf_error(DPF_ERR_ARG, "--crop-pad: %d is out of range [0, 64]", c->crop_pad);
+    return DPF_OK;
+}

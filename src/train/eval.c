@@ -1,0 +1,43 @@
+/* eval.c — accuracy and loss of a net in evaluation mode over a whole data set. */
+#include <math.h>
+
+#include "dpf/data.h"
+#include "dpf/net.h"
+#include "dpf/train.h"
+
+dpf_status dpf_evaluate(dpf_net *net, const dpf_dataset *ds, const float mean[3],
+                        const float std[3], double *accuracy, double *loss)
+{
+    int c, h, w, classes;
+    dpf_net_input_shape(net, &c, &h, &w, &classes);
+    if (ds->c != c || ds->h != h || ds->w != w || ds->classes > classes)
+        return dpf_error(DPF_ERR_ARG, "model %s expects %dx%dx%d inputs and %d classes; the data "
+                         "set has %dx%dx%d and %d", dpf_net_model(net), c, h, w, classes, ds->c,
+                         ds->h, ds->w, ds->classes);
+    dpf_augment norm = {0};
+    for (int i = 0; i < 3; i++)
+        norm.mean[i] = mean[i], norm.std[i] = std[i];
+    dpf_loader *loader;
+    dpf_status st = dpf_loader_create(&loader, ds, dpf_net_max_batch(net), 0, &norm, 0);
+    if (st != DPF_OK)
+        return st;
+    st = dpf_loader_start_epoch(loader, 0, 0);
+    double loss_sum = 0;
+    long hits = 0, seen = 0;
+    const float *x;
+    const int32_t *y;
+    for (int b; st == DPF_OK && (b = dpf_loader_next(loader, &x, &y)) > 0;) {
+        int correct = 0;
+        dpf_net_forward(net, x, b, 0);
+        loss_sum += dpf_net_loss(net, y, &correct) * b;
+        hits += correct;
+        seen += b;
+    }
+    dpf_loader_free(loader);
+    if (st != DPF_OK)
+        return st;
+    *accuracy = seen ? (double)hits / (double)seen : 0;
+    if (loss)
+        *loss = seen ? loss_sum / (double)seen : 0;
+    return DPF_OK;
+}

@@ -1,0 +1,111 @@
+/* run_files.c — writing config.json, metrics.jsonl and summary.json with jansson. JSON files are
+ * written atomically; metrics.jsonl is appended one flushed line per epoch. */
+#include "train/run_files.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+static const char *const run_markers[] = {"config.json", "metrics.jsonl", "summary.json",
+                                          "model.safetensors"};
+
+dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
+{
+    char path[2048];
+    dpf_status st = dpf_mkdir_p(cfg->out);
+    if (st != DPF_OK)
+        return dpf_error(st, "--out %s: %s", cfg->out, dpf_last_error());
+    for (size_t i = 0; i < sizeof run_markers / sizeof run_markers[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->out, run_markers[i]);
+        if (dpf_file_exists(path) && !cfg->force)
+            return dpf_error(DPF_ERR_ARG, "--out %s already holds a run (%s); choose another "
+                             "directory or pass --force to overwrite it", cfg->out,
+                             run_markers[i]);
+    }
+    if (access(cfg->out, W_OK) != 0)
+        return dpf_error(DPF_ERR_IO, "--out %s: not writable: %s", cfg->out, strerror(errno));
+    snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
+    if (dpf_file_exists(path) && unlink(path) != 0)
+        return dpf_error(DPF_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    return DPF_OK;
+}
+
+static json_t *float_array(const float *v, int n)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_real((double)v[i]));
+    return a;
+}
+
+json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
+{
+    int channels = 1;
+    dpf_net_input_shape(net, &channels, NULL, NULL, NULL);
+    json_t *milestones = json_array();
+    for (int i = 0; i < c->n_milestones; i++)
+        json_array_append_new(milestones, json_real(c->milestones[i]));
+    json_t *prunable = json_array();
+    for (int p = 0; p < dpf_net_param_count(net); p++)
+        if (dpf_net_param(net, p)->prunable)
+            json_array_append_new(prunable, json_string(dpf_net_param(net, p)->name));
+    return json_pack(
+        "{s:s, s:s, s:s, s:s, s:f, s:i, s:i, s:s, s:f, s:f, s:b, s:f, s:o, s:f, s:f, s:I, s:i, "
+        "s:i, s:i, s:b, s:{s:o, s:o}, s:s, s:o, s:s}",
+        "data", c->data, "data_dir", c->data_dir, "model", c->model, "method", c->method,
+        "sparsity", c->sparsity, "epochs", c->epochs, "batch", c->batch, "optimizer",
+        c->optimizer, "lr", c->lr, "momentum", c->momentum, "nesterov", c->nesterov, "wd",
+        c->weight_decay, "milestones", milestones, "gamma", c->gamma, "warmup", c->warmup_epochs,
+        "seed", (json_int_t)c->seed, "threads", c->threads, "limit_train", c->limit_train,
+        "crop_pad", c->crop_pad, "flip", c->flip, "normalize", "mean",
+        float_array(c->mean, channels), "std", float_array(c->std, channels), "precision",
+        DPF_REAL_NAME, "prunable", prunable, "version", "dpf " DPF_LIB_VERSION);
+}
+
+dpf_status dpf_run_write_json(const char *dir, const char *name, json_t *obj)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = json_dumps(obj, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (!text)
+        return dpf_error(DPF_ERR_NOMEM, "%s: cannot serialise JSON", path);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* json_dumps leaves room for the terminator; overwrite it */
+    dpf_status st = dpf_write_file_atomic(path, text, len + 1);
+    free(text);
+    return st;
+}
+
+dpf_status dpf_run_append_metrics(const char *dir, json_t *obj)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return dpf_error(DPF_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
+    int bad = json_dumpf(obj, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) != 0;
+    bad |= fputc('\n', f) == EOF;
+    bad |= fflush(f) != 0;
+    bad |= fclose(f) != 0;
+    return bad ? dpf_error(DPF_ERR_IO, "%s: write failed", path) : DPF_OK;
+}
+
+json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *r)
+{
+    return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
+                     "s:f, s:f, s:f, s:f}",
+                     "model", c->model, "method", c->method, "data", c->data, "epochs", c->epochs,
+                     "test_acc_dense", r->test_acc_dense, "test_acc_sparse", r->test_acc_sparse,
+                     "target_sparsity", c->sparsity, "sparsity_prunable", r->sparsity_prunable,
+                     "sparsity_total", r->sparsity_total, "params_total",
+                     (json_int_t)r->params_total, "params_nonzero", (json_int_t)r->params_nonzero,
+                     "params_prunable", (json_int_t)r->params_prunable, "macs_dense",
+                     (json_int_t)r->macs_dense, "macs_sparse", (json_int_t)r->macs_sparse,
+                     "train_images_per_s", r->train_images_per_s, "wall_s", r->wall_s,
+                     "final_train_loss", r->final_train_loss, "final_train_acc",
+                     r->final_train_acc);
+}

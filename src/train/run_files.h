@@ -1,0 +1,18 @@
+/* run_files.h — the files of a run directory: config.json (every resolved option),
+ * metrics.jsonl (one object per epoch), summary.json (final figures). */
+#ifndef DPF_RUN_FILES_H
+#define DPF_RUN_FILES_H
+
+#include <jansson.h>
+
+#include "dpf/net.h"
+#include "dpf/train.h"
+
+/* Creates the directory; refuses one that already holds a run unless cfg->force. */
+dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg);
+json_t *dpf_run_config_json(const dpf_train_config *cfg, const dpf_net *net);
+dpf_status dpf_run_write_json(const char *dir, const char *name, json_t *obj);
+dpf_status dpf_run_append_metrics(const char *dir, json_t *obj);
+json_t *dpf_run_summary_json(const dpf_train_config *cfg, const dpf_train_result *r);
+
+#endif

@@ -1,0 +1,27 @@
+/* cli.h — shared pieces of the dpf command-line tool: subcommands and strict option parsing
+ * (every bad value is one line naming the option, then exit status 2). */
+#ifndef DPF_CLI_H
+#define DPF_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+
+/* Each returns 0 on success, or prints "dpf: OPTION: ..." and returns -1. */
+int cli_int(const char *opt, const char *text, int *out);
+int cli_u64(const char *opt, const char *text, uint64_t *out);
+int cli_double(const char *opt, const char *text, double *out);
+int cli_string(const char *opt, const char *text, char *dst, size_t cap);
+/* Comma-separated list of up to max doubles. */
+int cli_doubles(const char *opt, const char *text, double *out, int max, int *n);
+/* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */
+void cli_model_path(const char *arg, char *dst, size_t cap);
+/* Prints "dpf: <message>" for the library's last error. */
+void cli_report_error(void);
+/* "dpf SUBCOMMAND: unknown option '--x' (see dpf SUBCOMMAND --help)" etc. for getopt results. */
+void cli_bad_option(const char *sub, const char *arg);
+
+#endif

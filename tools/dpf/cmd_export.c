@@ -1,0 +1,76 @@
+/* cmd_export.c — `dpf export RUN_DIR --format safetensors -o FILE`: the run's model in a file
+ * that PyTorch loads with load_state_dict(strict=True) and dpf eval reads alone. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "dpf/model_io.h"
+
+static void export_help(void)
+{
+    printf("usage: dpf export RUN_DIR|MODEL.safetensors --format safetensors -o FILE [--force]\n"
+           "\n"
+           "Writes the trained (pruned) model with PyTorch state_dict names, BN buffers included,\n"
+           "and the model name, data set and normalisation in the file's __metadata__.\n"
+           "\n"
+           "  --format NAME    safetensors   [safetensors]\n"
+           "  -o, --output FILE  the file to write (refused if it exists, unless --force)\n"
+           "  --force          overwrite FILE\n"
+           "  -h, --help       this help\n");
+}
+
+int cmd_export(int argc, char **argv)
+{
+    static const struct option opts[] = {{"format", required_argument, 0, 'f'},
+                                          {"output", required_argument, 0, 'o'},
+                                          {"force", no_argument, 0, 'F'},
+                                          {"help", no_argument, 0, 'h'},
+                                          {0, 0, 0, 0}};
+    char format[32] = "safetensors", out[2048] = "";
+    int force = 0;
+    optind = 1;
+    opterr = 0;
+    for (int opt; (opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1;) {
+        int bad = 0;
+        if (opt == 'h')
+            return export_help(), 0;
+        else if (opt == 'f')
+            bad = cli_string("--format", optarg, format, sizeof format);
+        else if (opt == 'o')
+            bad = cli_string("-o", optarg, out, sizeof out);
+        else if (opt == 'F')
+            force = 1;
+        else
+            return cli_bad_option("export", argv[optind - 1]), 2;
+        if (bad)
+            return 2;
+    }
+    if (optind != argc - 1 || !out[0]) {
+        fprintf(stderr, "dpf export: expected RUN_DIR and -o FILE (see dpf export --help)\n");
+        return 2;
+    }
+    if (strcmp(format, "safetensors") != 0) {
+        fprintf(stderr, "dpf export: --format: unknown format '%s' (known: safetensors)\n",
+                format);
+        return 2;
+    }
+    if (!force && access(out, F_OK) == 0) {
+        fprintf(stderr, "dpf export: -o %s: file exists (pass --force to overwrite)\n", out);
+        return 1;
+    }
+    char path[2048];
+    cli_model_path(argv[optind], path, sizeof path);
+    dpf_net *net;
+    dpf_model_meta meta;
+    dpf_status st = dpf_model_load(path, 1, &net, &meta);
+    if (st == DPF_OK) {
+        st = dpf_model_save(net, &meta, 1, out);
+        dpf_net_free(net);
+    }
+    if (st != DPF_OK)
+        return cli_report_error(), 1;
+    printf("wrote %s (model %s, %s)\n", out, meta.model, meta.data);
+    return 0;
+}

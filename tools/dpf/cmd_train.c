@@ -1,0 +1,167 @@
+/* cmd_train.c — `dpf train`: parse options into a dpf_train_config, run, print the result. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "dpf/net.h"
+#include "dpf/train.h"
+
+static void train_help(const dpf_train_config *d)
+{
+    printf("usage: dpf train [options]\n"
+           "\n"
+           "Trains a model and, with --out, saves the run (config.json, metrics.jsonl,\n"
+           "summary.json, model.safetensors). Progress goes to stderr, the result to stdout.\n"
+           "\n"
+           "data:\n"
+           "  --data NAME          mnist | fashion-mnist | cifar10 | cifar100   [%s]\n"
+           "  --data-dir DIR       where the data set's files are   [the data set's default;\n"
+           "                       fashion-mnist: /usr/share/datasets/fashion-mnist]\n"
+           "  --limit-train N      use only the first N training images (0 = all)   [%d]\n"
+           "  --crop-pad P         random crop after zero padding by P pixels (0 = off)   [%d]\n"
+           "  --no-flip            no random horizontal flip   [flip on]\n"
+           "model and method:\n"
+           "  --model NAME         %s   [%s]\n"
+           "  --method NAME        dense   [%s]\n"
+           "  --sparsity F         target sparsity of the prunable weights, 0 <= F < 1   [%g]\n"
+           "optimisation:\n"
+           "  --epochs N           training epochs   [%d]\n"
+           "  --batch N            mini-batch size   [%d]\n"
+           "  --optimizer NAME     sgd | adam   [%s]\n"
+           "  --lr F               base learning rate   [%g]\n"
+           "  --momentum F         SGD momentum   [%g]\n"
+           "  --nesterov / --no-nesterov   Nesterov momentum   [%s]\n"
+           "  --wd F               weight decay (L2, all parameters, as torch.optim)   [%g]\n"
+           "  --milestones F,F     LR decay points as fractions of training   [0.5,0.75]\n"
+           "  --gamma F            LR factor at each milestone   [%g]\n"
+           "  --warmup E           linear LR warm-up over E epochs (fractions allowed)   [%g]\n"
+           "run:\n"
+           "  --seed N             seed of initialisation, order and augmentation   [%llu]\n"
+           "  --threads N          compute threads (0 = all cores)   [%d]\n"
+           "  --out DIR            save the run in DIR (refused if DIR holds a run)   [none]\n"
+           "  --force              overwrite the run already in --out\n"
+           "  --progress MODE      auto | bar | lines | none   [auto: bar on a terminal]\n"
+           "  -h, --help           this help\n",
+           d->data, d->limit_train, d->crop_pad, dpf_model_list(), d->model, d->method,
+           d->sparsity, d->epochs, d->batch, d->optimizer, d->lr, d->momentum,
+           d->nesterov ? "on" : "off", d->weight_decay, d->gamma, d->warmup_epochs,
+           (unsigned long long)d->seed, d->threads);
+}
+
+enum { O_DATA = 256, O_DATA_DIR, O_LIMIT, O_CROP, O_NOFLIP, O_MODEL, O_METHOD, O_SPARSITY,
+       O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_NO_NESTEROV, O_WD,
+       O_MILESTONES, O_GAMMA, O_WARMUP, O_SEED, O_THREADS, O_OUT, O_FORCE, O_PROGRESS };
+
+static const struct option train_options[] = {
+    {"data", required_argument, 0, O_DATA},         {"data-dir", required_argument, 0, O_DATA_DIR},
+    {"limit-train", required_argument, 0, O_LIMIT}, {"crop-pad", required_argument, 0, O_CROP},
+    {"no-flip", no_argument, 0, O_NOFLIP},          {"model", required_argument, 0, O_MODEL},
+    {"method", required_argument, 0, O_METHOD},     {"sparsity", required_argument, 0, O_SPARSITY},
+    {"epochs", required_argument, 0, O_EPOCHS},     {"batch", required_argument, 0, O_BATCH},
+    {"optimizer", required_argument, 0, O_OPTIMIZER}, {"lr", required_argument, 0, O_LR},
+    {"momentum", required_argument, 0, O_MOMENTUM}, {"nesterov", no_argument, 0, O_NESTEROV},
+    {"no-nesterov", no_argument, 0, O_NO_NESTEROV}, {"wd", required_argument, 0, O_WD},
+    {"milestones", required_argument, 0, O_MILESTONES}, {"gamma", required_argument, 0, O_GAMMA},
+    {"warmup", required_argument, 0, O_WARMUP},     {"seed", required_argument, 0, O_SEED},
+    {"threads", required_argument, 0, O_THREADS},   {"out", required_argument, 0, O_OUT},
+    {"force", no_argument, 0, O_FORCE},             {"progress", required_argument, 0, O_PROGRESS},
+    {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
+
+static int parse_progress(const char *v, int *mode)
+{
+    static const char *const names[] = {"none", "lines", "bar"};
+    if (strcmp(v, "auto") == 0)
+        return *mode = -1, 0;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(v, names[i]) == 0)
+            return *mode = i, 0;
+    fprintf(stderr, "dpf: --progress: unknown mode '%s' (auto, bar, lines, none)\n", v);
+    return -1;
+}
+
+static int parse_one(int opt, const char *v, dpf_train_config *c)
+{
+    switch (opt) {
+    case O_DATA: return cli_string("--data", v, c->data, sizeof c->data);
+    case O_DATA_DIR: return cli_string("--data-dir", v, c->data_dir, sizeof c->data_dir);
+    case O_LIMIT: return cli_int("--limit-train", v, &c->limit_train);
+    case O_CROP: return cli_int("--crop-pad", v, &c->crop_pad);
+    case O_NOFLIP: c->flip = 0; return 0;
+    case O_MODEL: return cli_string("--model", v, c->model, sizeof c->model);
+    case O_METHOD: return cli_string("--method", v, c->method, sizeof c->method);
+    case O_SPARSITY: return cli_double("--sparsity", v, &c->sparsity);
+    case O_EPOCHS: return cli_int("--epochs", v, &c->epochs);
+    case O_BATCH: return cli_int("--batch", v, &c->batch);
+    case O_OPTIMIZER: return cli_string("--optimizer", v, c->optimizer, sizeof c->optimizer);
+    case O_LR: return cli_double("--lr", v, &c->lr);
+    case O_MOMENTUM: return cli_double("--momentum", v, &c->momentum);
+    case O_NESTEROV: c->nesterov = 1; return 0;
+    case O_NO_NESTEROV: c->nesterov = 0; return 0;
+    case O_WD: return cli_double("--wd", v, &c->weight_decay);
+    case O_MILESTONES:
+        return cli_doubles("--milestones", v, c->milestones, DPF_MAX_MILESTONES,
+                           &c->n_milestones);
+    case O_GAMMA: return cli_double("--gamma", v, &c->gamma);
+    case O_WARMUP: return cli_double("--warmup", v, &c->warmup_epochs);
+    case O_SEED: return cli_u64("--seed", v, &c->seed);
+    case O_THREADS: return cli_int("--threads", v, &c->threads);
+    case O_OUT: return cli_string("--out", v, c->out, sizeof c->out);
+    case O_FORCE: c->force = 1; return 0;
+    case O_PROGRESS: return parse_progress(v, &c->progress);
+    }
+    return -1;
+}
+
+static void print_result(const dpf_train_config *c, const dpf_train_result *r)
+{
+    printf("model %s on %s, method %s, %d epochs\n", c->model, c->data, c->method, c->epochs);
+    printf("test accuracy: %.2f%% (sparse model), %.2f%% (dense model)\n",
+           100 * r->test_acc_sparse, 100 * r->test_acc_dense);
+    printf("sparsity: %.2f%% of prunable weights, %.2f%% of all parameters\n",
+           100 * r->sparsity_prunable, 100 * r->sparsity_total);
+    printf("parameters: %lld nonzero of %lld; MACs per image: %lld sparse, %lld dense\n",
+           (long long)r->params_nonzero, (long long)r->params_total, (long long)r->macs_sparse,
+           (long long)r->macs_dense);
+    printf("speed: %.0f training images/s; wall time %.1f s\n", r->train_images_per_s, r->wall_s);
+    if (c->out[0])
+        printf("run saved in %s\n", c->out);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    dpf_train_config cfg;
+    dpf_train_config_defaults(&cfg);
+    optind = 1;
+    opterr = 0;
+    for (int opt; (opt = getopt_long(argc, argv, "h", train_options, NULL)) != -1;) {
+        if (opt == 'h') {
+            train_help(&cfg);
+            return 0;
+        }
+        if (opt == '?' || opt == ':') {
+            cli_bad_option("train", argv[optind - 1]);
+            return 2;
+        }
+        if (parse_one(opt, optarg, &cfg))
+            return 2;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "dpf train: unexpected argument '%s' (see dpf train --help)\n",
+                argv[optind]);
+        return 2;
+    }
+    dpf_train_result res;
+    dpf_status st = dpf_train_config_check(&cfg);
+    if (st != DPF_OK) {
+        cli_report_error();
+        return 2;
+    }
+    st = dpf_train_run(&cfg, &res);
+    if (st != DPF_OK) {
+        cli_report_error();
+        return 1;
+    }
+    print_result(&cfg, &res);
+    return 0;
+}
