@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# test_cli.sh — dpf end to end on a tiny run: train writes the run files, eval and export read
+# them, and bad options / bad files give one-line errors, non-zero exits and touch nothing.
+# usage: test_cli.sh PATH/TO/dpf
+set -uo pipefail
+dpf=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_error CODE PATTERN -- command...: exit code, a single stderr line matching PATTERN
+expect_error() {
+  local code=$1 pattern=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines; lines=$(wc -l <"$tmp/err")
+  if [[ $rc -ne $code ]]; then bad "$* exited $rc, expected $code: $(cat "$tmp/err")"; return; fi
+  if [[ $lines -ne 1 ]]; then bad "$* printed $lines stderr lines: $(cat "$tmp/err")"; return; fi
+  if ! grep -qE -- "$pattern" "$tmp/err"; then bad "$*: '$(cat "$tmp/err")' lacks /$pattern/"; return; fi
+  ok
+}
+
+data=/usr/share/datasets/fashion-mnist
+run="$tmp/run"
+# --- a tiny run
+if "$dpf" train --model mlp --epochs 2 --limit-train 512 --batch 64 --out "$run" --progress lines \
+     >"$tmp/train.out" 2>"$tmp/train.err"; then ok; else bad "train failed: $(tail -3 "$tmp/train.err")"; fi
+for f in config.json metrics.jsonl summary.json model.safetensors; do
+  [[ -s "$run/$f" ]] && ok || bad "run lacks $f"
+done
+[[ $(wc -l <"$run/metrics.jsonl") -eq 2 ]] && ok || bad "metrics.jsonl should have 2 lines"
+for k in epoch lr train_loss train_acc test_acc images_per_s wall_s; do
+  grep -q "\"$k\"" "$run/metrics.jsonl" && ok || bad "metrics.jsonl lacks $k"
+done
+for k in model method data epochs test_acc_dense test_acc_sparse target_sparsity sparsity_prunable \
+         sparsity_total params_total params_nonzero macs_dense macs_sparse train_images_per_s wall_s; do
+  grep -q "\"$k\"" "$run/summary.json" && ok || bad "summary.json lacks $k"
+done
+grep -q '"normalize"' "$run/config.json" && grep -q '0.286' "$run/config.json" && ok || bad "config.json lacks the normalisation"
+grep -q '"prunable"' "$run/config.json" && grep -q 'fc1.weight' "$run/config.json" && ok || bad "config.json lacks the prunable tensors"
+grep -q "test accuracy" "$tmp/train.out" && ok || bad "train prints no result"
+grep -qE "epoch 2/2 .*img/s" "$tmp/train.err" && ok || bad "no progress lines on stderr"
+
+# --- eval and export
+acc_train=$(grep -o '"test_acc_sparse": [0-9.]*' "$run/summary.json" | grep -o '[0-9.]*$')
+"$dpf" eval "$run" >"$tmp/eval.out" 2>&1 && ok || bad "eval failed: $(cat "$tmp/eval.out")"
+acc_eval=$(grep -o 'test accuracy [0-9.]*' "$tmp/eval.out" | grep -o '[0-9.]*$')
+awk -v a="$acc_train" -v b="$acc_eval" 'BEGIN { exit !(a * 100 - b < 0.01 && b - a * 100 < 0.01) }' \
+  && ok || bad "eval accuracy $acc_eval% differs from the run's $acc_train"
+"$dpf" export "$run" --format safetensors -o "$tmp/m.safetensors" >/dev/null 2>&1 && ok || bad "export failed"
+"$dpf" eval "$tmp/m.safetensors" >"$tmp/eval2.out" 2>&1 && ok || bad "eval of the exported file failed"
+cmp -s <(grep -o 'test accuracy [0-9.]*' "$tmp/eval.out") <(grep -o 'test accuracy [0-9.]*' "$tmp/eval2.out") \
+  && ok || bad "exported model evaluates differently"
+
+# --- nothing overwritten
+sum_before=$(cat "$run"/* | md5sum)
+expect_error 1 "already holds a run" -- "$dpf" train --model mlp --epochs 1 --limit-train 64 --out "$run"
+expect_error 1 "file exists" -- "$dpf" export "$run" -o "$tmp/m.safetensors"
+[[ $(cat "$run"/* | md5sum) == "$sum_before" ]] && ok || bad "a refused command changed the run"
+
+# --- bad options: one line naming the option, exit 2
+expect_error 2 "--sparsity"        -- "$dpf" train --sparsity 1
+expect_error 2 "--sparsity"        -- "$dpf" train --sparsity -0.1
+expect_error 2 "--lr"              -- "$dpf" train --lr 0
+expect_error 2 "--lr.*not a number" -- "$dpf" train --lr abc
+expect_error 2 "--batch"           -- "$dpf" train --batch 0
+expect_error 2 "--epochs"          -- "$dpf" train --epochs 0
+expect_error 2 "--model: unknown model 'resnet7'" -- "$dpf" train --model resnet7
+expect_error 2 "--method: unknown method" -- "$dpf" train --method magic
+expect_error 2 "--data: unknown data set" -- "$dpf" train --data imagenet
+expect_error 2 "--milestones"      -- "$dpf" train --milestones 0.8,0.5
+expect_error 2 "unknown or incomplete option '--frobnicate'" -- "$dpf" train --frobnicate
+expect_error 2 "unknown command"   -- "$dpf" frobnicate
+
+# --- bad data files
+mkdir -p "$tmp/bad"
+cp "$data"/*.gz "$tmp/bad/"
+head -c 1000 "$data/t10k-labels-idx1-ubyte.gz" >"$tmp/bad/t10k-labels-idx1-ubyte.gz"
+expect_error 1 "t10k-labels-idx1-ubyte.gz" -- "$dpf" train --model mlp --epochs 1 --limit-train 64 --data-dir "$tmp/bad"
+expect_error 1 "missing .*train-images" -- "$dpf" train --data-dir "$tmp/nonexistent"
+printf 'not a model' >"$tmp/junk.safetensors"
+expect_error 1 "junk.safetensors" -- "$dpf" eval "$tmp/junk.safetensors"
+
+# --- help lists every option with its default
+"$dpf" train --help >"$tmp/help" && ok || bad "train --help failed"
+for o in --data --data-dir --model --method --sparsity --epochs --batch --lr --momentum --nesterov \
+         --wd --milestones --gamma --warmup --seed --threads --limit-train --out; do
+  grep -q -- "$o" "$tmp/help" && ok || bad "train --help lacks $o"
+done
+
+echo "$pass passed, $fails failed"
+[[ $fails -eq 0 ]]

@@ -1,0 +1,136 @@
+/* test_net.c — network structure: parameter counts of the paper's models, PyTorch names,
+ * which tensors are prunable, MACs, the forward-weights switch, and models that do not fit. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "dpf/net.h"
+
+static int64_t count_params(const dpf_net *net)
+{
+    int64_t n = 0;
+    for (int p = 0; p < dpf_net_param_count(net); p++)
+        n += (int64_t)dpf_net_param(net, p)->count;
+    return n;
+}
+
+static const dpf_param_info *find(const dpf_net *net, const char *name)
+{
+    for (int p = 0; p < dpf_net_param_count(net); p++)
+        if (strcmp(dpf_net_param(net, p)->name, name) == 0)
+            return dpf_net_param(net, p);
+    return NULL;
+}
+
+static void test_param_counts(void **state)
+{
+    (void)state;
+    struct { const char *model; int c, h, w; int64_t params; } cases[] = {
+        {"mlp", 1, 28, 28, 266610},     /* 784*300+300 + 300*100+100 + 100*10+10 */
+        {"lenet5", 1, 28, 28, 431080},  /* the 431k of the pruning literature */
+        {"resnet20", 3, 32, 32, 272474}, /* 0.27M with 1x1 projection shortcuts */
+        {"resnet32", 3, 32, 32, 466906},
+        {"wrn-28-2", 3, 32, 32, 1467610},
+        {"vgg16", 3, 32, 32, 14728266},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dpf_net *net;
+        assert_int_equal(dpf_net_create(&net, cases[i].model, cases[i].c, cases[i].h, cases[i].w,
+                                        10, 2), DPF_OK);
+        print_message("%s: %lld parameters\n", cases[i].model, (long long)count_params(net));
+        assert_int_equal(count_params(net), cases[i].params);
+        dpf_net_free(net);
+    }
+}
+
+static void test_names_and_prunable(void **state)
+{
+    (void)state;
+    dpf_net *net;
+    assert_int_equal(dpf_net_create(&net, "resnet20", 3, 32, 32, 10, 2), DPF_OK);
+    const dpf_param_info *p = find(net, "layer2.0.downsample.0.weight");
+    assert_non_null(p);
+    assert_int_equal(p->shape[0], 32);
+    assert_int_equal(p->shape[1], 16);
+    assert_true(p->prunable);
+    assert_true(find(net, "conv1.weight")->prunable);
+    assert_false(find(net, "fc.weight")->prunable);  /* the final classifier stays dense */
+    assert_false(find(net, "fc.bias")->prunable);
+    assert_false(find(net, "layer1.0.bn1.weight")->prunable);
+    assert_non_null(find(net, "layer3.2.conv2.weight"));
+    int seen_counter = 0;
+    for (int b = 0; b < dpf_net_buffer_count(net); b++)
+        seen_counter += strcmp(dpf_net_buffer(net, b)->name, "bn1.num_batches_tracked") == 0;
+    assert_int_equal(seen_counter, 1);
+    /* dense MACs of resnet20 on CIFAR: about 41M */
+    int64_t macs = dpf_net_macs_dense(net);
+    assert_true(macs > 40000000 && macs < 42000000);
+    dpf_net_free(net);
+
+    assert_int_equal(dpf_net_create(&net, "mlp", 1, 28, 28, 10, 2), DPF_OK);
+    assert_true(find(net, "fc1.weight")->prunable);
+    assert_true(find(net, "fc2.weight")->prunable);
+    assert_false(find(net, "fc3.weight")->prunable);
+    dpf_net_free(net);
+
+    assert_int_equal(dpf_net_create(&net, "wrn-28-2", 3, 32, 32, 10, 2), DPF_OK);
+    assert_non_null(find(net, "block2.layer.0.convShortcut.weight"));
+    assert_null(find(net, "block1.layer.1.convShortcut.weight"));
+    assert_non_null(find(net, "bn1.weight"));
+    dpf_net_free(net);
+
+    assert_int_equal(dpf_net_create(&net, "vgg16", 1, 28, 28, 10, 2), DPF_OK);
+    assert_non_null(find(net, "features.40.weight")); /* last conv keeps its torchvision index */
+    assert_int_equal(find(net, "classifier.weight")->shape[1], 512);
+    dpf_net_free(net);
+}
+
+static void test_does_not_fit(void **state)
+{
+    (void)state;
+    dpf_net *net = (dpf_net *)1;
+    assert_int_equal(dpf_net_create(&net, "lenet5", 1, 8, 8, 10, 2), DPF_ERR_ARG);
+    assert_null(net);
+    assert_non_null(strstr(dpf_last_error(), "does not fit"));
+    assert_int_equal(dpf_net_create(&net, "resnet21", 3, 32, 32, 10, 2), DPF_ERR_ARG);
+    assert_non_null(strstr(dpf_last_error(), "unknown model"));
+    assert_int_equal(dpf_net_create(&net, "wrn-27-2", 3, 32, 32, 10, 2), DPF_ERR_ARG);
+}
+
+static void test_forward_weights(void **state)
+{
+    (void)state;
+    dpf_net *net;
+    assert_int_equal(dpf_net_create(&net, "mlp", 1, 4, 4, 10, 2), DPF_OK);
+    assert_ptr_equal(dpf_net_forward_weights(net), dpf_net_weights(net));
+    assert_int_equal(dpf_net_use_forward_weights(net, 1), DPF_OK);
+    assert_ptr_not_equal(dpf_net_forward_weights(net), dpf_net_weights(net));
+    assert_memory_equal(dpf_net_forward_weights(net), dpf_net_weights(net),
+                        dpf_net_size(net) * sizeof(dpf_real));
+    /* zeroing a forward weight changes the output but not the dense weight */
+    float x[32] = {0};
+    for (int i = 0; i < 32; i++)
+        x[i] = (float)i / 32;
+    dpf_net_forward(net, x, 2, 0);
+    float before = dpf_net_logits(net)[0];
+    const dpf_param_info *fc1 = dpf_net_param(net, 0);
+    for (size_t i = 0; i < fc1->count; i++)
+        dpf_net_forward_weights(net)[fc1->offset + i] = 0;
+    dpf_net_forward(net, x, 2, 0);
+    assert_true(dpf_net_logits(net)[0] != before);
+    assert_true(dpf_net_weights(net)[fc1->offset] != 0);
+    assert_true(dpf_net_macs_nonzero(net) < dpf_net_macs_dense(net));
+    dpf_net_free(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_param_counts), cmocka_unit_test(test_names_and_prunable),
+        cmocka_unit_test(test_does_not_fit), cmocka_unit_test(test_forward_weights),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
