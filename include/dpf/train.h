@@ -14,8 +14,16 @@ typedef struct dpf_train_config {
     char data[32];          /* mnist | fashion-mnist | cifar10 | cifar100 */
     char data_dir[1024];    /* "" = the data set's default */
     char model[32];
-    char method[32];        /* dense (more in the methods issue) */
+    char method[32];        /* dense | dpf | incremental | oneshot | snip | lt | ... */
     double sparsity;        /* target sparsity of the prunable weights */
+    int structured;         /* filter-wise: one L2 norm per output filter */
+    int layer_scope;        /* 0: global ranking across layers (default), 1: per layer */
+    int period;             /* mask update period p in steps */
+    double ramp_start, ramp_end; /* sparsity ramp as fractions of training; ramp_end < 0: the
+                                    second LR milestone */
+    int finetune_epochs;    /* extra epochs with the final mask fixed */
+    double finetune_lr;     /* base LR of fine-tuning; 0: lr * gamma */
+    int lt_rounds;          /* Lottery Ticket pruning rounds */
     int epochs;
     int batch;
     char optimizer[8];      /* sgd | adam */

@@ -82,6 +82,14 @@ void dpf_optim_step(dpf_optimizer *o, dpf_real *w, const dpf_real *g, double lr)
     o->steps++;
 }
 
+void dpf_optim_reset(dpf_optimizer *o)
+{
+    memset(o->m, 0, o->n * sizeof(dpf_real));
+    if (o->v)
+        memset(o->v, 0, o->n * sizeof(dpf_real));
+    o->steps = 0;
+}
+
 void dpf_optim_free(dpf_optimizer *o)
 {
     free(o->m);

@@ -6,13 +6,15 @@
 #include "dpf/data.h"
 #include "dpf/net.h"
 #include "dpf/train.h"
+#include "prune/pruner.h"
 
 void dpf_train_config_defaults(dpf_train_config *c)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->data, sizeof c->data, "fashion-mnist");
     snprintf(c->model, sizeof c->model, "lenet5");
-    snprintf(c->method, sizeof c->method, "dense");
+    snprintf(c->method, sizeof c->method, "dpf");
+    c->sparsity = 0.9;
     snprintf(c->optimizer, sizeof c->optimizer, "sgd");
     c->epochs = 10;
     c->batch = 128;
@@ -28,10 +30,11 @@ void dpf_train_config_defaults(dpf_train_config *c)
     c->crop_pad = 2;
     c->flip = 1;
     c->progress = -1;
+    c->period = 16;
+    c->ramp_end = -1;
+    c->lt_rounds = 3;
     c->mean[0] = -1; /* < 0: the data set's constants */
 }
-
-static const char *const known_methods[] = {"dense"};
 
 dpf_status dpf_train_config_check(const dpf_train_config *c)
 {
@@ -41,13 +44,27 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
     if (!dpf_model_known(c->model))
         return dpf_error(DPF_ERR_ARG, "--model: unknown model '%s' (known: %s)", c->model,
                          dpf_model_list());
-    int method_ok = 0;
-    for (size_t i = 0; i < sizeof known_methods / sizeof known_methods[0]; i++)
-        method_ok |= strcmp(c->method, known_methods[i]) == 0;
-    if (!method_ok)
-        return dpf_error(DPF_ERR_ARG, "--method: unknown method '%s' (known: dense)", c->method);
+    if (!dpf_method_find(c->method))
+        return dpf_error(DPF_ERR_ARG, "--method: unknown method '%s' (known: %s)", c->method,
+                         dpf_method_list());
     if (!(c->sparsity >= 0 && c->sparsity < 1))
         return dpf_error(DPF_ERR_ARG, "--sparsity: %g is out of range [0, 1)", c->sparsity);
+    if (strcmp(c->method, "dense") == 0 && c->sparsity > 0)
+        return dpf_error(DPF_ERR_ARG, "--sparsity %g needs a pruning method (--method dense "
+                         "trains the dense model)", c->sparsity);
+    if (c->period < 1 || c->period > 1000000)
+        return dpf_error(DPF_ERR_ARG, "--period: %d is out of range [1, 1000000]", c->period);
+    if (!(c->ramp_start >= 0 && c->ramp_start < 1) ||
+        (c->ramp_end >= 0 && !(c->ramp_end > c->ramp_start && c->ramp_end <= 1)))
+        return dpf_error(DPF_ERR_ARG, "--ramp-start/--ramp-end: need 0 <= start < end <= 1, got "
+                         "%g and %g", c->ramp_start, c->ramp_end);
+    if (c->finetune_epochs < 0 || c->finetune_epochs > 100000)
+        return dpf_error(DPF_ERR_ARG, "--finetune: %d is out of range [0, 100000]",
+                         c->finetune_epochs);
+    if (!(c->finetune_lr >= 0))
+        return dpf_error(DPF_ERR_ARG, "--finetune-lr: %g must be > 0", c->finetune_lr);
+    if (c->lt_rounds < 1 || c->lt_rounds > 30)
+        return dpf_error(DPF_ERR_ARG, "--lt-rounds: %d is out of range [1, 30]", c->lt_rounds);
     if (c->epochs < 1 || c->epochs > 100000)
         return dpf_error(DPF_ERR_ARG, "--epochs: %d is out of range [1, 100000]", c->epochs);
     if (c->batch < 1 || c->batch > 65536)

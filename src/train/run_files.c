@@ -55,7 +55,7 @@ json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
             json_array_append_new(prunable, json_string(dpf_net_param(net, p)->name));
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:f, s:i, s:i, s:s, s:f, s:f, s:b, s:f, s:o, s:f, s:f, s:I, s:i, "
-        "s:i, s:i, s:b, s:{s:o, s:o}, s:s, s:o, s:s}",
+        "s:i, s:i, s:b, s:{s:o, s:o}, s:s, s:o, s:s, s:b, s:s, s:i, s:f, s:f, s:i, s:f, s:i}",
         "data", c->data, "data_dir", c->data_dir, "model", c->model, "method", c->method,
         "sparsity", c->sparsity, "epochs", c->epochs, "batch", c->batch, "optimizer",
         c->optimizer, "lr", c->lr, "momentum", c->momentum, "nesterov", c->nesterov, "wd",
@@ -63,7 +63,10 @@ json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
         "seed", (json_int_t)c->seed, "threads", c->threads, "limit_train", c->limit_train,
         "crop_pad", c->crop_pad, "flip", c->flip, "normalize", "mean",
         float_array(c->mean, channels), "std", float_array(c->std, channels), "precision",
-        DPF_REAL_NAME, "prunable", prunable, "version", "dpf " DPF_LIB_VERSION);
+        DPF_REAL_NAME, "prunable", prunable, "version", "dpf " DPF_LIB_VERSION, "structured",
+        c->structured, "scope", c->layer_scope ? "layer" : "global", "period", c->period,
+        "ramp_start", c->ramp_start, "ramp_end", c->ramp_end, "finetune", c->finetune_epochs,
+        "finetune_lr", c->finetune_lr, "lt_rounds", c->lt_rounds);
 }
 
 dpf_status dpf_run_write_json(const char *dir, const char *name, json_t *obj)

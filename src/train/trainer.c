@@ -1,6 +1,8 @@
-/* trainer.c — the training loop: data, net, optimiser and schedule set up from a resolved
- * config; per step forward -> loss -> backward -> update; per epoch evaluation, metrics line and
- * progress; at the end summary.json and model.safetensors in the run directory. */
+/* trainer.c — the training loop. The pruning method declares the phases of the run (training,
+ * LT rounds, fine-tuning); each phase gets a fresh optimiser and its own LR schedule. Per step:
+ * method prepares w~ -> forward -> loss -> backward -> method adjusts gradients -> optimiser
+ * updates the dense w -> method adjusts weights. Per epoch: evaluation of the sparse model,
+ * a metrics line, progress. At the end: summary.json and the model files. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 #include "dpf/model_io.h"
 #include "dpf/net.h"
 #include "dpf/train.h"
+#include "prune/pruner.h"
 #include "train/run_files.h"
 
 typedef struct run {
@@ -20,10 +23,11 @@ typedef struct run {
     dpf_net *net;
     dpf_optimizer opt;
     dpf_loader *loader;
-    dpf_lr_schedule sched;
+    dpf_pruner *pruner;
+    dpf_phase phases[DPF_MAX_PHASES];
+    int n_phases, total_epochs;
     dpf_progress progress;
     int steps_per_epoch;
-    int64_t step;
     double train_time;          /* seconds spent in training steps (for images/s) */
     long train_images;
 } run;
@@ -46,19 +50,9 @@ static dpf_status load_data(run *r)
     return DPF_OK;
 }
 
-static dpf_status setup(run *r)
+static dpf_status make_optimizer(run *r)
 {
-    dpf_train_config *c = &r->cfg;
-    if (c->threads > 0)
-        omp_set_num_threads(c->threads);
-    dpf_status st = load_data(r);
-    if (st != DPF_OK)
-        return st;
-    st = dpf_net_create(&r->net, c->model, r->train.c, r->train.h, r->train.w,
-                        r->train.classes, c->batch);
-    if (st != DPF_OK)
-        return st;
-    dpf_net_init(r->net, c->seed);
+    const dpf_train_config *c = &r->cfg;
     dpf_optim_config oc = strcmp(c->optimizer, "adam") == 0 ? dpf_optim_adam_defaults()
                                                             : dpf_optim_sgd_defaults();
     if (oc.kind == DPF_OPT_SGD) {
@@ -66,9 +60,29 @@ static dpf_status setup(run *r)
         oc.nesterov = c->nesterov;
     }
     oc.weight_decay = c->weight_decay;
-    st = dpf_optim_init(&r->opt, &oc, dpf_net_size(r->net));
+    return dpf_optim_init(&r->opt, &oc, dpf_net_size(r->net));
+}
+
+static dpf_status setup(run *r)
+{
+    dpf_train_config *c = &r->cfg;
+    if (c->threads > 0)
+        omp_set_num_threads(c->threads);
+    dpf_status st = load_data(r);
+    if (st == DPF_OK)
+        st = dpf_net_create(&r->net, c->model, r->train.c, r->train.h, r->train.w,
+                            r->train.classes, c->batch);
     if (st != DPF_OK)
         return st;
+    dpf_net_init(r->net, c->seed);
+    st = make_optimizer(r);
+    if (st == DPF_OK)
+        st = dpf_pruner_create(&r->pruner, c, r->net);
+    if (st != DPF_OK)
+        return st;
+    r->n_phases = dpf_pruner_phases(r->pruner, r->phases);
+    for (int i = 0; i < r->n_phases; i++)
+        r->total_epochs += r->phases[i].epochs;
     dpf_augment aug = {.crop_pad = c->crop_pad, .flip = c->flip};
     memcpy(aug.mean, c->mean, sizeof aug.mean);
     memcpy(aug.std, c->std, sizeof aug.std);
@@ -76,12 +90,6 @@ static dpf_status setup(run *r)
     if (st != DPF_OK)
         return st;
     r->steps_per_epoch = dpf_loader_batches_per_epoch(r->loader);
-    r->sched = (dpf_lr_schedule){.base_lr = c->lr, .gamma = c->gamma,
-                                 .n_milestones = c->n_milestones,
-                                 .total_steps = (int64_t)c->epochs * r->steps_per_epoch,
-                                 .warmup_steps = (int64_t)llround(c->warmup_epochs *
-                                                                  r->steps_per_epoch)};
-    memcpy(r->sched.milestones, c->milestones, sizeof c->milestones);
     if (c->out[0]) {
         st = dpf_run_prepare_dir(c);
         if (st == DPF_OK) {
@@ -90,37 +98,41 @@ static dpf_status setup(run *r)
             json_decref(j);
         }
     }
-    dpf_progress_init(&r->progress, c->progress, c->epochs, r->sched.total_steps);
+    dpf_progress_init(&r->progress, c->progress, r->total_epochs,
+                      (int64_t)r->total_epochs * r->steps_per_epoch);
     return st;
 }
 
-static dpf_status train_epoch(run *r, int epoch, epoch_stats *es)
+static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule *sched,
+                              epoch_stats *es)
 {
     dpf_net *net = r->net;
-    const float *x;
-    const int32_t *y;
     double loss_sum = 0, t_epoch = dpf_now(), t_steps = 0;
     long hits = 0, seen = 0;
-    dpf_status st = dpf_loader_start_epoch(r->loader, epoch, 0);
-    for (int b, i = 0; st == DPF_OK && (b = dpf_loader_next(r->loader, &x, &y)) > 0;) {
+    dpf_status st = dpf_loader_start_epoch(r->loader, ctx->global_epoch, 0);
+    for (int b, i = 0; st == DPF_OK && (b = dpf_loader_next(r->loader, &ctx->x, &ctx->y)) > 0;) {
         double t0 = dpf_now();
-        es->lr = dpf_lr_at(&r->sched, r->step);
+        ctx->batch = b;
+        es->lr = dpf_lr_at(sched, ctx->step);
+        dpf_pruner_before_step(r->pruner, ctx);
         int correct = 0;
-        dpf_net_forward(net, x, b, 1);
-        double loss = dpf_net_loss(net, y, &correct);
+        dpf_net_forward(net, ctx->x, b, 1);
+        double loss = dpf_net_loss(net, ctx->y, &correct);
         if (!isfinite(loss))
-            return dpf_error(DPF_ERR_NUMERIC, "step %lld (epoch %d, batch %d): the loss is %g; "
-                             "training diverged (try a lower --lr)", (long long)r->step + 1,
-                             epoch + 1, i + 1, loss);
+            return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d: the loss is %g; training "
+                             "diverged (try a lower --lr)", ctx->global_epoch + 1, i + 1, loss);
         dpf_net_backward(net);
+        dpf_pruner_after_backward(r->pruner, ctx);
         dpf_optim_step(&r->opt, dpf_net_weights(net), dpf_net_grads(net), es->lr);
+        dpf_pruner_after_step(r->pruner, ctx);
         t_steps += dpf_now() - t0;
-        r->step++, i++;
+        ctx->step++, i++;
         loss_sum += loss * b;
         hits += correct;
         seen += b;
-        dpf_progress_step(&r->progress, epoch + 1, i, r->steps_per_epoch, r->step,
-                          loss_sum / seen, (double)hits / seen, seen / t_steps);
+        dpf_progress_step(&r->progress, ctx->global_epoch + 1, i, r->steps_per_epoch,
+                          (int64_t)ctx->global_epoch * r->steps_per_epoch + i, loss_sum / seen,
+                          (double)hits / seen, seen / t_steps);
     }
     r->train_time += t_steps;
     r->train_images += seen;
@@ -128,6 +140,62 @@ static dpf_status train_epoch(run *r, int epoch, epoch_stats *es)
     es->acc = seen ? (double)hits / seen : 0;
     es->images_per_s = t_steps > 0 ? seen / t_steps : 0;
     es->wall_s = dpf_now() - t_epoch;
+    return st;
+}
+
+static dpf_status end_epoch(run *r, dpf_prune_ctx *ctx, const epoch_stats *es, double *test_acc)
+{
+    json_t *m = json_object();
+    dpf_status st = dpf_pruner_end_epoch(r->pruner, ctx, m);
+    double test_loss = 0;
+    if (st == DPF_OK)
+        st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, test_acc, &test_loss);
+    if (st == DPF_OK) {
+        char line[256];
+        double sparsity = json_real_value(json_object_get(m, "sparsity"));
+        snprintf(line, sizeof line, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test acc "
+                 "%.2f%%  sparsity %.1f%%  %.0f img/s  %.1fs", ctx->global_epoch + 1,
+                 r->total_epochs, es->lr, es->loss, 100 * es->acc, 100 * *test_acc,
+                 100 * sparsity, es->images_per_s, es->wall_s);
+        dpf_progress_line(&r->progress, line);
+    }
+    if (st == DPF_OK && r->cfg.out[0]) {
+        json_object_update_missing_new(
+            m, json_pack("{s:i, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "epoch",
+                         ctx->global_epoch + 1, "phase", r->phases[ctx->phase].name, "step",
+                         (json_int_t)ctx->step, "lr", es->lr, "train_loss", es->loss, "train_acc",
+                         es->acc, "test_acc", *test_acc, "test_loss", test_loss, "images_per_s",
+                         es->images_per_s, "wall_s", es->wall_s));
+        st = dpf_run_append_metrics(r->cfg.out, m);
+    }
+    json_decref(m);
+    return st;
+}
+
+static dpf_status run_phase(run *r, int phase, int *global_epoch, epoch_stats *es,
+                            double *test_acc)
+{
+    const dpf_phase *ph = &r->phases[phase];
+    dpf_lr_schedule sched = {.base_lr = ph->lr, .gamma = r->cfg.gamma,
+                             .n_milestones = r->cfg.n_milestones,
+                             .total_steps = (int64_t)ph->epochs * r->steps_per_epoch};
+    memcpy(sched.milestones, r->cfg.milestones, sizeof sched.milestones);
+    if (phase == 0)
+        sched.warmup_steps = (int64_t)llround(r->cfg.warmup_epochs * r->steps_per_epoch);
+    dpf_prune_ctx ctx = {.net = r->net, .opt = &r->opt, .phase = phase,
+                         .phase_steps = sched.total_steps, .steps_per_epoch = r->steps_per_epoch,
+                         .global_epoch = *global_epoch};
+    dpf_optim_reset(&r->opt);
+    dpf_status st = dpf_pruner_begin_phase(r->pruner, &ctx, ph);
+    for (int e = 0; st == DPF_OK && e < ph->epochs; e++) {
+        ctx.epoch = e;
+        ctx.global_epoch = (*global_epoch)++;
+        st = train_epoch(r, &ctx, &sched, es);
+        if (st == DPF_OK)
+            st = end_epoch(r, &ctx, es, test_acc);
+    }
+    if (st == DPF_OK)
+        st = dpf_pruner_end_phase(r->pruner, &ctx);
     return st;
 }
 
@@ -156,41 +224,25 @@ static void weight_stats(dpf_net *net, dpf_train_result *res)
     res->macs_sparse = dpf_net_macs_nonzero(net);
 }
 
-static dpf_status end_epoch(run *r, int epoch, const epoch_stats *es, double *test_acc)
+/* Test accuracy of the sparse model w~ and of the dense model w (they differ for DPF). */
+static dpf_status final_accuracies(run *r, dpf_train_result *res)
 {
-    double test_loss;
-    dpf_status st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, test_acc, &test_loss);
-    if (st != DPF_OK)
+    dpf_pruner_refresh(r->pruner);
+    dpf_status st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std,
+                                 &res->test_acc_sparse, NULL);
+    res->test_acc_dense = res->test_acc_sparse;
+    if (st != DPF_OK || !r->pruner->masked_forward)
         return st;
-    char line[256];
-    snprintf(line, sizeof line, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test acc "
-             "%.2f%%  %.0f img/s  %.1fs", epoch + 1, r->cfg.epochs, es->lr, es->loss,
-             100 * es->acc, 100 * *test_acc, es->images_per_s, es->wall_s);
-    dpf_progress_line(&r->progress, line);
-    if (!r->cfg.out[0])
-        return DPF_OK;
-    json_t *m = json_pack("{s:i, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "epoch", epoch + 1,
-                          "step", (json_int_t)r->step, "lr", es->lr, "train_loss", es->loss,
-                          "train_acc", es->acc, "test_acc", *test_acc, "test_loss", test_loss,
-                          "images_per_s", es->images_per_s, "wall_s", es->wall_s);
-    st = dpf_run_append_metrics(r->cfg.out, m);
-    json_decref(m);
-    return st;
+    st = dpf_net_use_forward_weights(r->net, 0);
+    if (st == DPF_OK)
+        st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, &res->test_acc_dense, NULL);
+    dpf_status st2 = dpf_net_use_forward_weights(r->net, 1);
+    dpf_pruner_refresh(r->pruner);
+    return st != DPF_OK ? st : st2;
 }
 
-static dpf_status finish(run *r, dpf_train_result *res, double test_acc, double t_start)
+static dpf_status save_models(run *r, const dpf_train_result *res)
 {
-    weight_stats(r->net, res);
-    res->test_acc_dense = res->test_acc_sparse = test_acc;
-    res->train_images_per_s = r->train_time > 0 ? r->train_images / r->train_time : 0;
-    res->wall_s = dpf_now() - t_start;
-    if (!r->cfg.out[0])
-        return DPF_OK;
-    json_t *s = dpf_run_summary_json(&r->cfg, res);
-    dpf_status st = dpf_run_write_json(r->cfg.out, "summary.json", s);
-    json_decref(s);
-    if (st != DPF_OK)
-        return st;
     dpf_model_meta meta = {.c = r->train.c, .h = r->train.h, .w = r->train.w,
                            .classes = r->train.classes, .sparsity = res->sparsity_prunable};
     snprintf(meta.model, sizeof meta.model, "%s", r->cfg.model);
@@ -200,7 +252,29 @@ static dpf_status finish(run *r, dpf_train_result *res, double test_acc, double 
     memcpy(meta.std, r->cfg.std, sizeof meta.std);
     char path[2048];
     snprintf(path, sizeof path, "%s/model.safetensors", r->cfg.out);
-    return dpf_model_save(r->net, &meta, 1, path);
+    dpf_status st = dpf_model_save(r->net, &meta, 1, path);
+    if (st != DPF_OK || !r->pruner->masked_forward)
+        return st;
+    meta.sparsity = 0;  /* the dense w of DPF: what the feedback kept training */
+    snprintf(path, sizeof path, "%s/dense.safetensors", r->cfg.out);
+    return dpf_model_save(r->net, &meta, 0, path);
+}
+
+static dpf_status finish(run *r, dpf_train_result *res, double t_start)
+{
+    dpf_status st = final_accuracies(r, res);
+    if (st != DPF_OK)
+        return st;
+    weight_stats(r->net, res);
+    res->train_images_per_s = r->train_time > 0 ? r->train_images / r->train_time : 0;
+    res->wall_s = dpf_now() - t_start;
+    if (!r->cfg.out[0])
+        return DPF_OK;
+    json_t *s = dpf_run_summary_json(&r->cfg, res);
+    json_object_set_new(s, "pruning", dpf_pruner_report(r->pruner, r->total_epochs));
+    st = dpf_run_write_json(r->cfg.out, "summary.json", s);
+    json_decref(s);
+    return st == DPF_OK ? save_models(r, res) : st;
 }
 
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
@@ -214,18 +288,16 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     memset(&r, 0, sizeof r);
     r.cfg = *cfg;
     st = setup(&r);
-    double test_acc = 0;
     epoch_stats es = {0};
-    for (int epoch = 0; st == DPF_OK && epoch < cfg->epochs; epoch++) {
-        st = train_epoch(&r, epoch, &es);
-        if (st == DPF_OK)
-            st = end_epoch(&r, epoch, &es, &test_acc);
-    }
+    double test_acc = 0;
+    for (int ph = 0, epoch = 0; st == DPF_OK && ph < r.n_phases; ph++)
+        st = run_phase(&r, ph, &epoch, &es, &test_acc);
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
     if (st == DPF_OK)
-        st = finish(&r, res, test_acc, t_start);
+        st = finish(&r, res, t_start);
     dpf_loader_free(r.loader);
+    dpf_pruner_free(r.pruner);
     dpf_optim_free(&r.opt);
     dpf_net_free(r.net);
     dpf_dataset_free(&r.train);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "dpf/net.h"
 #include "dpf/train.h"
+#include "prune/pruner.h"
 
 static void train_help(const dpf_train_config *d)
 {
@@ -23,8 +24,23 @@ static void train_help(const dpf_train_config *d)
            "  --no-flip            no random horizontal flip   [flip on]\n"
            "model and method:\n"
            "  --model NAME         %s   [%s]\n"
-           "  --method NAME        dense   [%s]\n"
-           "  --sparsity F         target sparsity of the prunable weights, 0 <= F < 1   [%g]\n"
+           "  --method NAME        %s   [%s]\n"
+           "                       dpf: Dynamic Pruning with Feedback; incremental: Zhu & Gupta;\n"
+           "                       oneshot: prune after training (+ --finetune); snip: mask at\n"
+           "                       initialisation; lt: Lottery Ticket rounds; dense: no pruning\n"
+           "  --sparsity F         target sparsity of the prunable weights (every conv/linear\n"
+           "                       weight except the final classifier), 0 <= F < 1   [%g;\n"
+           "                       0 with --method dense]\n"
+           "  --structured         prune whole output filters (L2 norm per filter)   [off]\n"
+           "  --scope S            global | layer: rank weights across layers or within each\n"
+           "                       layer   [global]\n"
+           "  --period P           mask update period in steps (DPF, incremental)   [%d]\n"
+           "  --ramp-start F       sparsity ramp start, fraction of training   [%g]\n"
+           "  --ramp-end F         sparsity ramp end, fraction of training   [the second LR\n"
+           "                       milestone]\n"
+           "  --finetune E         extra epochs with the final mask fixed   [%d]\n"
+           "  --finetune-lr F      base LR of fine-tuning   [--lr x --gamma]\n"
+           "  --lt-rounds R        Lottery Ticket prune-and-rewind rounds   [%d]\n"
            "optimisation:\n"
            "  --epochs N           training epochs   [%d]\n"
            "  --batch N            mini-batch size   [%d]\n"
@@ -43,15 +59,18 @@ static void train_help(const dpf_train_config *d)
            "  --force              overwrite the run already in --out\n"
            "  --progress MODE      auto | bar | lines | none   [auto: bar on a terminal]\n"
            "  -h, --help           this help\n",
-           d->data, d->limit_train, d->crop_pad, dpf_model_list(), d->model, d->method,
-           d->sparsity, d->epochs, d->batch, d->optimizer, d->lr, d->momentum,
+           d->data, d->limit_train, d->crop_pad, dpf_model_list(), d->model, dpf_method_list(),
+           d->method, d->sparsity, d->period, d->ramp_start, d->finetune_epochs, d->lt_rounds,
+           d->epochs, d->batch, d->optimizer, d->lr, d->momentum,
            d->nesterov ? "on" : "off", d->weight_decay, d->gamma, d->warmup_epochs,
            (unsigned long long)d->seed, d->threads);
 }
 
 enum { O_DATA = 256, O_DATA_DIR, O_LIMIT, O_CROP, O_NOFLIP, O_MODEL, O_METHOD, O_SPARSITY,
        O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_NO_NESTEROV, O_WD,
-       O_MILESTONES, O_GAMMA, O_WARMUP, O_SEED, O_THREADS, O_OUT, O_FORCE, O_PROGRESS };
+       O_MILESTONES, O_GAMMA, O_WARMUP, O_SEED, O_THREADS, O_OUT, O_FORCE, O_PROGRESS,
+       O_STRUCTURED, O_SCOPE, O_PERIOD, O_RAMP_START, O_RAMP_END, O_FINETUNE, O_FINETUNE_LR,
+       O_LT_ROUNDS };
 
 static const struct option train_options[] = {
     {"data", required_argument, 0, O_DATA},         {"data-dir", required_argument, 0, O_DATA_DIR},
@@ -66,7 +85,20 @@ static const struct option train_options[] = {
     {"warmup", required_argument, 0, O_WARMUP},     {"seed", required_argument, 0, O_SEED},
     {"threads", required_argument, 0, O_THREADS},   {"out", required_argument, 0, O_OUT},
     {"force", no_argument, 0, O_FORCE},             {"progress", required_argument, 0, O_PROGRESS},
+    {"structured", no_argument, 0, O_STRUCTURED},   {"scope", required_argument, 0, O_SCOPE},
+    {"period", required_argument, 0, O_PERIOD},     {"ramp-start", required_argument, 0, O_RAMP_START},
+    {"ramp-end", required_argument, 0, O_RAMP_END}, {"finetune", required_argument, 0, O_FINETUNE},
+    {"finetune-lr", required_argument, 0, O_FINETUNE_LR},
+    {"lt-rounds", required_argument, 0, O_LT_ROUNDS},
     {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
+
+static int parse_scope(const char *v, int *layer)
+{
+    if (strcmp(v, "global") == 0 || strcmp(v, "layer") == 0)
+        return *layer = v[0] == 'l', 0;
+    fprintf(stderr, "dpf: --scope: unknown scope '%s' (global, layer)\n", v);
+    return -1;
+}
 
 static int parse_progress(const char *v, int *mode)
 {
@@ -109,6 +141,14 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
     case O_OUT: return cli_string("--out", v, c->out, sizeof c->out);
     case O_FORCE: c->force = 1; return 0;
     case O_PROGRESS: return parse_progress(v, &c->progress);
+    case O_STRUCTURED: c->structured = 1; return 0;
+    case O_SCOPE: return parse_scope(v, &c->layer_scope);
+    case O_PERIOD: return cli_int("--period", v, &c->period);
+    case O_RAMP_START: return cli_double("--ramp-start", v, &c->ramp_start);
+    case O_RAMP_END: return cli_double("--ramp-end", v, &c->ramp_end);
+    case O_FINETUNE: return cli_int("--finetune", v, &c->finetune_epochs);
+    case O_FINETUNE_LR: return cli_double("--finetune-lr", v, &c->finetune_lr);
+    case O_LT_ROUNDS: return cli_int("--lt-rounds", v, &c->lt_rounds);
     }
     return -1;
 }
@@ -132,6 +172,7 @@ int cmd_train(int argc, char **argv)
 {
     dpf_train_config cfg;
     dpf_train_config_defaults(&cfg);
+    int sparsity_given = 0;
     optind = 1;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, "h", train_options, NULL)) != -1;) {
@@ -145,7 +186,10 @@ int cmd_train(int argc, char **argv)
         }
         if (parse_one(opt, optarg, &cfg))
             return 2;
+        sparsity_given |= opt == O_SPARSITY;
     }
+    if (strcmp(cfg.method, "dense") == 0 && !sparsity_given)
+        cfg.sparsity = 0;
     if (optind < argc) {
         fprintf(stderr, "dpf train: unexpected argument '%s' (see dpf train --help)\n",
                 argv[optind]);

@@ -12,20 +12,12 @@ static void channel_stats(const dpf_real *x, int n, int c, int hw, int ci, doubl
 {
     const double m = (double)n * hw;
     double sum = 0.0;
-    for (int ni = 0; ni < n; ni++) {
-        const dpf_real *xp = x + ((size_t)ni * c + ci) * hw;
-        for (int i = 0; i < hw; i++)
-            sum += (double)xp[i];
-    }
+    for (int ni = 0; ni < n; ni++)
+        sum += dpf_ref_sum(x + ((size_t)ni * c + ci) * hw, (size_t)hw);
     const double mu = sum / m;
     double sq = 0.0;
-    for (int ni = 0; ni < n; ni++) {
-        const dpf_real *xp = x + ((size_t)ni * c + ci) * hw;
-        for (int i = 0; i < hw; i++) {
-            double d = (double)xp[i] - mu;
-            sq += d * d;
-        }
-    }
+    for (int ni = 0; ni < n; ni++)
+        sq += dpf_ref_sumsq_dev(x + ((size_t)ni * c + ci) * hw, (size_t)hw, mu);
     *mean = mu;
     *var = sq / m;
 }
@@ -100,10 +92,7 @@ void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const 
         double sdy = 0.0, sdyx = 0.0;
         for (int ni = 0; ni < n; ni++) {
             const size_t off = ((size_t)ni * c + ci) * hw;
-            for (int i = 0; i < hw; i++) {
-                sdy += (double)dy[off + i];
-                sdyx += (double)dy[off + i] * (double)(x[off + i] - mean);
-            }
+            dpf_ref_sum_dot_dev(dy + off, x + off, (size_t)hw, (double)mean, &sdy, &sdyx);
         }
         sdyx *= invstd; /* sum(dy * xhat) */
         if (dgamma)

@@ -1,7 +1,13 @@
 /* ref/conv2d.c — reference conv2d (direct loops, no workspace) and the shape helper.
  * Every output / gradient element is one dot product accumulated in double, written once
  * (forward) or added once (backward, +=). Parallel over independent output planes. */
-#include "kernels/kernels.h"
+#include "kernels/ref/ref.h"
+
+/* Multiply-adds of one conv pass: below DPF_REF_OMP_MIN the loops run on one thread. */
+static double conv_work(const dpf_conv_shape *s)
+{
+    return (double)s->n * s->k * s->oh * s->ow * s->c * s->kh * s->kw;
+}
 
 int dpf_conv_shape_finish(dpf_conv_shape *s)
 {
@@ -32,7 +38,7 @@ void dpf_ref_conv2d_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, c
     (void)ws;
     const int C = s->c, H = s->h, W = s->w, K = s->k, KH = s->kh, KW = s->kw;
     const int st = s->stride, pad = s->pad, OH = s->oh, OW = s->ow;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (conv_work(s) >= DPF_REF_OMP_MIN)
     for (int ni = 0; ni < s->n; ni++) {
         for (int ki = 0; ki < K; ki++) {
             const dpf_real *xn = x + (size_t)ni * C * H * W;
@@ -78,7 +84,7 @@ static void conv_backward_data(dpf_real *dx, const dpf_real *dy, const dpf_real 
 {
     const int C = s->c, H = s->h, W = s->w, K = s->k, KH = s->kh, KW = s->kw;
     const int st = s->stride, pad = s->pad, OH = s->oh, OW = s->ow;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (conv_work(s) >= DPF_REF_OMP_MIN)
     for (int ni = 0; ni < s->n; ni++) {
         for (int ci = 0; ci < C; ci++) {
             dpf_real *dxp = dx + ((size_t)ni * C + ci) * H * W;
@@ -112,7 +118,7 @@ static void conv_backward_weights(dpf_real *dw, const dpf_real *dy, const dpf_re
 {
     const int C = s->c, H = s->h, W = s->w, K = s->k, KH = s->kh, KW = s->kw;
     const int st = s->stride, pad = s->pad, OH = s->oh, OW = s->ow;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) if (conv_work(s) >= DPF_REF_OMP_MIN)
     for (int ki = 0; ki < K; ki++) {
         for (int ci = 0; ci < C; ci++) {
             for (int ky = 0; ky < KH; ky++) {
@@ -152,7 +158,7 @@ void dpf_ref_conv2d_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf
         conv_backward_weights(dw, dy, x, s);
     if (db) {
         const size_t plane = (size_t)s->oh * s->ow;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if ((double)s->n * s->k * plane >= DPF_REF_OMP_MIN)
         for (int ki = 0; ki < s->k; ki++) {
             double acc = 0.0;
             for (int ni = 0; ni < s->n; ni++) {

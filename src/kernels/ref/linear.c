@@ -1,11 +1,11 @@
 /* ref/linear.c — reference fully-connected layer, y = x @ W^T + b with W (OUT, IN) as in
  * PyTorch. Dot products accumulated in double; backward adds (+=) into dx / dw / db. */
-#include "kernels/kernels.h"
+#include "kernels/ref/ref.h"
 
 void dpf_ref_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
                             int n, int in, int out)
 {
-#pragma omp parallel for collapse(2) schedule(static) if ((double)n * in * out > 65536.0)
+#pragma omp parallel for collapse(2) schedule(static) if ((double)n * in * out >= DPF_REF_OMP_MIN)
     for (int i = 0; i < n; i++) {
         for (int o = 0; o < out; o++) {
             const dpf_real *xr = x + (size_t)i * in, *wr = w + (size_t)o * in;
@@ -20,7 +20,7 @@ void dpf_ref_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, c
 void dpf_ref_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                              const dpf_real *x, const dpf_real *w, int n, int in, int out)
 {
-    const int big = (double)n * in * out > 65536.0;
+    const int big = (double)n * in * out >= DPF_REF_OMP_MIN;
     if (dx) {
 #pragma omp parallel for collapse(2) schedule(static) if (big)
         for (int i = 0; i < n; i++) {

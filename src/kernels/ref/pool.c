@@ -61,11 +61,7 @@ void dpf_ref_gap_forward(dpf_real *y, const dpf_real *x, int n, int c, int hw)
     const int planes = n * c;
 #pragma omp parallel for schedule(static) if ((size_t)planes * hw >= DPF_REF_OMP_MIN)
     for (int p = 0; p < planes; p++) {
-        const dpf_real *xp = x + (size_t)p * hw;
-        double acc = 0.0;
-        for (int i = 0; i < hw; i++)
-            acc += (double)xp[i];
-        y[p] = (dpf_real)(acc / hw);
+        y[p] = (dpf_real)(dpf_ref_sum(x + (size_t)p * hw, (size_t)hw) / hw);
     }
 }
 

@@ -1,0 +1,40 @@
+/* dpf.c — Dynamic Pruning with Feedback (paper Algorithm 1).
+ *
+ *   for t = 0..T:
+ *     if p | t: m <- magnitude mask of w_t at the scheduled sparsity s_t
+ *     w~_t <- m ⊙ w_t
+ *     g <- stochastic gradient at w~_t          (forward/backward read w~)
+ *     w_{t+1} <- optimiser update of the dense w_t with g   (weight decay, momentum on w)
+ *   output: w_T and w~_T
+ *
+ * Nothing masks the gradient or the weights: pruned weights keep learning from the gradient taken
+ * at the pruned model (error feedback) and come back when they grow. */
+#include <string.h>
+
+#include "prune/pruner.h"
+
+static int dpf_phases(dpf_pruner *p, dpf_phase *ph)
+{
+    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
+    strcpy(ph[0].name, "train");
+    return 1;
+}
+
+static dpf_status dpf_begin(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    p->masked_forward = 1;
+    return dpf_net_use_forward_weights(p->net, 1);
+}
+
+static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    if (c->step % p->cfg->period == 0)
+        dpf_pruner_select(p, c, dpf_pruner_scheduled_sparsity(p, c), dpf_net_weights(p->net),
+                          DPF_SCORE_MAGNITUDE);
+    dpf_pruner_form_forward(p);
+}
+
+const dpf_method_ops dpf_method_dpf = {
+    .name = "dpf", .phases = dpf_phases, .begin_phase = dpf_begin, .before_step = dpf_before_step,
+};

@@ -1,0 +1,48 @@
+/* incremental.c — gradual magnitude pruning of Zhu & Gupta (2017): the same cubic schedule and
+ * period as DPF, but pruning is final: pruned weights are zeroed, their gradient and momentum
+ * masked, and the mask only grows (a pruned weight never comes back). */
+#include <string.h>
+
+#include "prune/pruner.h"
+
+static int incremental_phases(dpf_pruner *p, dpf_phase *ph)
+{
+    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
+    strcpy(ph[0].name, "train");
+    return 1;
+}
+
+static dpf_status incremental_begin(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    p->hard = 1;
+    p->monotone = 1;
+    return DPF_OK;
+}
+
+static void incremental_before_step(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    if (c->step % p->cfg->period != 0)
+        return;
+    /* pruned weights are 0 and rank lowest; p->monotone makes "never come back" exact */
+    dpf_pruner_select(p, c, dpf_pruner_scheduled_sparsity(p, c), dpf_net_weights(p->net),
+                      DPF_SCORE_MAGNITUDE);
+    dpf_pruner_enforce(p, c->opt);
+}
+
+static void incremental_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    dpf_pruner_mask_grads(p);
+}
+
+static void incremental_after_step(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    dpf_pruner_enforce(p, c->opt);
+}
+
+const dpf_method_ops dpf_method_incremental = {
+    .name = "incremental", .phases = incremental_phases, .begin_phase = incremental_begin,
+    .before_step = incremental_before_step, .after_backward = incremental_after_backward,
+    .after_step = incremental_after_step,
+};

@@ -1,0 +1,22 @@
+/* registry.c — the table of pruning methods known to `dpf train --method`. */
+#include <string.h>
+
+#include "prune/pruner.h"
+
+static const dpf_method_ops *const methods[] = {
+    &dpf_method_dense, &dpf_method_dpf, &dpf_method_incremental, &dpf_method_oneshot,
+    &dpf_method_snip,  &dpf_method_lt,
+};
+
+const dpf_method_ops *dpf_method_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(methods[i]->name, name) == 0)
+            return methods[i];
+    return NULL;
+}
+
+const char *dpf_method_list(void)
+{
+    return "dense, dpf, incremental, oneshot, snip, lt";
+}

@@ -1,0 +1,43 @@
+/* snip.c — SNIP (Lee et al. 2019): before training, one mini-batch gives the connection
+ * sensitivity |g ⊙ w| at the initial weights; the weights with the lowest sensitivity are pruned
+ * globally to the target, and the mask stays fixed for the whole training (hard). */
+#include <string.h>
+
+#include "prune/pruner.h"
+
+static int snip_phases(dpf_pruner *p, dpf_phase *ph)
+{
+    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
+    strcpy(ph[0].name, "train");
+    return 1;
+}
+
+static void snip_before_step(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    if (c->step != 0)
+        return;
+    /* sensitivity on the first batch, at the dense initialisation */
+    dpf_net_forward(p->net, c->x, c->batch, 1);
+    dpf_net_loss(p->net, c->y, NULL);
+    dpf_net_backward(p->net);
+    dpf_pruner_select(p, c, p->cfg->sparsity, dpf_net_weights(p->net),
+                      DPF_SCORE_GRAD_TIMES_WEIGHT);
+    p->hard = 1;
+    dpf_pruner_enforce(p, c->opt);
+}
+
+static void snip_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    dpf_pruner_mask_grads(p);
+}
+
+static void snip_after_step(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    dpf_pruner_enforce(p, c->opt);
+}
+
+const dpf_method_ops dpf_method_snip = {
+    .name = "snip", .phases = snip_phases, .before_step = snip_before_step,
+    .after_backward = snip_after_backward, .after_step = snip_after_step,
+};
