@@ -24,6 +24,12 @@ typedef struct dpf_train_config {
     int finetune_epochs;    /* extra epochs with the final mask fixed */
     double finetune_lr;     /* base LR of fine-tuning; 0: lr * gamma */
     int lt_rounds;          /* Lottery Ticket pruning rounds */
+    double prune_rate;      /* DSR/SM/SET/RigL: fraction dropped per update; < 0: method default */
+    int update_every;       /* DSR/SET/RigL: steps between updates; SM: 0 = every epoch;
+                               < 0: method default */
+    int density_erk;        /* SET/RigL/SM/DSR initial layer densities: 1 ERK, 0 uniform, -1
+                               method default */
+    char compressor[16];    /* DPF with w~ = C(w): "" (mask), "sign", "q2".."q8" */
     int epochs;
     int batch;
     char optimizer[8];      /* sgd | adam */

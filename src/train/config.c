@@ -33,6 +33,9 @@ void dpf_train_config_defaults(dpf_train_config *c)
     c->period = 16;
     c->ramp_end = -1;
     c->lt_rounds = 3;
+    c->prune_rate = -1;
+    c->update_every = -1;
+    c->density_erk = -1;
     c->mean[0] = -1; /* < 0: the data set's constants */
 }
 
@@ -63,6 +66,19 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
                          c->finetune_epochs);
     if (!(c->finetune_lr >= 0))
         return dpf_error(DPF_ERR_ARG, "--finetune-lr: %g must be > 0", c->finetune_lr);
+    if (c->prune_rate >= 1 || (c->prune_rate < 0 && c->prune_rate != -1))
+        return dpf_error(DPF_ERR_ARG, "--prune-rate: %g is out of range [0, 1)", c->prune_rate);
+    if (c->update_every < -1 || c->update_every > 1000000)
+        return dpf_error(DPF_ERR_ARG, "--update-every: %d is out of range [0, 1000000]",
+                         c->update_every);
+    int bits = 0;
+    char tail = 0;
+    if (c->compressor[0] && strcmp(c->compressor, "sign") != 0 &&
+        (sscanf(c->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16))
+        return dpf_error(DPF_ERR_ARG, "--compressor: unknown compressor '%s' (sign, q1..q16)",
+                         c->compressor);
+    if (c->compressor[0] && strcmp(c->method, "dpf") != 0)
+        return dpf_error(DPF_ERR_ARG, "--compressor works with --method dpf");
     if (c->lt_rounds < 1 || c->lt_rounds > 30)
         return dpf_error(DPF_ERR_ARG, "--lt-rounds: %d is out of range [1, 30]", c->lt_rounds);
     if (c->epochs < 1 || c->epochs > 100000)

@@ -41,6 +41,14 @@ static void train_help(const dpf_train_config *d)
            "  --finetune E         extra epochs with the final mask fixed   [%d]\n"
            "  --finetune-lr F      base LR of fine-tuning   [--lr x --gamma]\n"
            "  --lt-rounds R        Lottery Ticket prune-and-rewind rounds   [%d]\n"
+           "  --prune-rate F       DSR/SM/SET/RigL: fraction of active weights dropped per\n"
+           "                       update   [each method's published default]\n"
+           "  --update-every N     DSR/SET/RigL: steps between prune-regrow updates; SM: 0 =\n"
+           "                       every epoch   [each method's published default]\n"
+           "  --density-dist D     erk | uniform: initial layer densities of sparse-from-scratch\n"
+           "                       methods   [each method's published default]\n"
+           "  --compressor C       DPF with w~ = C(w) instead of a mask: sign (binary with a\n"
+           "                       per-layer scale) | qK (K-bit uniform quantisation)   [none]\n"
            "optimisation:\n"
            "  --epochs N           training epochs   [%d]\n"
            "  --batch N            mini-batch size   [%d]\n"
@@ -70,7 +78,7 @@ enum { O_DATA = 256, O_DATA_DIR, O_LIMIT, O_CROP, O_NOFLIP, O_MODEL, O_METHOD, O
        O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_NO_NESTEROV, O_WD,
        O_MILESTONES, O_GAMMA, O_WARMUP, O_SEED, O_THREADS, O_OUT, O_FORCE, O_PROGRESS,
        O_STRUCTURED, O_SCOPE, O_PERIOD, O_RAMP_START, O_RAMP_END, O_FINETUNE, O_FINETUNE_LR,
-       O_LT_ROUNDS };
+       O_LT_ROUNDS, O_PRUNE_RATE, O_UPDATE_EVERY, O_DENSITY, O_COMPRESSOR };
 
 static const struct option train_options[] = {
     {"data", required_argument, 0, O_DATA},         {"data-dir", required_argument, 0, O_DATA_DIR},
@@ -90,7 +98,19 @@ static const struct option train_options[] = {
     {"ramp-end", required_argument, 0, O_RAMP_END}, {"finetune", required_argument, 0, O_FINETUNE},
     {"finetune-lr", required_argument, 0, O_FINETUNE_LR},
     {"lt-rounds", required_argument, 0, O_LT_ROUNDS},
+    {"prune-rate", required_argument, 0, O_PRUNE_RATE},
+    {"update-every", required_argument, 0, O_UPDATE_EVERY},
+    {"density-dist", required_argument, 0, O_DENSITY},
+    {"compressor", required_argument, 0, O_COMPRESSOR},
     {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
+
+static int parse_density(const char *v, int *erk)
+{
+    if (strcmp(v, "erk") == 0 || strcmp(v, "uniform") == 0)
+        return *erk = v[0] == 'e', 0;
+    fprintf(stderr, "dpf: --density-dist: unknown distribution '%s' (erk, uniform)\n", v);
+    return -1;
+}
 
 static int parse_scope(const char *v, int *layer)
 {
@@ -149,6 +169,10 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
     case O_FINETUNE: return cli_int("--finetune", v, &c->finetune_epochs);
     case O_FINETUNE_LR: return cli_double("--finetune-lr", v, &c->finetune_lr);
     case O_LT_ROUNDS: return cli_int("--lt-rounds", v, &c->lt_rounds);
+    case O_PRUNE_RATE: return cli_double("--prune-rate", v, &c->prune_rate);
+    case O_UPDATE_EVERY: return cli_int("--update-every", v, &c->update_every);
+    case O_DENSITY: return parse_density(v, &c->density_erk);
+    case O_COMPRESSOR: return cli_string("--compressor", v, c->compressor, sizeof c->compressor);
     }
     return -1;
 }
