@@ -123,6 +123,11 @@ void dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c);
 void dpf_pruner_form_forward(dpf_pruner *p);   /* w~ = m ⊙ w */
 void dpf_pruner_mask_grads(dpf_pruner *p);     /* g = m ⊙ g */
 void dpf_pruner_enforce(dpf_pruner *p, dpf_optimizer *opt);  /* w, momentum = m ⊙ (w, momentum) */
+/* Compressors (compress.c): w~ = C(w) per prunable tensor for --compressor sign|qK; K of qK
+ * (1 for sign); delta = ||w - w~||^2 / ||w||^2 over the prunable weights. */
+void dpf_pruner_compress_forward(dpf_pruner *p);
+int dpf_compressor_bits(const char *name);
+double dpf_pruner_forward_delta(const dpf_pruner *p);
 /* The Zhu & Gupta target at the current step of the phase (ramp over --ramp-start..--ramp-end). */
 double dpf_pruner_scheduled_sparsity(const dpf_pruner *p, const dpf_prune_ctx *c);
 

@@ -83,7 +83,9 @@ void dpf_pruner_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 
 void dpf_pruner_refresh(dpf_pruner *p)
 {
-    if (p->masked_forward)
+    if (p->masked_forward && p->cfg->compressor[0])
+        dpf_pruner_compress_forward(p);
+    else if (p->masked_forward)
         dpf_pruner_form_forward(p);
 }
 

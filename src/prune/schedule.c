@@ -4,9 +4,11 @@
 
 double dpf_sparsity_at(double s_final, double s_init, int64_t t, int64_t t0, int64_t t_end)
 {
+    if (t_end <= t0) /* no ramp: the target from t0 on */
+        return t >= t0 ? s_final : s_init;
     if (t <= t0)
         return s_init;
-    if (t >= t_end || t_end <= t0)
+    if (t >= t_end)
         return s_final;
     double r = 1.0 - (double)(t - t0) / (double)(t_end - t0);
     return s_final + (s_init - s_final) * r * r * r;

@@ -99,6 +99,7 @@ static void test_schedule_formula(void **state)
     assert_float_equal(dpf_sparsity_at(0.9, 0, 100, 0, 100), 0.9, 1e-12);
     assert_float_equal(dpf_sparsity_at(0.9, 0, 500, 0, 100), 0.9, 1e-12);
     assert_float_equal(dpf_sparsity_at(0.9, 0.5, 10, 20, 100), 0.5, 1e-12);
+    assert_float_equal(dpf_sparsity_at(0.9, 0, 0, 0, 0), 0.9, 1e-12); /* no ramp */
 }
 
 static void test_mask_statistics(void **state)

@@ -8,7 +8,9 @@
  *   output: w_T and w~_T
  *
  * Nothing masks the gradient or the weights: pruned weights keep learning from the gradient taken
- * at the pruned model (error feedback) and come back when they grow. */
+ * at the pruned model (error feedback) and come back when they grow.
+ * With --compressor, w~ = C(w) (sign or K-bit quantisation, paper §4) replaces the mask; the
+ * feedback is the same. */
 #include <string.h>
 
 #include "prune/pruner.h"
@@ -29,6 +31,14 @@ static dpf_status dpf_begin(dpf_pruner *p, dpf_prune_ctx *c)
 
 static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
+    if (p->cfg->compressor[0]) {
+        dpf_pruner_compress_forward(p);
+        if (c->step % p->cfg->period == 0)
+            json_array_append_new(p->updates,
+                                  json_pack("{s:I, s:f}", "step", (json_int_t)c->step, "delta",
+                                            dpf_pruner_forward_delta(p)));
+        return;
+    }
     if (c->step % p->cfg->period == 0)
         dpf_pruner_select(p, c, dpf_pruner_scheduled_sparsity(p, c), dpf_net_weights(p->net),
                           DPF_SCORE_MAGNITUDE);
