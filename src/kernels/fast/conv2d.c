@@ -146,30 +146,68 @@ static void im2col(float *col, const float *x, const dpf_conv_shape *s)
     }
 }
 
-/* dx (C, H, W) += col2im(col): the adjoint of im2col. */
-static void col2im_add(float *dx, const float *col, const dpf_conv_shape *s)
+/* dxp (H, W) += one col2im row (ci, ky, kx), any stride / padding. */
+static void col2im_row(float *dxp, const float *row, int ky, int kx, const dpf_conv_shape *s)
 {
     const int H = s->h, W = s->w, OH = s->oh, OW = s->ow, st = s->stride, pad = s->pad;
+    const int off = kx - pad; /* input column of output column ox: ox * st + off */
+    int lo, hi;
+    valid_range(kx, st, pad, W, OW, &lo, &hi);
+    for (int oy = 0; oy < OH; oy++) {
+        const int iy = oy * st - pad + ky;
+        if (iy < 0 || iy >= H)
+            continue;
+        const float *sp = row + (size_t)oy * OW;
+        float *d = dxp + (size_t)iy * W;
+        if (st == 1)
+            for (int ox = lo; ox < hi; ox++)
+                d[ox + off] += sp[ox];
+        else
+            for (int ox = lo; ox < hi; ox++)
+                d[ox * st + off] += sp[ox];
+    }
+}
+
+/* The same for stride == 1 and OW == W (see im2col_row_shift): the entries of the row that
+ * map outside the image are set to zero (row is scratch), then the whole valid span is added
+ * in one flat loop: the zeroed entries land on in-image elements and add exactly +0. */
+static void col2im_row_shift(float *dxp, float *row, int ky, int kx, const dpf_conv_shape *s)
+{
+    const int H = s->h, W = s->w, OH = s->oh, OW = s->ow, pad = s->pad;
+    int lo, hi;
+    valid_range(kx, 1, pad, W, OW, &lo, &hi);
+    const int oy_lo = pad - ky > 0 ? pad - ky : 0;
+    const int oy_hi = H + pad - ky < OH ? H + pad - ky : OH;
+    if (oy_hi <= oy_lo || hi <= lo)
+        return;
+    for (int oy = oy_lo; oy < oy_hi; oy++) {
+        float *r = row + (size_t)oy * OW;
+        for (int ox = 0; ox < lo; ox++)
+            r[ox] = 0.0f;
+        for (int ox = hi; ox < OW; ox++)
+            r[ox] = 0.0f;
+    }
+    const size_t p0 = (size_t)oy_lo * OW + lo, len = (size_t)(oy_hi - 1) * OW + hi - p0;
+    float *d = dxp + ((ptrdiff_t)p0 + (ptrdiff_t)(ky - pad) * W + kx - pad);
+    const float *sp = row + p0;
+    for (size_t i = 0; i < len; i++)
+        d[i] += sp[i];
+}
+
+/* dx (C, H, W) += col2im(col): the adjoint of im2col. col is scratch and may be modified. */
+static void col2im_add(float *dx, float *col, const dpf_conv_shape *s)
+{
+    const int shift = s->stride == 1 && s->ow == s->w;
+    const size_t ohw = (size_t)s->oh * s->ow;
     for (int ci = 0; ci < s->c; ci++) {
+        float *dxp = dx + (size_t)ci * s->h * s->w;
         for (int ky = 0; ky < s->kh; ky++) {
             for (int kx = 0; kx < s->kw; kx++) {
-                const float *row = col + (((size_t)ci * s->kh + ky) * s->kw + kx) * OH * OW;
-                int lo, hi;
-                const int off = kx - pad;
-                valid_range(kx, st, pad, W, OW, &lo, &hi);
-                for (int oy = 0; oy < OH; oy++) {
-                    const int iy = oy * st - pad + ky;
-                    if (iy < 0 || iy >= H)
-                        continue;
-                    const float *sp = row + (size_t)oy * OW;
-                    float *d = dx + ((size_t)ci * H + iy) * W; /* [ox * st + off] */
-                    if (st == 1)
-                        for (int ox = lo; ox < hi; ox++)
-                            d[ox + off] += sp[ox];
-                    else
-                        for (int ox = lo; ox < hi; ox++)
-                            d[ox * st + off] += sp[ox];
-                }
+                float *row = col + (((size_t)ci * s->kh + ky) * s->kw + kx) * ohw;
+                if (shift)
+                    col2im_row_shift(dxp, row, ky, kx, s);
+                else
+                    col2im_row(dxp, row, ky, kx, s);
             }
         }
     }

@@ -1,6 +1,21 @@
-/* set.c — placeholder until the method lands: trains densely. */
+/* set.c — Sparse Evolutionary Training (Mocanu et al. 2018), as the RigL paper's SET baseline
+ * (Evci et al. 2020, Table 1 / Algorithm 1 with random growth):
+ *
+ *   m <- random mask with layer densities ERK (default) or uniform; w <- m ⊙ w
+ *   for t = 0..T:
+ *     g <- m ⊙ gradient;  w <- optimiser step;  w, momentum <- m ⊙ (w, momentum)
+ *     if t mod ΔT = 0 and t < T_end:                     (after the step, as the RigL code)
+ *       in each layer: drop the α_t = α/2 (1 + cos(π t / T_end)) share of its active weights with
+ *       the smallest |w|, regrow as many connections at random among the inactive ones, new
+ *       weights and their momentum at 0
+ *
+ * Defaults (RigL paper): α = 0.3, ΔT = 100 steps, T_end = 75% of training, ERK densities. SET's
+ * own paper updates once per epoch with a constant drop fraction; like the RigL paper's baseline we
+ * update every ΔT steps with the cosine decay (--update-every 0 gives once per epoch). The layer
+ * densities never change, so sparsity is exact per layer and overall. */
 #include <string.h>
 
+#include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 
 static int set_phases(dpf_pruner *p, dpf_phase *ph)
@@ -10,4 +25,21 @@ static int set_phases(dpf_pruner *p, dpf_phase *ph)
     return 1;
 }
 
-const dpf_method_ops dpf_method_set = {.name = "set", .phases = set_phases};
+static void set_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    dpf_pruner_mask_grads(p);
+}
+
+static void set_after_step(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    dpf_pruner_enforce(p, c->opt);
+    double frac = dpf_sparse_update_fraction(p, c);
+    if (frac >= 0)
+        dpf_sparse_drop_grow(p, c, frac, NULL);
+}
+
+const dpf_method_ops dpf_method_set = {
+    .name = "set", .phases = set_phases, .begin_phase = dpf_sparse_begin,
+    .after_backward = set_after_backward, .after_step = set_after_step,
+};

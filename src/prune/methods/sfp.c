@@ -1,4 +1,17 @@
-/* sfp.c — placeholder until the method lands: trains densely. */
+/* sfp.c — Soft Filter Pruning (He et al., IJCAI 2018), Algorithm 1:
+ *
+ *   for epoch = 1..E:
+ *     train one epoch on the dense w               (forward reads w: nothing is masked)
+ *     in each prunable layer l: zero the floor(P * F_l) output filters with the smallest L2 norm
+ *   output: the weights after the last zeroing
+ *
+ * P is --sparsity (the same pruning ratio in every layer, whatever --scope says: SFP is per
+ * layer). Zeroed filters are not masked during the next epoch: they keep receiving gradient (and
+ * momentum, as in the reference code, which only multiplies the weights by the mask) and may grow
+ * back ("soft"). p->mask records the last zeroing; the final one defines the sparse model (a
+ * --finetune phase then enforces it). Linear hidden layers count their output neurons as filters.
+ * The paper's Algorithm 1 prunes at the end of every epoch only (not at initialisation). */
+#include <math.h>
 #include <string.h>
 
 #include "prune/pruner.h"
@@ -10,4 +23,46 @@ static int sfp_phases(dpf_pruner *p, dpf_phase *ph)
     return 1;
 }
 
-const dpf_method_ops dpf_method_sfp = {.name = "sfp", .phases = sfp_phases};
+static dpf_status sfp_begin(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    p->hard = 0;
+    p->masked_forward = 0;
+    p->monotone = 0;
+    return dpf_net_use_forward_weights(p->net, 0);
+}
+
+/* Zeroes the floor(ratio * filters) filters of smallest L2 norm of one tensor; sets its mask. */
+static void zero_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double ratio)
+{
+    dpf_real *w = dpf_net_weights(p->net) + pi->offset;
+    const size_t filters = (size_t)pi->filters, len = pi->count / filters;
+    for (size_t f = 0; f < filters; f++) {
+        double s = 0;
+        for (size_t i = f * len; i < (f + 1) * len; i++)
+            s += (double)w[i] * (double)w[i];
+        p->scores[f] = (float)sqrt(s);
+    }
+    dpf_select_smallest(&p->sel, p->keep, p->scores, filters, dpf_prune_count(ratio, filters));
+    for (size_t f = 0; f < filters; f++) {
+        memset(p->mask + pi->offset + f * len, p->keep[f], len);
+        if (!p->keep[f])
+            memset(w + f * len, 0, len * sizeof *w);
+    }
+}
+
+static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
+        const dpf_param_info *pi = dpf_net_param(p->net, t);
+        if (pi->prunable && pi->filters > 0)
+            zero_layer_filters(p, pi, p->cfg->sparsity);
+    }
+    p->target = p->cfg->sparsity;
+    dpf_pruner_record_update(p, c);
+    return DPF_OK;
+}
+
+const dpf_method_ops dpf_method_sfp = {
+    .name = "sfp", .phases = sfp_phases, .begin_phase = sfp_begin, .end_epoch = sfp_end_epoch,
+};
