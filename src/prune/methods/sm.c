@@ -32,6 +32,7 @@ void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_
 
 #define SM_RATE 0.5
 #define SM_ADAM_EPS 1e-8
+#define SM_PI 3.14159265358979323846
 
 typedef struct sm_state {
     int n_layers;
@@ -199,7 +200,7 @@ static void sm_update(dpf_pruner *p, dpf_prune_ctx *c, int64_t t)
     sm_state *st = p->state;
     double T = (double)(c->phase_steps > 0 ? c->phase_steps : 1);
     double f = (double)t / T < 1 ? (double)t / T : 1;
-    double rate = st->rate0 * 0.5 * (1 + cos(M_PI * f));
+    double rate = st->rate0 * 0.5 * (1 + cos(SM_PI * f));
     size_t k = 0;
     for (int l = 0; l < st->n_layers; l++) {
         const dpf_param_info *pi = dpf_net_param(p->net, st->layer[l]);
