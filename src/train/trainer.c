@@ -16,6 +16,7 @@
 #include "dpf/train.h"
 #include "prune/pruner.h"
 #include "train/run_files.h"
+#include "train/step.h"
 
 typedef struct run {
     dpf_train_config cfg;       /* resolved: normalisation filled in */
@@ -106,7 +107,6 @@ static dpf_status setup(run *r)
 static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule *sched,
                               epoch_stats *es)
 {
-    dpf_net *net = r->net;
     double loss_sum = 0, t_epoch = dpf_now(), t_steps = 0;
     long hits = 0, seen = 0;
     dpf_status st = dpf_loader_start_epoch(r->loader, ctx->global_epoch, 0);
@@ -114,19 +114,13 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
         double t0 = dpf_now();
         ctx->batch = b;
         es->lr = dpf_lr_at(sched, ctx->step);
-        dpf_pruner_before_step(r->pruner, ctx);
         int correct = 0;
-        dpf_net_forward(net, ctx->x, b, 1);
-        double loss = dpf_net_loss(net, ctx->y, &correct);
+        double loss = dpf_train_step(r->pruner, ctx, es->lr, &correct);
         if (!isfinite(loss))
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d: the loss is %g; training "
                              "diverged (try a lower --lr)", ctx->global_epoch + 1, i + 1, loss);
-        dpf_net_backward(net);
-        dpf_pruner_after_backward(r->pruner, ctx);
-        dpf_optim_step(&r->opt, dpf_net_weights(net), dpf_net_grads(net), es->lr);
-        dpf_pruner_after_step(r->pruner, ctx);
         t_steps += dpf_now() - t0;
-        ctx->step++, i++;
+        i++;
         loss_sum += loss * b;
         hits += correct;
         seen += b;

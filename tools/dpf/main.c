@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  train    train a model (dense or pruned) and save the run\n"
             "  eval     test accuracy of a run directory or a model file\n"
             "  export   write a run's model in a deployable format (safetensors)\n"
+            "  bench    time training steps of a model (images/s, GFLOP/s)\n"
             "\n"
             "dpf COMMAND --help lists the options of a command and their defaults.\n",
             DPF_VERSION);
@@ -41,7 +42,9 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
-    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export; see dpf --help)\n",
+    if (strcmp(cmd, "bench") == 0)
+        return cmd_bench(argc - 1, argv + 1);
+    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, bench; see dpf --help)\n",
             cmd);
     return 2;
 }

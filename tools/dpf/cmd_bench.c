@@ -1,0 +1,191 @@
+/* cmd_bench.c — `dpf bench`: time training steps of a model on random data, with any method, and
+ * print images/s, milliseconds per step and GFLOP/s (or one JSON object with --json). The mean
+ * over the timed steps includes the method's periodic work (mask updates); the median is shown
+ * too. */
+#include <getopt.h>
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/util.h"
+#include "dpf/net.h"
+#include "dpf/rng.h"
+#include "dpf/train.h"
+#include "train/step.h"
+
+typedef struct bench_opts {
+    dpf_train_config cfg;
+    int c, h, w, classes, steps, warmup, json;
+    double peak_gflops;
+} bench_opts;
+
+static void bench_help(void)
+{
+    printf("usage: dpf bench [options]\n"
+           "\n"
+           "Times training steps on random data and prints images/s, ms per step, GFLOP/s.\n"
+           "\n"
+           "  --model NAME        %s   [resnet20]\n"
+           "  --data-shape C,H,W  input shape   [3,32,32]\n"
+           "  --classes N         classes   [10]\n"
+           "  --batch N           mini-batch   [128]\n"
+           "  --threads N         compute threads (0 = all cores)   [0]\n"
+           "  --method NAME       %s   [dense]\n"
+           "  --sparsity F        target sparsity, from the first step   [0.9; 0 if dense]\n"
+           "  --period P          mask update period   [16]\n"
+           "  --steps N           timed steps   [30]\n"
+           "  --warmup N          untimed steps first   [5]\n"
+           "  --peak-gflops F     the machine's FP32 peak, for the share printed   [430]\n"
+           "  --json              one JSON object instead of text\n"
+           "  -h, --help          this help\n",
+           dpf_model_list(), dpf_method_list());
+}
+
+static int parse_bench(int argc, char **argv, bench_opts *o)
+{
+    static const struct option opts[] = {
+        {"model", 1, 0, 'm'}, {"data-shape", 1, 0, 'd'}, {"classes", 1, 0, 'c'},
+        {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},    {"method", 1, 0, 'M'},
+        {"sparsity", 1, 0, 's'}, {"period", 1, 0, 'p'},  {"steps", 1, 0, 'n'},
+        {"warmup", 1, 0, 'W'}, {"peak-gflops", 1, 0, 'P'}, {"json", 0, 0, 'j'},
+        {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
+    int sparsity_given = 0, bad = 0;
+    optind = 1;
+    opterr = 0;
+    for (int opt; !bad && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
+        dpf_train_config *c = &o->cfg;
+        switch (opt) {
+        case 'h': bench_help(); return 1;
+        case 'm': bad = cli_string("--model", optarg, c->model, sizeof c->model); break;
+        case 'd':
+            if (sscanf(optarg, "%d,%d,%d", &o->c, &o->h, &o->w) != 3 || o->c < 1 || o->c > 3 ||
+                o->h < 1 || o->w < 1 || o->h > 4096 || o->w > 4096) {
+                fprintf(stderr, "dpf: --data-shape: '%s' is not C,H,W with 1 <= C <= 3\n", optarg);
+                bad = 1;
+            }
+            break;
+        case 'c': bad = cli_int("--classes", optarg, &o->classes); break;
+        case 'b': bad = cli_int("--batch", optarg, &c->batch); break;
+        case 't': bad = cli_int("--threads", optarg, &c->threads); break;
+        case 'M': bad = cli_string("--method", optarg, c->method, sizeof c->method); break;
+        case 's': bad = cli_double("--sparsity", optarg, &c->sparsity), sparsity_given = 1; break;
+        case 'p': bad = cli_int("--period", optarg, &c->period); break;
+        case 'n': bad = cli_int("--steps", optarg, &o->steps); break;
+        case 'W': bad = cli_int("--warmup", optarg, &o->warmup); break;
+        case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
+        case 'j': o->json = 1; break;
+        default: cli_bad_option("bench", argv[optind - 1]); return 2;
+        }
+    }
+    if (bad)
+        return 2;
+    if (strcmp(o->cfg.method, "dense") == 0 && !sparsity_given)
+        o->cfg.sparsity = 0;
+    if (o->steps < 1 || o->warmup < 0 || o->classes < 2 || o->peak_gflops <= 0) {
+        fprintf(stderr, "dpf bench: --steps >= 1, --warmup >= 0, --classes >= 2 and "
+                        "--peak-gflops > 0 are required\n");
+        return 2;
+    }
+    return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Runs warm-up and timed steps; fills times (seconds, one per timed step). */
+static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times)
+{
+    dpf_optimizer opt;
+    dpf_optim_config oc = dpf_optim_sgd_defaults();
+    dpf_pruner *p = NULL;
+    dpf_status st = dpf_optim_init(&opt, &oc, dpf_net_size(net));
+    if (st == DPF_OK)
+        st = dpf_pruner_create(&p, &o->cfg, net);
+    size_t nx = (size_t)o->cfg.batch * o->c * o->h * o->w;
+    float *x = malloc(nx * sizeof *x);
+    int32_t *y = malloc((size_t)o->cfg.batch * sizeof *y);
+    if (st == DPF_OK && (!x || !y))
+        st = dpf_error(DPF_ERR_NOMEM, "bench: cannot allocate the batch");
+    if (st == DPF_OK) {
+        dpf_rng r;
+        dpf_rng_seed(&r, 1);
+        for (size_t i = 0; i < nx; i++)
+            x[i] = (float)dpf_rng_normal(&r);
+        for (int i = 0; i < o->cfg.batch; i++)
+            y[i] = (int32_t)dpf_rng_below(&r, (uint32_t)o->classes);
+        dpf_phase phases[DPF_MAX_PHASES];
+        dpf_pruner_phases(p, phases);
+        dpf_prune_ctx ctx = {.net = net, .opt = &opt, .phase_steps = o->warmup + o->steps,
+                             .steps_per_epoch = o->warmup + o->steps, .x = x, .y = y,
+                             .batch = o->cfg.batch};
+        st = dpf_pruner_begin_phase(p, &ctx, &phases[0]);
+        for (int i = 0; st == DPF_OK && i < o->warmup + o->steps; i++) {
+            double t0 = dpf_now();
+            dpf_train_step(p, &ctx, 0.01, NULL);
+            if (i >= o->warmup)
+                times[i - o->warmup] = dpf_now() - t0;
+        }
+    }
+    free(x);
+    free(y);
+    dpf_pruner_free(p);
+    dpf_optim_free(&opt);
+    return st;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    bench_opts o = {.c = 3, .h = 32, .w = 32, .classes = 10, .steps = 30, .warmup = 5,
+                    .peak_gflops = 430};
+    dpf_train_config_defaults(&o.cfg);
+    snprintf(o.cfg.model, sizeof o.cfg.model, "resnet20");
+    snprintf(o.cfg.method, sizeof o.cfg.method, "dense");
+    o.cfg.ramp_end = 0.0001; /* bench the steady state: the target sparsity from step 0 */
+    int rc = parse_bench(argc, argv, &o);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (dpf_train_config_check(&o.cfg) != DPF_OK)
+        return cli_report_error(), 2;
+    if (o.cfg.threads > 0)
+        omp_set_num_threads(o.cfg.threads);
+    dpf_net *net;
+    if (dpf_net_create(&net, o.cfg.model, o.c, o.h, o.w, o.classes, o.cfg.batch) != DPF_OK)
+        return cli_report_error(), 1;
+    dpf_net_init(net, 1);
+    double *times = malloc((size_t)o.steps * sizeof *times);
+    dpf_status st = times ? time_steps(&o, net, times) : DPF_ERR_NOMEM;
+    if (st != DPF_OK) {
+        free(times);
+        dpf_net_free(net);
+        return cli_report_error(), 1;
+    }
+    double mean = 0;
+    for (int i = 0; i < o.steps; i++)
+        mean += times[i] / o.steps;
+    qsort(times, (size_t)o.steps, sizeof *times, cmp_double);
+    double median = times[o.steps / 2];
+    /* training = forward + backward data + backward weights: 3 x 2 flops per dense MAC */
+    double gflops = 6.0 * (double)dpf_net_macs_dense(net) * o.cfg.batch / mean / 1e9;
+    double ips = o.cfg.batch / mean;
+    if (o.json)
+        printf("{\"model\": \"%s\", \"method\": \"%s\", \"sparsity\": %g, \"batch\": %d, "
+               "\"threads\": %d, \"train_images_per_s\": %.2f, \"step_ms\": %.4f, "
+               "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f}\n",
+               o.cfg.model, o.cfg.method, o.cfg.sparsity, o.cfg.batch, omp_get_max_threads(),
+               ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops);
+    else
+        printf("%s %d,%d,%d batch %d, %s%s, %d threads: %.0f images/s, %.2f ms/step (median "
+               "%.2f), %.1f GFLOP/s = %.1f%% of %.0f\n",
+               o.cfg.model, o.c, o.h, o.w, o.cfg.batch, o.cfg.method,
+               o.cfg.sparsity > 0 ? " (sparsity set)" : "", omp_get_max_threads(), ips,
+               1e3 * mean, 1e3 * median, gflops, 100 * gflops / o.peak_gflops, o.peak_gflops);
+    free(times);
+    dpf_net_free(net);
+    return 0;
+}
