@@ -109,7 +109,7 @@ int dpf_nb_conv(dpf_net *net, int in, const char *name, int out_c, int k, int st
     int id = add_node(net, DPF_OP_CONV, in, -1, out_c, s.oh, s.ow);
     if (id < 0)
         return -1;
-    int64_t wshape[4] = {out_c, x->c, k, k};
+    int64_t wshape[4] = {out_c, s.c, k, k}; /* x may have moved: add_node reallocates */
     int pw = add_param(net, name, "weight", DPF_PARAM_CONV_WEIGHT, 4, wshape);
     if (pw >= 0)
         net->params[pw].uses = (int64_t)s.oh * s.ow;

@@ -15,8 +15,17 @@ One file per (model, input shape): tests/parity/fixtures/<model>_<C>x<H>x<W>.saf
   final.<name>, buffer_final.<name> parameters / BN buffers after the 5 steps,
   eval_logits                       model.eval() logits after the 5 steps,
 and __metadata__ (model, shape, classes, batch, seed, lr, momentum, nesterov, weight_decay, steps,
-torch version). Everything is float32 on the CPU with one thread and a fixed seed per fixture, so
-re-running reproduces the files (bit-identical on the same machine and torch build).
+torch version, conditioning). Everything is float32 on the CPU with one thread.
+
+Well-conditioned draws only: at a ReLU kink (or a max-pool tie) the gradient jumps, and 5 SGD steps
+on one batch amplify such a jump, so for many random draws two correct float32 engines disagree
+far beyond the test's tolerances (PyTorch float32 vs PyTorch float64 by up to 1e-2 on resnet20).
+For each fixture the seeds crc32(name), crc32(name)+1, ... are tried in order, and the first draw
+whose float32 results agree with a float64 run (to a tenth of the C test's tolerances) and with
+four float32 runs from parameters and input perturbed by ~2 ulps (to half of them) is written; its
+seed and the measured agreement are in the metadata (see tests/parity/README.md). The search is
+deterministic, so re-running reproduces the files (bit-identical on the same machine and torch
+build). Takes about 1.5 minutes.
 """
 
 import argparse
@@ -36,7 +45,10 @@ import st_io  # noqa: E402
 FIXTURES = [("lenet5", (1, 28, 28)), ("lenet5", (3, 32, 32)),
             ("resnet20", (1, 28, 28)), ("resnet20", (3, 32, 32))]
 CLASSES = 10
-BATCH = 8
+# Batch per model. resnet20 uses 4: with 8 images, 5 SGD steps of resnet20 on 3x32x32 practically
+# always push some ReLU input across its kink at float32 rounding level, after which two float32
+# engines (PyTorch's own float32 vs float64 too) drift apart by 1e-2 (see well_conditioned()).
+BATCH = {"lenet5": 8, "resnet20": 4}
 LR, MOMENTUM, NESTEROV, WEIGHT_DECAY, STEPS = 0.05, 0.9, True, 1e-4, 5
 
 
@@ -53,6 +65,17 @@ def split_state(model):
     return params, buffers
 
 
+def _perturb(model, noise, noise_seed, dtype):
+    """Multiplies the model's float parameters and buffers by (1 + noise * N(0, 1)), in place;
+    returns the generator (its next draws perturb the input)."""
+    g = torch.Generator().manual_seed(noise_seed)
+    with torch.no_grad():
+        floats = list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]
+        for t in floats:
+            t.mul_(1.0 + noise * torch.randn(t.shape, generator=g, dtype=torch.float64).to(dtype))
+    return g
+
+
 def run_reference(model_name, shape, init_state, x, y, dtype=torch.float32, noise=0.0,
                   noise_seed=0):
     """The fixture's computation from init_state on batch (x, y) in `dtype`. noise > 0 first
@@ -65,11 +88,8 @@ def run_reference(model_name, shape, init_state, x, y, dtype=torch.float32, nois
     model = model.to(dtype)
     x = x.to(dtype)
     if noise > 0.0:
-        g = torch.Generator().manual_seed(noise_seed)
-        with torch.no_grad():
-            for t in list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]:
-                t.mul_(1.0 + noise * torch.randn(t.shape, generator=g, dtype=torch.float64).to(dtype))
-            x = x * (1.0 + noise * torch.randn(x.shape, generator=g, dtype=torch.float64).to(dtype))
+        g = _perturb(model, noise, noise_seed, dtype)
+        x = x * (1.0 + noise * torch.randn(x.shape, generator=g, dtype=torch.float64).to(dtype))
     out = {}
 
     # One training-mode forward / loss / backward.
@@ -88,10 +108,7 @@ def run_reference(model_name, shape, init_state, x, y, dtype=torch.float32, nois
     # From the initial state again: STEPS SGD steps on the same batch.
     model.load_state_dict(init_state, strict=True)   # copies (and casts) into the model's dtype
     if noise > 0.0:
-        g = torch.Generator().manual_seed(noise_seed)
-        with torch.no_grad():
-            for t in list(model.parameters()) + [b for b in model.buffers() if b.is_floating_point()]:
-                t.mul_(1.0 + noise * torch.randn(t.shape, generator=g, dtype=torch.float64).to(dtype))
+        _perturb(model, noise, noise_seed, dtype)     # the same perturbation as above
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM, nesterov=NESTEROV,
                           weight_decay=WEIGHT_DECAY)
@@ -114,11 +131,17 @@ def run_reference(model_name, shape, init_state, x, y, dtype=torch.float32, nois
     return out
 
 
-# Groups of outputs and the agreement required between the float32 reference and the float64 /
-# perturbed runs: a tenth of the C test's tolerance for that group.
-GROUPS = [("logits", 1e-6), ("loss", 1e-6), ("grad.", 1e-5), ("buffer_after.", 1e-5),
-          ("step_losses", 1e-6), ("final.", 1e-5), ("buffer_final.", 1e-5),
-          ("eval_logits", 1e-5)]
+# Groups of outputs, the C test's tolerance for each (relative error per tensor), and whether the
+# perturbed runs check it. The float32 reference must agree with float64 to a tenth of the
+# tolerance, and with each perturbed float32 run to half of it: the perturbation itself moves
+# smooth outputs by ~1e-6, while a ReLU kink crossed moves gradients and the SGD trajectory by 1e-3
+# or more. The first forward's logits, loss and running stats are continuous in the inputs (no
+# kink can make them jump), so only float64 checks them.
+GROUPS = [("logits", 1e-5, False), ("loss", 1e-5, False), ("grad.", 1e-4, True),
+          ("buffer_after.", 1e-4, False), ("step_losses", 1e-5, True), ("final.", 1e-4, True),
+          ("buffer_final.", 1e-4, True), ("eval_logits", 1e-4, True)]
+F64_FRACTION = 0.1
+PERTURBED_FRACTION = 0.5
 
 
 def _rel(a, b):
@@ -132,7 +155,7 @@ def _rel(a, b):
 def disagreement(ref, other):
     """Worst relative error per group (per tensor ||a-b||/||b||; step losses element-wise)."""
     worst = {}
-    for prefix, _ in GROUPS:
+    for prefix, _, _ in GROUPS:
         e = 0.0
         for k, v in ref.items():
             if not k.startswith(prefix) or not v.is_floating_point():
@@ -145,22 +168,40 @@ def disagreement(ref, other):
     return worst
 
 
+# The conditioning check: float32 runs from parameters and input multiplied by (1 + PERTURBATION *
+# N(0, 1)), PERTURBATION = 2^-24 * PERTURBATION_ULPS: a margin over the rounding differences of
+# another engine (other summation orders, thread counts, GEMM kernels). Larger values make the
+# fixtures more robust but well-conditioned draws rarer (--perturbation-ulps, --perturbed-runs).
+PERTURBED_RUNS = 4
+PERTURBATION_ULPS = 2.0
+
+
 def well_conditioned(model_name, shape, init_state, x, y, ref):
-    """Checks that the float32 reference agrees with float64 and with two float32 runs from
-    inputs perturbed at float32 precision, to a tenth of the C tolerances. A ReLU input or max-pool
-    tie within rounding distance of its kink makes the gradient jump (and 5 SGD steps on one batch
-    amplify that), so no two float32 engines could agree there: such draws are skipped.
+    """Checks that the float32 reference agrees with float64 (to F64_FRACTION of the C tolerances)
+    and with PERTURBED_RUNS float32 runs from inputs perturbed at float32 precision (to
+    PERTURBED_FRACTION of them). A ReLU input or max-pool tie within rounding distance of its kink
+    makes the gradient jump (and 5 SGD steps on one batch amplify that), so no two float32 engines
+    could agree there: such draws are skipped.
     Returns (ok, worst error per group over the checks)."""
-    checks = [run_reference(model_name, shape, init_state, x, y, torch.float64)]
-    for k in range(2):
-        checks.append(run_reference(model_name, shape, init_state, x, y, torch.float32,
-                                    noise=2.0 ** -23, noise_seed=1000 + k))
-    worst = {p: 0.0 for p, _ in GROUPS}
-    for other in checks:
-        for p, e in disagreement(ref, other).items():
-            worst[p] = max(worst[p], e)
-    ok = all(worst[p] <= tol for p, tol in GROUPS)
-    return ok, worst
+    worst = {}
+    for k in range(1 + PERTURBED_RUNS):
+        if k == 0:
+            other = run_reference(model_name, shape, init_state, x, y, torch.float64)
+            label, fraction = "f64", F64_FRACTION
+        else:
+            other = run_reference(model_name, shape, init_state, x, y, torch.float32,
+                                  noise=PERTURBATION_ULPS * 2.0 ** -24,
+                                  noise_seed=1000 + k)
+            label, fraction = "perturbed", PERTURBED_FRACTION
+        d = disagreement(ref, other)
+        for p, tol, in_perturbed in GROUPS:
+            if k > 0 and not in_perturbed:
+                continue
+            key = "%s %s" % (label, p.rstrip("."))
+            worst[key] = max(worst.get(key, 0.0), d[p])
+            if d[p] > fraction * tol:
+                return False, worst   # no need to run the other checks
+    return True, worst
 
 
 def make_fixture(model_name, shape, out_dir, max_tries):
@@ -171,15 +212,16 @@ def make_fixture(model_name, shape, out_dir, max_tries):
         seed = base_seed + attempt
         torch.manual_seed(seed)
         model = models.build(model_name, c, h, w, CLASSES).float()
-        x = torch.randn(BATCH, c, h, w, dtype=torch.float32)
-        y = torch.randint(0, CLASSES, (BATCH,), dtype=torch.int64)
+        x = torch.randn(BATCH[model_name], c, h, w, dtype=torch.float32)
+        y = torch.randint(0, CLASSES, (BATCH[model_name],), dtype=torch.int64)
         init_state = copy.deepcopy(model.state_dict())
         ref = run_reference(model_name, shape, init_state, x, y, torch.float32)
         ok, worst = well_conditioned(model_name, shape, init_state, x, y, ref)
-        summary = ", ".join("%s %.1e" % (p.rstrip("."), e) for p, e in worst.items())
+        summary = ", ".join("%s %.1e" % (p, e) for p, e in worst.items())
         if ok:
             break
-        print("%s: seed %d is ill-conditioned in float32 (%s); trying the next" % (name, seed, summary))
+        print("%s: seed %d is ill-conditioned in float32 (%s); trying the next"
+              % (name, seed, summary), flush=True)
     else:
         sys.exit("make_fixtures: %s: no well-conditioned draw in %d tries" % (name, max_tries))
 
@@ -194,7 +236,8 @@ def make_fixture(model_name, shape, out_dir, max_tries):
 
     meta = {
         "model": model_name, "shape": ",".join(str(s) for s in shape), "classes": str(CLASSES),
-        "batch": str(BATCH), "seed": str(seed), "lr": repr(LR), "momentum": repr(MOMENTUM),
+        "batch": str(BATCH[model_name]), "seed": str(seed), "lr": repr(LR),
+        "momentum": repr(MOMENTUM),
         "nesterov": "true" if NESTEROV else "false", "weight_decay": repr(WEIGHT_DECAY),
         "steps": str(STEPS), "loss": "mean softmax cross-entropy", "dtype": "float32",
         "torch": torch.__version__,
@@ -205,17 +248,25 @@ def make_fixture(model_name, shape, out_dir, max_tries):
     nparam = sum(t.numel() for t in params0.values())
     print("%s: seed %d (attempt %d), %d params, loss %.6f -> %.6f, %d bytes\n    conditioning: %s"
           % (path, seed, attempt, nparam, out["loss"].item(), out["step_losses"][-1].item(),
-             os.path.getsize(path), summary))
+             os.path.getsize(path), summary), flush=True)
 
 
 def main():
+    global PERTURBED_RUNS, PERTURBATION_ULPS
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out-dir", default=os.path.join(HERE, "fixtures"))
     ap.add_argument("--only", action="append", default=None,
                     help="fixture name such as lenet5_1x28x28 (repeatable); default: all")
     ap.add_argument("--max-tries", type=int, default=200,
                     help="seeds tried per fixture for a well-conditioned draw (default 200)")
+    ap.add_argument("--perturbed-runs", type=int, default=PERTURBED_RUNS,
+                    help="perturbed float32 runs of the conditioning check (default %d)"
+                    % PERTURBED_RUNS)
+    ap.add_argument("--perturbation-ulps", type=float, default=PERTURBATION_ULPS,
+                    help="relative size of their perturbation in float32 ulps (default %g)"
+                    % PERTURBATION_ULPS)
     args = ap.parse_args()
+    PERTURBED_RUNS, PERTURBATION_ULPS = args.perturbed_runs, args.perturbation_ulps
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
     os.makedirs(args.out_dir, exist_ok=True)

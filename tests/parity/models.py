@@ -1,4 +1,5 @@
-"""models.py — PyTorch definitions of every dpf model, the reference the C engine is tested against.
+"""models.py — PyTorch definitions of every dpf model: the reference the C engine is tested
+against.
 
 state_dict names match the dpf engine's parameter and buffer names exactly, so a dpf-exported
 safetensors file loads with model.load_state_dict(..., strict=True), and the parity fixtures

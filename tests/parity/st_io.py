@@ -37,7 +37,8 @@ def _dtype_name(dt):
     for name, d in _DTYPES.items():
         if name in _WRITABLE and d.kind == dt.kind and d.itemsize == dt.itemsize:
             return name
-    raise ValueError("safetensors: unsupported dtype %s (use float32/float64/int64/int32/uint8)" % dt)
+    raise ValueError("safetensors: unsupported dtype %s (use float32/float64/int64/int32/uint8)"
+                     % dt)
 
 
 def _to_numpy(v):
@@ -107,8 +108,8 @@ def loads(blob):
         begin, end = (int(x) for x in info["data_offsets"])
         count = int(np.prod(shape, dtype=np.int64)) if shape else 1
         if not (0 <= begin <= end <= len(data)):
-            raise ValueError("safetensors: tensor %r data_offsets [%d, %d] outside the data area (%d bytes)"
-                             % (name, begin, end, len(data)))
+            raise ValueError("safetensors: tensor %r data_offsets [%d, %d] outside the data area "
+                             "(%d bytes)" % (name, begin, end, len(data)))
         if end - begin != count * dt.itemsize:
             raise ValueError("safetensors: tensor %r has %d bytes, shape x dtype needs %d"
                              % (name, end - begin, count * dt.itemsize))

@@ -526,28 +526,28 @@ static void test_negative_control(void **state)
     assert_false(shape_matches(2, transposed, t));
 }
 
-static const fixture_desc fx_lenet5_28 = {"lenet5_1x28x28.safetensors"};
-static const fixture_desc fx_lenet5_32 = {"lenet5_3x32x32.safetensors"};
-static const fixture_desc fx_resnet20_28 = {"resnet20_1x28x28.safetensors"};
-static const fixture_desc fx_resnet20_32 = {"resnet20_3x32x32.safetensors"};
+static fixture_desc fx_lenet5_28 = {"lenet5_1x28x28.safetensors"};
+static fixture_desc fx_lenet5_32 = {"lenet5_3x32x32.safetensors"};
+static fixture_desc fx_resnet20_28 = {"resnet20_1x28x28.safetensors"};
+static fixture_desc fx_resnet20_32 = {"resnet20_3x32x32.safetensors"};
 
-#define FIXTURE_TESTS(fx)                                                                      \
-    cmocka_unit_test_prestate_setup_teardown(test_naming, setup_fixture, teardown_fixture,    \
-                                             (void *)&(fx)),                                 \
-        cmocka_unit_test_prestate_setup_teardown(test_forward_backward, setup_fixture,        \
-                                                 teardown_fixture, (void *)&(fx)),           \
-        cmocka_unit_test_prestate_setup_teardown(test_sgd_steps, setup_fixture,               \
-                                                 teardown_fixture, (void *)&(fx))
+/* One cmocka test per (fixture, check), named "<fixture>/<check>". */
+#define FIXTURE_TEST(label, fn, fx)                                                            \
+    {.name = label, .test_func = fn, .setup_func = setup_fixture,                              \
+     .teardown_func = teardown_fixture, .initial_state = &(fx)}
+#define FIXTURE_TESTS(label, fx)                                                               \
+    FIXTURE_TEST(label "/naming", test_naming, fx),                                            \
+        FIXTURE_TEST(label "/forward_backward", test_forward_backward, fx),                    \
+        FIXTURE_TEST(label "/sgd_steps", test_sgd_steps, fx)
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        FIXTURE_TESTS(fx_lenet5_28),
-        FIXTURE_TESTS(fx_lenet5_32),
-        FIXTURE_TESTS(fx_resnet20_28),
-        FIXTURE_TESTS(fx_resnet20_32),
-        cmocka_unit_test_prestate_setup_teardown(test_negative_control, setup_fixture,
-                                                 teardown_fixture, (void *)&fx_resnet20_28),
+        FIXTURE_TESTS("lenet5_1x28x28", fx_lenet5_28),
+        FIXTURE_TESTS("lenet5_3x32x32", fx_lenet5_32),
+        FIXTURE_TESTS("resnet20_1x28x28", fx_resnet20_28),
+        FIXTURE_TESTS("resnet20_3x32x32", fx_resnet20_32),
+        FIXTURE_TEST("resnet20_1x28x28/negative_control", test_negative_control, fx_resnet20_28),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

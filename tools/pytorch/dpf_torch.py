@@ -65,7 +65,8 @@ def read_idx(path):
     count = int(np.prod(dims)) if dims else 1
     body = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if body.size != count:
-        raise ValueError("%s: %d data bytes, header dims %s need %d" % (path, body.size, dims, count))
+        raise ValueError("%s: %d data bytes, header dims %s need %d"
+                         % (path, body.size, dims, count))
     return body.reshape(dims)
 
 
@@ -83,7 +84,8 @@ def load_test_split(data, data_dir):
         x = read_idx(os.path.join(data_dir, "t10k-images-idx3-ubyte"))
         y = read_idx(os.path.join(data_dir, "t10k-labels-idx1-ubyte"))
         if x.ndim != 3 or y.ndim != 1 or x.shape[0] != y.shape[0]:
-            raise ValueError("%s: images %s and labels %s do not match" % (data_dir, x.shape, y.shape))
+            raise ValueError("%s: images %s and labels %s do not match"
+                             % (data_dir, x.shape, y.shape))
         return x[:, None, :, :], y.astype(np.int64)
     if data in ("cifar10", "cifar100"):
         if data == "cifar10":
@@ -96,7 +98,8 @@ def load_test_split(data, data_dir):
             raw = np.frombuffer(f.read(), dtype=np.uint8)
         rec = label_bytes + 3 * 32 * 32
         if raw.size % rec:
-            raise ValueError("%s: size %d is not a multiple of the %d-byte record" % (p, raw.size, rec))
+            raise ValueError("%s: size %d is not a multiple of the %d-byte record"
+                             % (p, raw.size, rec))
         raw = raw.reshape(-1, rec)
         return raw[:, label_bytes:].reshape(-1, 3, 32, 32), raw[:, label_index].astype(np.int64)
     raise ValueError("unknown data set %r (known: fashion-mnist, mnist, cifar10, cifar100)" % data)
