@@ -125,7 +125,7 @@ void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_
             break;
         if (g == 0)
             use_room = 1;
-        left -= g;
+        left -= g < left ? g : left; /* g <= left always: a capped layer's room <= its ideal */
     }
     for (int l = 0; l < n && left > 0; l++) { /* rounding leftovers, if any: first room found */
         size_t add = cap[l] - out[l] < left ? cap[l] - out[l] : left;
