@@ -32,10 +32,10 @@ static dpf_status sfp_begin(dpf_pruner *p, dpf_prune_ctx *c)
     return dpf_net_use_forward_weights(p->net, 0);
 }
 
-/* Zeroes the floor(ratio * filters) filters of smallest L2 norm of one tensor; sets its mask. */
-static void zero_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double ratio)
+/* Masks the floor(ratio * filters) filters of smallest L2 norm of one tensor. */
+static void select_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double ratio)
 {
-    dpf_real *w = dpf_net_weights(p->net) + pi->offset;
+    const dpf_real *w = dpf_net_weights(p->net) + pi->offset;
     const size_t filters = (size_t)pi->filters, len = pi->count / filters;
     for (size_t f = 0; f < filters; f++) {
         double s = 0;
@@ -44,11 +44,8 @@ static void zero_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double r
         p->scores[f] = (float)sqrt(s);
     }
     dpf_select_smallest(&p->sel, p->keep, p->scores, filters, dpf_prune_count(ratio, filters));
-    for (size_t f = 0; f < filters; f++) {
+    for (size_t f = 0; f < filters; f++)
         memset(p->mask + pi->offset + f * len, p->keep[f], len);
-        if (!p->keep[f])
-            memset(w + f * len, 0, len * sizeof *w);
-    }
 }
 
 static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
@@ -56,10 +53,15 @@ static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
     for (int t = 0; t < dpf_net_param_count(p->net); t++) {
         const dpf_param_info *pi = dpf_net_param(p->net, t);
         if (pi->prunable && pi->filters > 0)
-            zero_layer_filters(p, pi, p->cfg->sparsity);
+            select_layer_filters(p, pi, p->cfg->sparsity);
     }
     p->target = p->cfg->sparsity;
-    dpf_pruner_record_update(p, c);
+    dpf_pruner_record_update(p, c);   /* delta: the share of ||w||^2 the zeroing removes */
+    /* zero the selected filters in w itself; momentum is kept (reference code) */
+    dpf_real *w = dpf_net_weights(p->net);
+    for (size_t i = 0; i < p->n; i++)
+        if (!p->mask[i])
+            w[i] = 0;
     return DPF_OK;
 }
 
