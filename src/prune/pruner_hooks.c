@@ -89,10 +89,13 @@ void dpf_pruner_refresh(dpf_pruner *p)
         dpf_pruner_form_forward(p);
 }
 
-/* Sparsity of the forward weights of each prunable tensor, and over all of them. */
+/* Sparsity of each prunable tensor and over all of them: the mask's zeros (what the method
+ * decided; a regrown weight that is still exactly 0 counts as kept), or with a compressor the
+ * zeros of the forward weights. */
 static json_t *layer_sparsity(dpf_pruner *p, double *overall)
 {
     const dpf_real *wf = dpf_net_forward_weights(p->net);
+    const int by_value = p->cfg->compressor[0] != 0;
     json_t *layers = json_object();
     size_t zeros = 0;
     for (int t = 0; t < dpf_net_param_count(p->net); t++) {
@@ -101,7 +104,7 @@ static json_t *layer_sparsity(dpf_pruner *p, double *overall)
             continue;
         size_t z = 0;
         for (size_t i = pi->offset; i < pi->offset + pi->count; i++)
-            z += wf[i] == 0;
+            z += by_value ? wf[i] == 0 : !p->mask[i];
         zeros += z;
         json_object_set_new(layers, pi->name, json_real((double)z / (double)pi->count));
     }

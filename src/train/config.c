@@ -55,6 +55,12 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
     if (strcmp(c->method, "dense") == 0 && c->sparsity > 0)
         return dpf_error(DPF_ERR_ARG, "--sparsity %g needs a pruning method (--method dense "
                          "trains the dense model)", c->sparsity);
+    static const char *const unstructured_only[] = {"dsr", "sm", "set", "rigl"};
+    for (size_t i = 0; i < sizeof unstructured_only / sizeof unstructured_only[0]; i++)
+        if (strcmp(c->method, unstructured_only[i]) == 0 && (c->structured || c->layer_scope))
+            return dpf_error(DPF_ERR_ARG, "--method %s sets its own per-layer densities and is "
+                             "unstructured: --structured and --scope layer do not apply",
+                             c->method);
     if (c->period < 1 || c->period > 1000000)
         return dpf_error(DPF_ERR_ARG, "--period: %d is out of range [1, 1000000]", c->period);
     if (!(c->ramp_start >= 0 && c->ramp_start < 1) ||

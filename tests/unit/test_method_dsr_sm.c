@@ -17,12 +17,9 @@
 #include <cmocka.h>
 
 #include "dpf/rng.h"
+#include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 #include "train/step.h"
-
-/* Defined in src/prune/methods/dsr.c, shared by DSR and SM. */
-void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
-                      double *scratch);
 
 #define BATCH 8
 #define SIDE 8

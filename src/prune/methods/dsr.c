@@ -26,12 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 
 /* Shared with sm.c (declared there too; they belong in pruner.h). */
-dpf_status dpf_dst_init_mask(dpf_pruner *p, const dpf_prune_ctx *c, double s, int erk);
-void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
-                      double *scratch);
 
 #define DSR_H0 1e-3
 #define DSR_DELTA 0.1
@@ -138,45 +136,6 @@ void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_
  * uniformly (each layer ~ s) or by Erdos-Renyi-Kernel (density ~ sum of the tensor's dimensions /
  * their product, capped at dense), at random positions within each layer (p->rng). Pruned
  * weights and their optimiser state are zeroed; the update is recorded. */
-dpf_status dpf_dst_init_mask(dpf_pruner *p, const dpf_prune_ctx *c, double s, int erk)
-{
-    int n = dpf_net_param_count(p->net);
-    size_t *cap = calloc((size_t)n, sizeof *cap), *keep = calloc((size_t)n, sizeof *keep);
-    double *share = calloc((size_t)n, sizeof *share), *scratch = calloc((size_t)n, sizeof *scratch);
-    if (!cap || !keep || !share || !scratch) {
-        free(cap), free(keep), free(share), free(scratch);
-        return dpf_error(DPF_ERR_NOMEM, "%s: out of memory", p->ops->name);
-    }
-    for (int t = 0; t < n; t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (!pi->prunable)
-            continue;
-        cap[t] = pi->count;
-        share[t] = (double)pi->count; /* uniform: kept ~ size */
-        if (erk) {                    /* ERK: kept ~ size * sum(dims) / prod(dims) = sum(dims) */
-            share[t] = 0;
-            for (int d = 0; d < pi->ndim; d++)
-                share[t] += (double)pi->shape[d];
-        }
-    }
-    dpf_dst_allocate(keep, share, cap, p->n_prunable - dpf_prune_count(s, p->n_prunable), n,
-                     scratch);
-    for (int t = 0; t < n; t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (!pi->prunable)
-            continue;
-        for (size_t i = 0; i < pi->count; i++)
-            p->scores[i] = (float)dpf_rng_uniform(&p->rng);
-        dpf_select_smallest(&p->sel, p->mask + pi->offset, p->scores, pi->count,
-                            pi->count - keep[t]);
-    }
-    free(cap), free(keep), free(share), free(scratch);
-    p->target = s;
-    dpf_pruner_enforce(p, c->opt);
-    dpf_pruner_record_update(p, c);
-    return DPF_OK;
-}
-
 /* ---- DSR ------------------------------------------------------------------------------------- */
 
 static void dsr_destroy(dpf_pruner *p)
@@ -243,7 +202,7 @@ static dpf_status dsr_begin(dpf_pruner *p, dpf_prune_ctx *c)
     p->masked_forward = 0;
     st = dpf_net_use_forward_weights(p->net, 0);
     if (st == DPF_OK)
-        st = dpf_dst_init_mask(p, c, cfg->sparsity, cfg->density_erk == 1);
+        st = dpf_sparse_begin(p, c, cfg->density_erk == 1);
     return st;
 }
 

@@ -39,7 +39,13 @@ static void rigl_after_step(dpf_pruner *p, dpf_prune_ctx *c)
     dpf_pruner_enforce(p, c->opt);
 }
 
+/* ERK unless --density-dist uniform (RigL paper's default for both). */
+static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    return dpf_sparse_begin(p, c, p->cfg->density_erk != 0);
+}
+
 const dpf_method_ops dpf_method_rigl = {
-    .name = "rigl", .phases = rigl_phases, .begin_phase = dpf_sparse_begin,
+    .name = "rigl", .phases = rigl_phases, .begin_phase = rigl_begin,
     .after_backward = rigl_after_backward, .after_step = rigl_after_step,
 };

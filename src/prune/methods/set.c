@@ -39,7 +39,13 @@ static void set_after_step(dpf_pruner *p, dpf_prune_ctx *c)
         dpf_sparse_drop_grow(p, c, frac, NULL);
 }
 
+/* ERK unless --density-dist uniform (RigL paper's default for both). */
+static dpf_status set_begin(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    return dpf_sparse_begin(p, c, p->cfg->density_erk != 0);
+}
+
 const dpf_method_ops dpf_method_set = {
-    .name = "set", .phases = set_phases, .begin_phase = dpf_sparse_begin,
+    .name = "set", .phases = set_phases, .begin_phase = set_begin,
     .after_backward = set_after_backward, .after_step = set_after_step,
 };

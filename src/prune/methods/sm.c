@@ -23,12 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 
 /* Defined in dsr.c (they belong in pruner.h). */
-dpf_status dpf_dst_init_mask(dpf_pruner *p, const dpf_prune_ctx *c, double s, int erk);
-void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
-                      double *scratch);
 
 #define SM_RATE 0.5
 #define SM_ADAM_EPS 1e-8
@@ -106,7 +104,7 @@ static dpf_status sm_begin(dpf_pruner *p, dpf_prune_ctx *c)
     p->masked_forward = 0;
     st = dpf_net_use_forward_weights(p->net, 0);
     if (st == DPF_OK)
-        st = dpf_dst_init_mask(p, c, p->cfg->sparsity, p->cfg->density_erk == 1);
+        st = dpf_sparse_begin(p, c, p->cfg->density_erk == 1);
     return st;
 }
 

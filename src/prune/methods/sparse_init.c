@@ -160,7 +160,7 @@ static void random_layer_mask(dpf_pruner *p, const dpf_param_info *pi, size_t ac
     dpf_select_smallest(&p->sel, p->mask + pi->offset, sc, pi->count, pi->count - active);
 }
 
-dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c)
+dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk)
 {
     int n = 0;
     for (int t = 0; t < dpf_net_param_count(p->net); t++)
@@ -173,8 +173,7 @@ dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c)
         if (dpf_net_param(p->net, t)->prunable)
             layers[i++] = dpf_net_param(p->net, t);
     if (st == DPF_OK)
-        st = dpf_sparse_layer_active(layers, n, p->cfg->sparsity, p->cfg->density_erk != 0,
-                                     active);
+        st = dpf_sparse_layer_active(layers, n, p->cfg->sparsity, erk, active);
     size_t zeros = 0;
     for (int i = 0; st == DPF_OK && i < n; i++) {
         random_layer_mask(p, layers[i], active[i]);

@@ -41,9 +41,15 @@ int64_t dpf_sparse_end_step(const dpf_prune_ctx *c);
 /* α_t when c->step is an update step (t mod ΔT = 0 and t < T_end), else -1. */
 double dpf_sparse_update_fraction(const dpf_pruner *p, const dpf_prune_ctx *c);
 
-/* Start of the training phase: random mask per layer at its ERK / uniform density, pruned weights
- * and moments zeroed, hard mask, forward reads w. */
-dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c);
+/* Start of a sparse-from-scratch training phase (SET, RigL, DSR, SM): random mask per layer at its
+ * ERK (erk != 0) or uniform density, exactly floor(s N) pruned, pruned weights and moments zeroed,
+ * hard mask, forward reads w; the initial mask is recorded as an update. */
+dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk);
+
+/* DSR / SM redistribution (dsr.c): splits `total` among n layers in proportion to share[],
+ * never beyond cap[]; a full layer's overflow goes to the others. scratch: n doubles. */
+void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
+                      double *scratch);
 
 /* One update at drop fraction frac. g == NULL: growth at random (SET, from p->rng); otherwise
  * growth by the largest |g| (RigL) and g is zeroed at the newly grown connections (they start at
