@@ -67,7 +67,14 @@ void dpf_pruner_free(dpf_pruner *p)
 
 int dpf_pruner_phases(dpf_pruner *p, dpf_phase *phases)
 {
-    int n = p->ops->phases(p, phases);
+    int n = 1;
+    if (p->ops->phases) {
+        n = p->ops->phases(p, phases);
+    } else {
+        phases[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs,
+                                .lr = p->cfg->lr};
+        strcpy(phases[0].name, "train");
+    }
     if (p->cfg->finetune_epochs > 0 && n < DPF_MAX_PHASES) {
         dpf_phase *ft = &phases[n++];
         *ft = (dpf_phase){.kind = DPF_PHASE_FINETUNE, .epochs = p->cfg->finetune_epochs,

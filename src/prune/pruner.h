@@ -56,7 +56,8 @@ typedef struct dpf_pruner dpf_pruner;
 
 typedef struct dpf_method_ops {
     const char *name;
-    /* Fills the phases of a run (the trainer's config is in p->cfg); returns their number. */
+    /* Fills the phases of a run (the trainer's config is in p->cfg); returns their number.
+     * NULL: one training phase of --epochs at --lr. */
     int (*phases)(dpf_pruner *p, dpf_phase *phases);
     dpf_status (*begin_phase)(dpf_pruner *p, dpf_prune_ctx *c);
     void (*before_step)(dpf_pruner *p, dpf_prune_ctx *c);

@@ -1,13 +1,4 @@
 /* dense.c — no pruning: plain training of the dense model (the reference row of every table). */
-#include <string.h>
-
 #include "prune/pruner.h"
 
-static int dense_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
-
-const dpf_method_ops dpf_method_dense = {.name = "dense", .phases = dense_phases};
+const dpf_method_ops dpf_method_dense = {.name = "dense"};

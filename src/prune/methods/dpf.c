@@ -11,16 +11,7 @@
  * at the pruned model (error feedback) and come back when they grow.
  * With --compressor, w~ = C(w) (sign or K-bit quantisation, paper §4) replaces the mask; the
  * feedback is the same. */
-#include <string.h>
-
 #include "prune/pruner.h"
-
-static int dpf_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
 
 static dpf_status dpf_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -46,5 +37,5 @@ static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_dpf = {
-    .name = "dpf", .phases = dpf_phases, .begin_phase = dpf_begin, .before_step = dpf_before_step,
+    .name = "dpf", .begin_phase = dpf_begin, .before_step = dpf_before_step,
 };

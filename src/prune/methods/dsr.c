@@ -149,13 +149,6 @@ static void dsr_destroy(dpf_pruner *p)
     p->state = NULL;
 }
 
-static int dsr_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
-
 static dpf_status dsr_alloc(dpf_pruner *p)
 {
     dsr_state *st = calloc(1, sizeof *st);
@@ -326,6 +319,6 @@ static void dsr_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_dsr = {
-    .name = "dsr", .phases = dsr_phases, .begin_phase = dsr_begin,
+    .name = "dsr", .begin_phase = dsr_begin,
     .after_backward = dsr_after_backward, .after_step = dsr_after_step, .destroy = dsr_destroy,
 };

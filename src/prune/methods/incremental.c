@@ -1,16 +1,7 @@
 /* incremental.c — gradual magnitude pruning of Zhu & Gupta (2017): the same cubic schedule and
  * period as DPF, but pruning is final: pruned weights are zeroed, their gradient and momentum
  * masked, and the mask only grows (a pruned weight never comes back). */
-#include <string.h>
-
 #include "prune/pruner.h"
-
-static int incremental_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
 
 static dpf_status incremental_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -42,7 +33,7 @@ static void incremental_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_incremental = {
-    .name = "incremental", .phases = incremental_phases, .begin_phase = incremental_begin,
+    .name = "incremental", .begin_phase = incremental_begin,
     .before_step = incremental_before_step, .after_backward = incremental_after_backward,
     .after_step = incremental_after_step,
 };

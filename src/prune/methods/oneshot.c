@@ -1,16 +1,7 @@
 /* oneshot.c — One-shot pruning + fine-tuning (Han et al. 2015): dense training for the whole
  * budget, global magnitude pruning of the trained w_T to the target sparsity, then --finetune
  * epochs with the mask fixed (the generic fine-tuning phase). */
-#include <string.h>
-
 #include "prune/pruner.h"
-
-static int oneshot_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
 
 static dpf_status oneshot_end_phase(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -21,5 +12,5 @@ static dpf_status oneshot_end_phase(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_oneshot = {
-    .name = "oneshot", .phases = oneshot_phases, .end_phase = oneshot_end_phase,
+    .name = "oneshot", .end_phase = oneshot_end_phase,
 };

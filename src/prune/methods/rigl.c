@@ -14,17 +14,8 @@
  * iteration; here the active weights take their step and the grown ones do not (their gradient is
  * zeroed for that step), so they are exactly 0 after it. The layer densities never change, so
  * sparsity is exact per layer and overall. */
-#include <string.h>
-
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
-
-static int rigl_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
 
 static void rigl_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -46,6 +37,6 @@ static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_rigl = {
-    .name = "rigl", .phases = rigl_phases, .begin_phase = rigl_begin,
+    .name = "rigl", .begin_phase = rigl_begin,
     .after_backward = rigl_after_backward, .after_step = rigl_after_step,
 };

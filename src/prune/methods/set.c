@@ -13,17 +13,8 @@
  * own paper updates once per epoch with a constant drop fraction; like the RigL paper's baseline we
  * update every ΔT steps with the cosine decay (--update-every 0 gives once per epoch). The layer
  * densities never change, so sparsity is exact per layer and overall. */
-#include <string.h>
-
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
-
-static int set_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
 
 static void set_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -46,6 +37,6 @@ static dpf_status set_begin(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_set = {
-    .name = "set", .phases = set_phases, .begin_phase = set_begin,
+    .name = "set", .begin_phase = set_begin,
     .after_backward = set_after_backward, .after_step = set_after_step,
 };

@@ -16,13 +16,6 @@
 
 #include "prune/pruner.h"
 
-static int sfp_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
-
 static dpf_status sfp_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
     (void)c;
@@ -66,5 +59,5 @@ static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_sfp = {
-    .name = "sfp", .phases = sfp_phases, .begin_phase = sfp_begin, .end_epoch = sfp_end_epoch,
+    .name = "sfp", .begin_phase = sfp_begin, .end_epoch = sfp_end_epoch,
 };

@@ -21,8 +21,6 @@
  * uniform initial densities ("enforce_density_per_layer"). --prune-rate sets p_0. */
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
-
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 
@@ -52,13 +50,6 @@ static void sm_destroy(dpf_pruner *p)
     }
     free(st);
     p->state = NULL;
-}
-
-static int sm_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
 }
 
 static dpf_status sm_alloc(dpf_pruner *p)
@@ -241,6 +232,6 @@ static dpf_status sm_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_sm = {
-    .name = "sm", .phases = sm_phases, .begin_phase = sm_begin, .after_step = sm_after_step,
+    .name = "sm", .begin_phase = sm_begin, .after_step = sm_after_step,
     .end_epoch = sm_end_epoch, .destroy = sm_destroy,
 };

@@ -1,16 +1,7 @@
 /* snip.c — SNIP (Lee et al. 2019): before training, one mini-batch gives the connection
  * sensitivity |g ⊙ w| at the initial weights; the weights with the lowest sensitivity are pruned
  * globally to the target, and the mask stays fixed for the whole training (hard). */
-#include <string.h>
-
 #include "prune/pruner.h"
-
-static int snip_phases(dpf_pruner *p, dpf_phase *ph)
-{
-    ph[0] = (dpf_phase){.kind = DPF_PHASE_TRAIN, .epochs = p->cfg->epochs, .lr = p->cfg->lr};
-    strcpy(ph[0].name, "train");
-    return 1;
-}
 
 static void snip_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -38,6 +29,6 @@ static void snip_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_snip = {
-    .name = "snip", .phases = snip_phases, .before_step = snip_before_step,
+    .name = "snip", .before_step = snip_before_step,
     .after_backward = snip_after_backward, .after_step = snip_after_step,
 };
