@@ -1,9 +1,11 @@
 /* test_kernels_fast.c — the float32 fast kernels (im2col + oneDNN sgemm) against the reference
  * kernels on awkward shapes: stride 2, padding, 1x1 / 3x3 / 5x5, channel counts that are not a
  * multiple of 16, batch 1, odd and non-square spatial sizes, more images than workspace slots.
+ * Also the float build of the ref kernels that are production code (BN, loss) against double
+ * arithmetic written in the test.
  *
  * Comparison: ||fast - ref|| / ||ref - prefill|| <= 1e-5, where backward buffers start from the
- * same random prefill (so accumulation, +=, is checked too). Each comparison first shows it can
+ * same random prefill (so accumulation, +=, is checked too). Each comparison also shows it can
  * fail: the same measure with one element moved by 1e-3 of the norm must exceed the tolerance. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -270,6 +272,57 @@ static void test_linear_vs_ref(void **state)
     linear_case(5, 1, 3);
 }
 
+/* ---- the float32 build of the ref kernels that are production code (BN, loss) ----
+ * against a plain double-precision computation written here. */
+
+static void test_float_bn_and_loss(void **state)
+{
+    (void)state;
+    enum { N = 4, C = 3, HW = 50, M = N * HW, T = N * C * HW };
+    float *x = rand_fvec(T), *dy = rand_fvec(T), *g = rand_fvec(C), *b = rand_fvec(C);
+    float *y = fvec(T), *dx = fvec(T), *yd = fvec(T), *dxd = fvec(T);
+    float mean[C], invstd[C], rm[C] = {0}, rv[C] = {1, 1, 1}, dg[C] = {0}, db[C] = {0};
+    for (int i = 0; i < T; i++)
+        x[i] = 3.0f + 2.0f * x[i]; /* a mean far from 0 */
+    dpf_k_bn_forward_train(y, mean, invstd, rm, rv, x, g, b, N, C, HW, 0.1f, 1e-5f);
+    dpf_k_bn_backward(dx, dg, db, dy, x, mean, invstd, g, N, C, HW);
+    for (int c = 0; c < C; c++) {
+        double mu = 0, var = 0, sdy = 0, sdyx = 0;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++)
+                mu += x[(n * C + c) * HW + i];
+        mu /= M;
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++)
+                var += pow(x[(n * C + c) * HW + i] - mu, 2);
+        var /= M;
+        const double is = 1.0 / sqrt(var + 1e-5);
+        assert_true(fabs(rv[c] - (0.9 + 0.1 * var * M / (M - 1))) < 1e-5);
+        assert_true(fabs(rm[c] - 0.1 * mu) < 1e-5);
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) {
+                const int at = (n * C + c) * HW + i;
+                yd[at] = (float)((x[at] - mu) * is * g[c] + b[c]);
+                sdy += dy[at];
+                sdyx += dy[at] * (x[at] - mu) * is;
+            }
+        assert_true(fabs(db[c] - sdy) < 1e-4 && fabs(dg[c] - sdyx) < 1e-4);
+        for (int n = 0; n < N; n++)
+            for (int i = 0; i < HW; i++) {
+                const int at = (n * C + c) * HW + i;
+                dxd[at] = (float)(g[c] * is * (dy[at] - sdy / M - (x[at] - mu) * is * sdyx / M));
+            }
+    }
+    expect_close("float bn forward", y, yd, NULL, T);
+    expect_close("float bn backward", dx, dxd, NULL, T);
+    /* softmax cross-entropy in float: the loss is still computed in double */
+    float logits[6] = {1, 2, 3, 100, 0, -100}, probs[6];
+    int32_t labels[2] = {2, 1};
+    const double want = ((log(exp(1.0) + exp(2.0) + exp(3.0)) - 3.0) + 100.0) / 2.0;
+    assert_true(fabs(dpf_k_softmax_ce_forward(probs, logits, labels, 2, 3) - want) < 1e-6);
+    free(x), free(dy), free(g), free(b), free(y), free(dx), free(yd), free(dxd);
+}
+
 int main(void)
 {
     dpf_rng_seed(&rng, 7);
@@ -280,6 +333,7 @@ int main(void)
         cmocka_unit_test(test_gemm_vs_ref),
         cmocka_unit_test(test_gemm_degenerate),
         cmocka_unit_test(test_linear_vs_ref),
+        cmocka_unit_test(test_float_bn_and_loss),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

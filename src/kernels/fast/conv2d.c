@@ -5,8 +5,9 @@
  * OpenMP thread owns one slot and processes whole images: im2col into its slot (sized for one
  * image, so it stays in the core's L2 while the gemm reads it), then a single-threaded sgemm
  * that writes straight into y / accumulates into dx through col2im. Weight gradients go to a
- * per-slot partial dW and are summed into dw at the end. When only one slot or one thread is
+ * per-slot partial dW^T and are summed into dw at the end. When only one slot or one thread is
  * available (batch 1, OMP_NUM_THREADS=1), images run in turn and oneDNN threads each gemm.
+ * "Same" convolutions (stride 1, OW == W) im2col / col2im each row as one shifted flat copy.
  * 1x1 / stride 1 / pad 0 convolutions use the input image directly as the gemm operand. */
 #include <omp.h>
 #include <stddef.h>
@@ -16,11 +17,14 @@
 
 #define SLOT_CAP 32                    /* most threads one conv call uses */
 #define WS_BUDGET ((size_t)16 << 20)   /* aim: at most 64 MB of workspace (floats) */
+#define PAR_MIN 65536                  /* elements below which a reduction stays serial */
 
 typedef struct conv_plan {
     int pointwise;       /* 1x1, stride 1, pad 0: no im2col */
+    int dyt;             /* dW gemm on an explicit dY^T (pays off for K < 32) */
     int ckk, ohw;        /* gemm reduction size C*KH*KW, output plane OH*OW */
-    size_t col, slot;    /* floats: im2col matrix, whole slot (col + partial dW) */
+    size_t col, dwt;     /* floats: im2col matrix, partial dW^T (CKK, K) */
+    size_t slot;         /* floats: col + dwt [+ dY^T (OHW, K)] */
     int slots;
 } conv_plan;
 
@@ -35,7 +39,9 @@ static void conv_plan_make(const dpf_conv_shape *s, conv_plan *p)
     p->ckk = s->c * s->kh * s->kw;
     p->ohw = s->oh * s->ow;
     p->col = p->pointwise ? 0 : round16((size_t)p->ckk * p->ohw);
-    p->slot = p->col + round16((size_t)s->k * p->ckk);
+    p->dwt = round16((size_t)s->k * p->ckk);
+    p->dyt = s->k < 32;
+    p->slot = p->col + p->dwt + (p->dyt ? round16((size_t)s->k * p->ohw) : 0);
     size_t fit = WS_BUDGET / p->slot;
     size_t slots = (size_t)s->n < SLOT_CAP ? (size_t)s->n : SLOT_CAP;
     if (slots > fit)
@@ -240,12 +246,8 @@ void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const flo
     conv_plan_make(s, &p);
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->k * p.ohw;
     const int nt = conv_threads(&p);
-    if (nt <= 1) {
-        for (int i = 0; i < s->n; i++)
-            forward_image(y + i * ys, x + i * xs, w, b, s, &p, ws);
-        return;
-    }
-#pragma omp parallel num_threads(nt)
+    /* with one thread the region is inactive, so oneDNN parallelises each gemm itself */
+#pragma omp parallel num_threads(nt) if (nt > 1)
     {
         float *col = ws + (size_t)omp_get_thread_num() * p.slot;
 #pragma omp for schedule(static)
@@ -254,10 +256,21 @@ void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const flo
     }
 }
 
-/* One image of the backward pass. dwt (CKK, K) = col x dY^T, i.e. this image's dW transposed
- * (oneDNN runs this shape about twice as fast as dY x col^T when K is small), overwritten when
- * first != 0 and accumulated otherwise; dx (C, H, W) += col2im(W^T dY). slot holds the im2col
- * matrix. */
+/* dyt (OHW, K) = dy (K, OHW)^T */
+static void transpose(float *dyt, const float *dy, int k, int ohw)
+{
+    for (int p0 = 0; p0 < ohw; p0 += 64) {
+        const int p1 = p0 + 64 < ohw ? p0 + 64 : ohw;
+        for (int ki = 0; ki < k; ki++)
+            for (int p = p0; p < p1; p++)
+                dyt[(size_t)p * k + ki] = dy[(size_t)ki * ohw + p];
+    }
+}
+
+/* One image of the backward pass. dwt (CKK, K) = col x dY^T is this image's dW transposed,
+ * overwritten when first != 0 and accumulated otherwise (oneDNN runs this shape about twice as
+ * fast as dY x col^T when K is small, and faster still, for K < 32, as an NN gemm on an
+ * explicit dY^T). dx (C, H, W) += col2im(W^T dY). slot holds the im2col matrix [and dY^T]. */
 static void backward_image(float *dx, float *dwt, int first, const float *dy, const float *x,
                            const float *w, const dpf_conv_shape *s, const conv_plan *p,
                            float *slot)
@@ -265,11 +278,18 @@ static void backward_image(float *dx, float *dwt, int first, const float *dy, co
     const int K = s->k, CKK = p->ckk, OHW = p->ohw;
     if (dwt) {
         const float *A = x;
+        const float beta = first ? 0.0f : 1.0f;
         if (!p->pointwise) {
             im2col(slot, x, s);
             A = slot;
         }
-        dpf_fast_gemm(0, 1, CKK, K, OHW, 1.0f, A, OHW, dy, OHW, first ? 0.0f : 1.0f, dwt, K);
+        if (p->dyt) {
+            float *dyt = slot + p->col + p->dwt;
+            transpose(dyt, dy, K, OHW);
+            dpf_fast_gemm(0, 0, CKK, K, OHW, 1.0f, A, OHW, dyt, K, beta, dwt, K);
+        } else {
+            dpf_fast_gemm(0, 1, CKK, K, OHW, 1.0f, A, OHW, dy, OHW, beta, dwt, K);
+        }
     }
     if (dx) {
         if (p->pointwise) {
@@ -281,7 +301,7 @@ static void backward_image(float *dx, float *dwt, int first, const float *dy, co
     }
 }
 
-/* Sum of p[0..len): 16 float lanes (vectorised), combined in double. */
+/* Sum of v[0..len): 16 float lanes (vectorised), combined in double. */
 static double plane_sum(const float *v, size_t len)
 {
     float acc[16] = {0};
@@ -299,7 +319,7 @@ static double plane_sum(const float *v, size_t len)
 
 static void bias_backward(float *db, const float *dy, const dpf_conv_shape *s, size_t ohw)
 {
-#pragma omp parallel for schedule(static) if ((size_t)s->n * s->k * ohw >= 65536)
+#pragma omp parallel for schedule(static) if ((size_t)s->n * s->k * ohw >= PAR_MIN)
     for (int ki = 0; ki < s->k; ki++) {
         double acc = 0.0;
         for (int i = 0; i < s->n; i++)
@@ -338,7 +358,8 @@ void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, 
         return;
     /* dw (K, CKK) += sum over slots of dwt^T */
     const int K = s->k, CKK = p.ckk;
-#pragma omp parallel for schedule(static) num_threads(nt) if (nt > 1 && (size_t)K * CKK >= 4096)
+#pragma omp parallel for schedule(static) num_threads(nt) \
+    if (nt > 1 && (size_t)K * CKK * nt >= PAR_MIN)
     for (int ki = 0; ki < K; ki++) {
         for (int j = 0; j < CKK; j++) {
             float acc = 0.0f;

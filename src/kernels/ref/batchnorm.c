@@ -104,7 +104,8 @@ void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const 
         const double g = gamma ? (double)gamma[ci] : 1.0;
         const dpf_real k = (dpf_real)(g * invstd);
         const dpf_real mdy = (dpf_real)(sdy / m);
-        const dpf_real cx = (dpf_real)(sdyx / m * invstd); /* times (x - mean) = xhat * mean(dy xhat) */
+        /* (x - mean) * cx == xhat * mean(dy * xhat) */
+        const dpf_real cx = (dpf_real)(sdyx / m * invstd);
         for (int ni = 0; ni < n; ni++) {
             const size_t off = ((size_t)ni * c + ci) * hw;
             for (int i = 0; i < hw; i++)

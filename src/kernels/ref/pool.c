@@ -5,6 +5,43 @@
 
 #include "kernels/ref/ref.h"
 
+#define POOL_CHUNK 256 /* output columns handled together */
+
+/* One chunk of an output row: columns [ox0, ox0 + cnt) of output row oy. The window elements
+ * are visited in row-major order (ky, kx) for all columns at once, so the inner loop over
+ * columns vectorises, and each window still sees its candidates in scan order. */
+static void maxpool_row_chunk(dpf_real *yr, int32_t *ar, const dpf_real *xp, int h, int w, int k,
+                              int st, int oy, int ox0, int cnt)
+{
+    dpf_real best[POOL_CHUNK];
+    int32_t idx[POOL_CHUNK];
+    const int y0 = oy * st;
+    for (int j = 0; j < cnt; j++) {
+        best[j] = -(dpf_real)INFINITY;
+        idx[j] = y0 * w + (ox0 + j) * st;
+    }
+    for (int ky = 0; ky < k && y0 + ky < h; ky++) {
+        for (int kx = 0; kx < k; kx++) {
+            /* columns whose window still has input column (ox0 + j) * st + kx < w */
+            int lim = (w - kx + st - 1) / st - ox0;
+            lim = lim < cnt ? lim : cnt;
+            const int base = (y0 + ky) * w + ox0 * st + kx;
+            const dpf_real *r = xp + base;
+            for (int j = 0; j < lim; j++) {
+                const dpf_real v = r[j * st];
+                const int take = (v > best[j]) | (v != v); /* v != v: NaN wins */
+                best[j] = take ? v : best[j];
+                idx[j] = take ? base + j * st : idx[j];
+            }
+        }
+    }
+    for (int j = 0; j < cnt; j++)
+        yr[j] = best[j];
+    if (ar)
+        for (int j = 0; j < cnt; j++)
+            ar[j] = idx[j];
+}
+
 void dpf_ref_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
                              int w, int k, int st, int oh, int ow)
 {
@@ -13,26 +50,12 @@ void dpf_ref_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, in
 #pragma omp parallel for schedule(static) if ((size_t)planes * h * w >= DPF_REF_OMP_MIN)
     for (int p = 0; p < planes; p++) {
         const dpf_real *xp = x + (size_t)p * h * w;
-        dpf_real *yp = y + (size_t)p * out_plane;
-        int32_t *ap = argmax ? argmax + (size_t)p * out_plane : NULL;
         for (int oy = 0; oy < oh; oy++) {
-            for (int ox = 0; ox < ow; ox++) {
-                const int y0 = oy * st, x0 = ox * st;
-                int best_i = y0 * w + x0;
-                dpf_real best = -(dpf_real)INFINITY;
-                for (int ky = 0; ky < k && y0 + ky < h; ky++) {
-                    for (int kx = 0; kx < k && x0 + kx < w; kx++) {
-                        const int i = (y0 + ky) * w + x0 + kx;
-                        const dpf_real v = xp[i];
-                        if (v > best || isnan(v)) {
-                            best = v;
-                            best_i = i;
-                        }
-                    }
-                }
-                yp[(size_t)oy * ow + ox] = best;
-                if (ap)
-                    ap[(size_t)oy * ow + ox] = (int32_t)best_i;
+            for (int ox0 = 0; ox0 < ow; ox0 += POOL_CHUNK) {
+                const int cnt = ow - ox0 < POOL_CHUNK ? ow - ox0 : POOL_CHUNK;
+                const size_t o = (size_t)p * out_plane + (size_t)oy * ow + ox0;
+                maxpool_row_chunk(y + o, argmax ? argmax + o : NULL, xp, h, w, k, st, oy, ox0,
+                                  cnt);
             }
         }
     }

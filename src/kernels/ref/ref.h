@@ -1,6 +1,7 @@
 /* ref.h — internal: the reference (plain C) implementations of the kernels that kernels.h does
  * not already declare as dpf_ref_*. Same contracts as the matching dpf_k_* in kernels.h.
- * Compiled for float and for double (DPF_REAL_DOUBLE); only kernels/dispatch.c and tests call these. */
+ * Compiled for float and for double (DPF_REAL_DOUBLE); only kernels/dispatch.c and the tests
+ * call these. */
 #ifndef DPF_KERNELS_REF_H
 #define DPF_KERNELS_REF_H
 
@@ -9,16 +10,27 @@
 /* Loops with less work than this run on one thread: a parallel region costs microseconds. */
 #define DPF_REF_OMP_MIN 32768
 
-/* Reductions in double over 8 interleaved partial sums: vectorisable without -ffast-math,
- * deterministic (the order depends on len only), and more accurate than one running sum. */
+/* Reductions in double over DPF_REF_LANES interleaved partial sums: vectorisable without
+ * -ffast-math (several independent FMA chains), deterministic (the order depends on len only),
+ * and more accurate than one running sum. */
+#define DPF_REF_LANES 32
+
+static inline double dpf_ref_lanes_sum(const double *acc)
+{
+    double s = 0.0;
+    for (int j = 0; j < DPF_REF_LANES; j++)
+        s += acc[j];
+    return s;
+}
+
 static inline double dpf_ref_sum(const dpf_real *v, size_t len)
 {
-    double acc[8] = {0};
+    double acc[DPF_REF_LANES] = {0};
     size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        for (int j = 0; j < 8; j++)
+    for (; i + DPF_REF_LANES <= len; i += DPF_REF_LANES)
+        for (int j = 0; j < DPF_REF_LANES; j++)
             acc[j] += (double)v[i + j];
-    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    double s = dpf_ref_lanes_sum(acc);
     for (; i < len; i++)
         s += (double)v[i];
     return s;
@@ -27,14 +39,14 @@ static inline double dpf_ref_sum(const dpf_real *v, size_t len)
 /* sum((v - mu)^2) */
 static inline double dpf_ref_sumsq_dev(const dpf_real *v, size_t len, double mu)
 {
-    double acc[8] = {0};
+    double acc[DPF_REF_LANES] = {0};
     size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        for (int j = 0; j < 8; j++) {
+    for (; i + DPF_REF_LANES <= len; i += DPF_REF_LANES)
+        for (int j = 0; j < DPF_REF_LANES; j++) {
             const double d = (double)v[i + j] - mu;
             acc[j] += d * d;
         }
-    double s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+    double s = dpf_ref_lanes_sum(acc);
     for (; i < len; i++) {
         const double d = (double)v[i] - mu;
         s += d * d;
@@ -42,25 +54,25 @@ static inline double dpf_ref_sumsq_dev(const dpf_real *v, size_t len, double mu)
     return s;
 }
 
-/* *sa += sum(a), *sab += sum(a * (b - mu)) */
+/* *sa += sum(a), *sab += sum(a * (b - mu)), in one pass */
 static inline void dpf_ref_sum_dot_dev(const dpf_real *a, const dpf_real *b, size_t len,
                                        double mu, double *sa, double *sab)
 {
-    double s1[8] = {0}, s2[8] = {0};
+    double acc1[DPF_REF_LANES] = {0}, acc2[DPF_REF_LANES] = {0};
     size_t i = 0;
-    for (; i + 8 <= len; i += 8)
-        for (int j = 0; j < 8; j++) {
-            s1[j] += (double)a[i + j];
-            s2[j] += (double)a[i + j] * ((double)b[i + j] - mu);
-        }
-    double r1 = ((s1[0] + s1[1]) + (s1[2] + s1[3])) + ((s1[4] + s1[5]) + (s1[6] + s1[7]));
-    double r2 = ((s2[0] + s2[1]) + (s2[2] + s2[3])) + ((s2[4] + s2[5]) + (s2[6] + s2[7]));
-    for (; i < len; i++) {
-        r1 += (double)a[i];
-        r2 += (double)a[i] * ((double)b[i] - mu);
+    for (; i + DPF_REF_LANES <= len; i += DPF_REF_LANES) {
+        for (int j = 0; j < DPF_REF_LANES; j++)
+            acc1[j] += (double)a[i + j];
+        for (int j = 0; j < DPF_REF_LANES; j++)
+            acc2[j] += (double)a[i + j] * ((double)b[i + j] - mu);
     }
-    *sa += r1;
-    *sab += r2;
+    double s1 = dpf_ref_lanes_sum(acc1), s2 = dpf_ref_lanes_sum(acc2);
+    for (; i < len; i++) {
+        s1 += (double)a[i];
+        s2 += (double)a[i] * ((double)b[i] - mu);
+    }
+    *sa += s1;
+    *sab += s2;
 }
 
 void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
