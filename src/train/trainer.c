@@ -115,7 +115,7 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
         ctx->batch = b;
         es->lr = dpf_lr_at(sched, ctx->step);
         int correct = 0;
-        double loss = dpf_train_step(r->pruner, ctx, es->lr, &correct);
+        double loss = dpf_train_step(r->pruner, ctx, es->lr, &correct, NULL);
         if (!isfinite(loss))
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d: the loss is %g; training "
                              "diverged (try a lower --lr)", ctx->global_epoch + 1, i + 1, loss);

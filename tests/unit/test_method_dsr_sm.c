@@ -81,7 +81,7 @@ static void rig_free(rig *r)
  * optimiser step, after_step); the epoch end is separate: rig_end_epoch. */
 static void rig_step(rig *r)
 {
-    dpf_train_step(r->p, &r->ctx, 0.05, NULL);
+    dpf_train_step(r->p, &r->ctx, 0.05, NULL, NULL);
 }
 
 /* The pruner's end of epoch; returns the metrics object (its "mask_updates" holds the epoch's

@@ -98,8 +98,9 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Runs warm-up and timed steps; fills times (seconds, one per timed step). */
-static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times)
+/* Runs warm-up and timed steps; fills times (seconds, one per timed step) and *method_s (seconds
+ * in the method's hooks over the timed steps). */
+static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times, double *method_s)
 {
     dpf_optimizer opt;
     dpf_optim_config oc = dpf_optim_sgd_defaults();
@@ -126,8 +127,10 @@ static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times)
                              .batch = o->cfg.batch};
         st = dpf_pruner_begin_phase(p, &ctx, &phases[0]);
         for (int i = 0; st == DPF_OK && i < o->warmup + o->steps; i++) {
-            double t0 = dpf_now();
-            dpf_train_step(p, &ctx, 0.01, NULL);
+            double t0 = dpf_now(), hooks = 0;
+            dpf_train_step(p, &ctx, 0.01, NULL, &hooks);
+            if (i >= o->warmup)
+                *method_s += hooks;
             if (i >= o->warmup)
                 times[i - o->warmup] = dpf_now() - t0;
         }
@@ -159,7 +162,8 @@ int cmd_bench(int argc, char **argv)
         return cli_report_error(), 1;
     dpf_net_init(net, 1);
     double *times = malloc((size_t)o.steps * sizeof *times);
-    dpf_status st = times ? time_steps(&o, net, times) : DPF_ERR_NOMEM;
+    double method_s = 0;
+    dpf_status st = times ? time_steps(&o, net, times, &method_s) : DPF_ERR_NOMEM;
     if (st != DPF_OK) {
         free(times);
         dpf_net_free(net);
@@ -168,6 +172,7 @@ int cmd_bench(int argc, char **argv)
     double mean = 0;
     for (int i = 0; i < o.steps; i++)
         mean += times[i] / o.steps;
+    double method_share = method_s / (mean * o.steps); /* of the whole step */
     qsort(times, (size_t)o.steps, sizeof *times, cmp_double);
     double median = times[o.steps / 2];
     /* training = forward + backward data + backward weights: 3 x 2 flops per dense MAC */
@@ -176,15 +181,20 @@ int cmd_bench(int argc, char **argv)
     if (o.json)
         printf("{\"model\": \"%s\", \"method\": \"%s\", \"sparsity\": %g, \"batch\": %d, "
                "\"threads\": %d, \"train_images_per_s\": %.2f, \"step_ms\": %.4f, "
-               "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f}\n",
+               "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f, "
+               "\"method_ms\": %.4f, \"method_share\": %.5f}\n",
                o.cfg.model, o.cfg.method, o.cfg.sparsity, o.cfg.batch, omp_get_max_threads(),
-               ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops);
+               ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
+               1e3 * method_s / o.steps, method_share);
     else
         printf("%s %d,%d,%d batch %d, %s%s, %d threads: %.0f images/s, %.2f ms/step (median "
                "%.2f), %.1f GFLOP/s = %.1f%% of %.0f\n",
                o.cfg.model, o.c, o.h, o.w, o.cfg.batch, o.cfg.method,
                o.cfg.sparsity > 0 ? " (sparsity set)" : "", omp_get_max_threads(), ips,
                1e3 * mean, 1e3 * median, gflops, 100 * gflops / o.peak_gflops, o.peak_gflops);
+    if (!o.json && strcmp(o.cfg.method, "dense") != 0)
+        printf("method %s: %.3f ms/step in its hooks = %.2f%% of the step\n", o.cfg.method,
+               1e3 * method_s / o.steps, 100 * method_share);
     free(times);
     dpf_net_free(net);
     return 0;
