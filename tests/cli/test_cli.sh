@@ -48,6 +48,7 @@ grep -qE "epoch 2/2 .*img/s" "$tmp/train.err" && ok || bad "no progress lines on
 acc_train=$(grep -o '"test_acc_sparse": [0-9.]*' "$run/summary.json" | grep -o '[0-9.]*$')
 "$dpf" eval "$run" >"$tmp/eval.out" 2>&1 && ok || bad "eval failed: $(cat "$tmp/eval.out")"
 acc_eval=$(grep -o 'test accuracy [0-9.]*' "$tmp/eval.out" | grep -o '[0-9.]*$')
+grep -q "10000 images" "$tmp/eval.out" && ok || bad "eval does not say how many images: $(cat "$tmp/eval.out")"
 awk -v a="$acc_train" -v b="$acc_eval" 'BEGIN { exit !(a * 100 - b < 0.01 && b - a * 100 < 0.01) }' \
   && ok || bad "eval accuracy $acc_eval% differs from the run's $acc_train"
 "$dpf" export "$run" --format safetensors -o "$tmp/m.safetensors" >/dev/null 2>&1 && ok || bad "export failed"

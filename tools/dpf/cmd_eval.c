@@ -71,11 +71,12 @@ int cmd_eval(int argc, char **argv)
     st = dpf_dataset_load(&test, meta.data, data_dir[0] ? data_dir : NULL, 0);
     if (st == DPF_OK)
         st = dpf_evaluate(net, &test, meta.mean, meta.std, &acc, &loss);
+    int images = test.n;
     dpf_net_free(net);
     dpf_dataset_free(&test);
     if (st != DPF_OK)
         return cli_report_error(), 1;
     printf("test accuracy %.2f%% (loss %.4f) on %s, %d images; model %s, sparsity %.2f%%\n",
-           100 * acc, loss, meta.data, test.n, meta.model, 100 * meta.sparsity);
+           100 * acc, loss, meta.data, images, meta.model, 100 * meta.sparsity);
     return 0;
 }
