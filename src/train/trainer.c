@@ -39,7 +39,10 @@ typedef struct epoch_stats {
 
 static dpf_status load_data(run *r)
 {
-    const char *dir = r->cfg.data_dir[0] ? r->cfg.data_dir : NULL;
+    if (!r->cfg.data_dir[0]) /* resolved, so config.json says where the data came from */
+        snprintf(r->cfg.data_dir, sizeof r->cfg.data_dir, "%s",
+                 dpf_dataset_default_dir(r->cfg.data));
+    const char *dir = r->cfg.data_dir;
     dpf_status st = dpf_dataset_load(&r->train, r->cfg.data, dir, 1);
     if (st == DPF_OK)
         st = dpf_dataset_load(&r->test, r->cfg.data, dir, 0);
