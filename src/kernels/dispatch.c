@@ -1,8 +1,11 @@
 /* dispatch.c — the one dispatch point of the compute layer: every dpf_k_* picks its backend here.
- * float64 build (DPF_REAL_DOUBLE): everything runs the reference kernels (ref/), and no fast/
- * symbol is referenced. float32 build: gemm, conv2d and linear run the fast backend (fast/,
- * oneDNN sgemm); batchnorm, relu, pooling, add and the loss run ref/, which is their production
- * implementation (OpenMP-parallel loops). */
+ * float64 build (DPF_REAL_DOUBLE): everything runs the reference kernels (ref/), activations
+ * NCHW, and no fast/ symbol is referenced. float32 build: activations are channels last (NHWC);
+ * convolutions run on oneDNN primitives, linear layers on oneDNN sgemm, batch norm, pooling and
+ * the layout changes on fast/nhwc.c; ReLU, the residual add and the loss do not depend on the
+ * layout and run ref/, which is their production implementation (OpenMP-parallel loops). */
+#include <string.h>
+
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
 #ifndef DPF_REAL_DOUBLE
@@ -10,78 +13,91 @@
 #endif
 
 #ifdef DPF_REAL_DOUBLE
-#define GEMM dpf_ref_gemm
-#define CONV_WS dpf_ref_conv2d_workspace
-#define CONV_FWD dpf_ref_conv2d_forward
-#define CONV_BWD dpf_ref_conv2d_backward
-#define LINEAR_FWD dpf_ref_linear_forward
-#define LINEAR_BWD dpf_ref_linear_backward
+#define B(name) dpf_ref_##name
 #else
-#define GEMM dpf_fast_gemm
-#define CONV_WS dpf_fast_conv2d_workspace
-#define CONV_FWD dpf_fast_conv2d_forward
-#define CONV_BWD dpf_fast_conv2d_backward
-#define LINEAR_FWD dpf_fast_linear_forward
-#define LINEAR_BWD dpf_fast_linear_backward
+#define B(name) dpf_fast_##name
 #endif
+
+void dpf_k_act_from_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw)
+{
+#ifdef DPF_ACT_NHWC
+    dpf_fast_nchw_to_nhwc(y, x, n, c, hw);
+#else
+    memcpy(y, x, (size_t)n * c * hw * sizeof(dpf_real));
+#endif
+}
+
+void dpf_k_act_to_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw)
+{
+#ifdef DPF_ACT_NHWC
+    dpf_fast_nhwc_to_nchw(y, x, n, c, hw);
+#else
+    memcpy(y, x, (size_t)n * c * hw * sizeof(dpf_real));
+#endif
+}
 
 void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_real *a, int lda,
                 const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc)
 {
-    GEMM(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    B(gemm)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s)
 {
-    return CONV_WS(s);
+#ifndef DPF_REAL_DOUBLE
+    if (dpf_fast_conv2d_prepare(s) != 0)
+        return (size_t)-1;
+#endif
+    return B(conv2d_workspace)(s);
 }
 
 void dpf_k_conv2d_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
                           const dpf_conv_shape *s, dpf_real *ws)
 {
-    CONV_FWD(y, x, w, b, s, ws);
+    B(conv2d_forward)(y, x, w, b, s, ws);
 }
 
 void dpf_k_conv2d_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                            const dpf_real *x, const dpf_real *w, const dpf_conv_shape *s,
                            dpf_real *ws)
 {
-    CONV_BWD(dx, dw, db, dy, x, w, s, ws);
+    B(conv2d_backward)(dx, dw, db, dy, x, w, s, ws);
 }
 
 void dpf_k_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
                           int n, int in, int out)
 {
-    LINEAR_FWD(y, x, w, b, n, in, out);
+    B(linear_forward)(y, x, w, b, n, in, out);
 }
 
 void dpf_k_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                            const dpf_real *x, const dpf_real *w, int n, int in, int out)
 {
-    LINEAR_BWD(dx, dw, db, dy, x, w, n, in, out);
+    B(linear_backward)(dx, dw, db, dy, x, w, n, in, out);
 }
 
 void dpf_k_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
                             dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
                             const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
-                            dpf_real momentum, dpf_real eps)
+                            dpf_real momentum, dpf_real eps, int relu)
 {
-    dpf_ref_bn_forward_train(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta,
-                             n, c, hw, momentum, eps);
+    B(bn_forward_train)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, n,
+                        c, hw, momentum, eps, relu);
 }
 
 void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
                            const dpf_real *beta, const dpf_real *running_mean,
-                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps)
+                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
+                           int relu)
 {
-    dpf_ref_bn_forward_eval(y, x, gamma, beta, running_mean, running_var, n, c, hw, eps);
+    B(bn_forward_eval)(y, x, gamma, beta, running_mean, running_var, n, c, hw, eps, relu);
 }
 
 void dpf_k_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                       const dpf_real *x, const dpf_real *save_mean, const dpf_real *save_invstd,
-                       const dpf_real *gamma, int n, int c, int hw)
+                       const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
+                       const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw)
 {
-    dpf_ref_bn_backward(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, n, c, hw);
+    B(bn_backward)(dx, dgamma, dbeta, dy, x, y_relu, save_mean, save_invstd, gamma, n, c, hw);
 }
 
 void dpf_k_relu_forward(dpf_real *y, const dpf_real *x, size_t count)
@@ -97,33 +113,44 @@ void dpf_k_relu_backward(dpf_real *dx, const dpf_real *dy, const dpf_real *y, si
 void dpf_k_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
                            int w, int k, int st, int oh, int ow)
 {
-    dpf_ref_maxpool_forward(y, argmax, x, n, c, h, w, k, st, oh, ow);
+    B(maxpool_forward)(y, argmax, x, n, c, h, w, k, st, oh, ow);
 }
 
 void dpf_k_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *argmax, int n, int c,
                             int h, int w, int oh, int ow)
 {
-    dpf_ref_maxpool_backward(dx, dy, argmax, n, c, h, w, oh, ow);
+    B(maxpool_backward)(dx, dy, argmax, n, c, h, w, oh, ow);
 }
 
 void dpf_k_gap_forward(dpf_real *y, const dpf_real *x, int n, int c, int hw)
 {
-    dpf_ref_gap_forward(y, x, n, c, hw);
+    B(gap_forward)(y, x, n, c, hw);
 }
 
 void dpf_k_gap_backward(dpf_real *dx, const dpf_real *dy, int n, int c, int hw)
 {
-    dpf_ref_gap_backward(dx, dy, n, c, hw);
+    B(gap_backward)(dx, dy, n, c, hw);
 }
 
-void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count)
+void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count, int relu)
 {
-    dpf_ref_add_forward(y, a, b, count);
+    dpf_ref_add_forward(y, a, b, count, relu);
 }
 
-void dpf_k_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, size_t count)
+void dpf_k_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, const dpf_real *y_relu,
+                        size_t count)
 {
-    dpf_ref_add_backward(da, db, dy, count);
+    dpf_ref_add_backward(da, db, dy, y_relu, count);
+}
+
+void dpf_k_accumulate(dpf_real *y, const dpf_real *x, size_t count)
+{
+#ifdef DPF_REAL_DOUBLE
+    for (size_t i = 0; i < count; i++)
+        y[i] += x[i];
+#else
+    dpf_fast_accumulate(y, x, count);
+#endif
 }
 
 double dpf_k_softmax_ce_forward(dpf_real *probs, const dpf_real *logits, const int32_t *labels,

@@ -4,13 +4,20 @@
  * which backend runs. Backends:
  *   ref/   plain C loops — the oracle every fast kernel is tested against (also the float64
  *          build used by the finite-difference gradient checks);
- *   fast/  float32 only: im2col + oneDNN sgemm today, oneDNN primitives / hand-written kernels later.
+ *   fast/  float32 only: oneDNN convolution primitives, channels-last (NHWC) batch norm, pooling
+ *          and layout kernels, oneDNN sgemm for linear layers.
  * The ref kernels are also callable directly as dpf_ref_* (same signatures) for tests.
  *
- * Conventions: outputs first, then const inputs, then sizes. Tensors are NCHW, contiguous.
- * Backward kernels compute the true dL/dθ (PyTorch's sign and scale) and ACCUMULATE (+=) into
- * dx / dw / db; any of dx, dw, db may be NULL when not wanted. Kernels never allocate: scratch
- * memory comes in through `ws`, sized by the matching *_workspace() function (in dpf_real elements).
+ * Activation layout: the dpf_k_* kernels take activations (N, C, H, W) in the build's layout,
+ * DPF_ACT_NHWC (channels last: element (n, c, h, w) at ((n*H + h)*W + w)*C + c) in the float32
+ * build, NCHW in the float64 build. The dpf_ref_* kernels are always NCHW. Weights are always
+ * PyTorch's (K, C, KH, KW); the net's public input and logits are always NCHW / (N, classes).
+ *
+ * Conventions: outputs first, then const inputs, then sizes. Backward kernels compute the true
+ * dL/dθ (PyTorch's sign and scale), WRITE (=) the input gradient dx and ACCUMULATE (+=) into the
+ * parameter gradients dw / db; any of dx, dw, db may be NULL when not wanted. (The net adds the
+ * gradients of an activation read by two layers itself.) Kernels never allocate: scratch memory
+ * comes in through `ws`, sized by the matching *_workspace() function (in dpf_real elements).
  * Kernels may use OpenMP internally (the one threading runtime of dpf). */
 #ifndef DPF_KERNELS_H
 #define DPF_KERNELS_H
@@ -19,6 +26,10 @@
 #include <stdint.h>
 
 #include "dpf/real.h"
+
+#ifndef DPF_REAL_DOUBLE
+#define DPF_ACT_NHWC 1
+#endif
 
 typedef struct dpf_conv_shape {
     int n, c, h, w;      /* input (N, C, H, W) */
@@ -30,19 +41,24 @@ typedef struct dpf_conv_shape {
 /* Fills oh/ow from the rest; returns 0 if the shape is valid (oh, ow >= 1), -1 otherwise. */
 int dpf_conv_shape_finish(dpf_conv_shape *s);
 
+/* ---- layout: y (N, C, HW) in the activation layout <-> x NCHW (copies in the NCHW build) ---- */
+void dpf_k_act_from_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw);
+void dpf_k_act_to_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw);
+
 /* ---- matrix multiply, row-major: C = alpha * op(A) @ op(B) + beta * C ----
  * op(A) is (M, K), op(B) is (K, N), C is (M, N); ta/tb != 0 means the stored matrix is transposed. */
 void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_real *a, int lda,
                 const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc);
 
-/* ---- conv2d (no dilation, no groups) ---- */
+/* ---- conv2d (no dilation, no groups) ----
+ * The workspace function returns (size_t)-1 when no kernel can run the shape (error recorded). */
 size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s);
 void dpf_k_conv2d_forward(dpf_real *y,        /* (N, K, OH, OW) */
                           const dpf_real *x,  /* (N, C, H, W) */
                           const dpf_real *w,  /* (K, C, KH, KW) */
                           const dpf_real *b,  /* (K) or NULL */
                           const dpf_conv_shape *s, dpf_real *ws);
-void dpf_k_conv2d_backward(dpf_real *dx,       /* (N, C, H, W) or NULL, += */
+void dpf_k_conv2d_backward(dpf_real *dx,       /* (N, C, H, W) or NULL, = */
                            dpf_real *dw,       /* (K, C, KH, KW) or NULL, += */
                            dpf_real *db,       /* (K) or NULL, += */
                            const dpf_real *dy, /* (N, K, OH, OW) */
@@ -54,20 +70,22 @@ void dpf_k_conv2d_backward(dpf_real *dx,       /* (N, C, H, W) or NULL, += */
  * Training: normalise with the batch mean and the biased batch variance; update running stats
  *   running = (1 - momentum) * running + momentum * batch, with the UNBIASED variance (n*hw/(n*hw-1)).
  *   Saves mean and invstd = 1/sqrt(var_biased + eps) per channel for backward.
- * Eval: normalise with the running statistics. */
+ * Eval: normalise with the running statistics.
+ * relu != 0 fuses y = max(y, 0); the backward then takes that output as y_relu (NULL: no ReLU). */
 void dpf_k_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
                             dpf_real *running_mean, dpf_real *running_var,
                             const dpf_real *x, const dpf_real *gamma, const dpf_real *beta,
-                            int n, int c, int hw, dpf_real momentum, dpf_real eps);
+                            int n, int c, int hw, dpf_real momentum, dpf_real eps, int relu);
 void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
                            const dpf_real *beta, const dpf_real *running_mean,
-                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps);
+                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
+                           int relu);
 /* Backward of the training-mode forward. */
 void dpf_k_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                       const dpf_real *x, const dpf_real *save_mean, const dpf_real *save_invstd,
-                       const dpf_real *gamma, int n, int c, int hw);
+                       const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
+                       const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw);
 
-/* ---- relu: y = max(x, 0); backward uses the output: dx += dy * (y > 0) ---- */
+/* ---- relu: y = max(x, 0); backward uses the output: dx = dy * (y > 0) ---- */
 void dpf_k_relu_forward(dpf_real *y, const dpf_real *x, size_t count);
 void dpf_k_relu_backward(dpf_real *dx, const dpf_real *dy, const dpf_real *y, size_t count);
 
@@ -92,13 +110,16 @@ void dpf_k_linear_forward(dpf_real *y,       /* (N, OUT) */
 void dpf_k_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                            const dpf_real *x, const dpf_real *w, int n, int in, int out);
 
-/* ---- residual add: y = a + b; backward: da += dy, db += dy ---- */
-void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count);
-void dpf_k_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, size_t count);
+/* ---- residual add: y = a + b [then max(y, 0)]; backward: da = db = dy [* (y_relu > 0)] ---- */
+void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count, int relu);
+void dpf_k_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, const dpf_real *y_relu,
+                        size_t count);
+/* y += x (the net's sum of the gradients of an activation read twice) */
+void dpf_k_accumulate(dpf_real *y, const dpf_real *x, size_t count);
 
 /* ---- softmax cross-entropy, mean over the batch ----
  * Forward writes the softmax probabilities (N, CLASSES) and returns the mean loss (computed in
- * double, log-sum-exp stabilised). Backward: dlogits += scale * (probs - onehot(labels)) / n,
+ * double, log-sum-exp stabilised). Backward: dlogits = scale * (probs - onehot(labels)) / n,
  * scale = dL/dloss (1 for the loss itself). Labels must be in [0, classes). */
 double dpf_k_softmax_ce_forward(dpf_real *probs, const dpf_real *logits, const int32_t *labels,
                                 int n, int classes);
@@ -118,5 +139,22 @@ void dpf_ref_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, c
                             int n, int in, int out);
 void dpf_ref_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                              const dpf_real *x, const dpf_real *w, int n, int in, int out);
+void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
+                              dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
+                              const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
+                              dpf_real momentum, dpf_real eps, int relu);
+void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
+                             const dpf_real *beta, const dpf_real *running_mean,
+                             const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
+                             int relu);
+void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
+                         const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
+                         const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw);
+void dpf_ref_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
+                             int w, int k, int st, int oh, int ow);
+void dpf_ref_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *argmax, int n,
+                              int c, int h, int w, int oh, int ow);
+void dpf_ref_gap_forward(dpf_real *y, const dpf_real *x, int n, int c, int hw);
+void dpf_ref_gap_backward(dpf_real *dx, const dpf_real *dy, int n, int c, int hw);
 
 #endif

@@ -1,6 +1,7 @@
 /* batchnorm.c — batch normalisation node (PyTorch BatchNorm2d: momentum 0.1, eps 1e-5). In
  * training the running statistics are updated and num_batches_tracked counted (once per forward,
- * by net.c); in evaluation the running statistics normalise. */
+ * by net.c); in evaluation the running statistics normalise. A following ReLU may be fused in
+ * (nd->relu). */
 #include "nn/net_internal.h"
 
 #define BN_MOMENTUM ((dpf_real)0.1)
@@ -16,17 +17,17 @@ static void bn_forward(dpf_net *net, dpf_node *nd, int batch, int train)
     if (train)
         dpf_k_bn_forward_train(nd->y, nd->save_mean, nd->save_invstd, mean, var,
                                dpf_node_x(net, nd, 0), gamma, beta, batch, nd->c, hw, BN_MOMENTUM,
-                               BN_EPS);
+                               BN_EPS, nd->relu);
     else
         dpf_k_bn_forward_eval(nd->y, dpf_node_x(net, nd, 0), gamma, beta, mean, var, batch, nd->c,
-                              hw, BN_EPS);
+                              hw, BN_EPS, nd->relu);
 }
 
 static void bn_backward(dpf_net *net, dpf_node *nd, int batch)
 {
     dpf_k_bn_backward(dpf_node_dx(net, nd, 0), dpf_net_param_g(net, nd->param_w),
                       dpf_net_param_g(net, nd->param_b), nd->dy, dpf_node_x(net, nd, 0),
-                      nd->save_mean, nd->save_invstd, dpf_net_param_wf(net, nd->param_w), batch,
+                      nd->relu ? nd->y : NULL, nd->save_mean, nd->save_invstd, dpf_net_param_wf(net, nd->param_w), batch,
                       nd->c, nd->h * nd->w);
 }
 

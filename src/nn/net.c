@@ -80,25 +80,65 @@ static void *carve(arena *a, size_t bytes)
     return a->base ? a->base + at : NULL;
 }
 
+/* Does node `in` need its own buffer to hold its activation in the net's layout? Only where
+ * NCHW and NHWC differ: more than one channel and more than one pixel. */
+static int layouts_differ(const dpf_node *in)
+{
+#ifdef DPF_ACT_NHWC
+    return in->c > 1 && in->h * in->w > 1;
+#else
+    (void)in;
+    return 0;
+#endif
+}
+
+/* Decides which nodes share their input's buffers: a flatten whose data need not move, and a
+ * ReLU fused into a batch norm or residual add that no other node reads. */
+static void fuse(dpf_net *net)
+{
+    int *readers = net->n_nodes > 0 ? calloc((size_t)net->n_nodes, sizeof(int)) : NULL;
+    for (int i = 0; i < net->n_nodes; i++) {
+        net->nodes[i].alias = -1;
+        for (int k = 0; k < 2 && readers; k++)
+            if (net->nodes[i].in[k] >= 0)
+                readers[net->nodes[i].in[k]]++;
+    }
+    for (int i = 0; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        dpf_node *in = nd->in[0] >= 0 ? &net->nodes[nd->in[0]] : NULL;
+        if (nd->op == DPF_OP_FLATTEN && !layouts_differ(in))
+            nd->alias = nd->in[0];
+        if (nd->op == DPF_OP_RELU && readers && readers[nd->in[0]] == 1 &&
+            (in->op == DPF_OP_BN || in->op == DPF_OP_ADD) && in->alias < 0) {
+            in->relu = 1;
+            nd->alias = nd->in[0];
+        }
+    }
+    free(readers);
+}
+
 static void plan(dpf_net *net, arena *a)
 {
-    size_t mb = (size_t)net->max_batch;
+    size_t mb = (size_t)net->max_batch, largest = 0;
     net->w = carve(a, net->n_weights * sizeof(dpf_real));
     net->g = carve(a, net->n_weights * sizeof(dpf_real));
     net->buf = carve(a, net->n_buffer_values * sizeof(dpf_real));
     net->workspace = carve(a, net->workspace_size * sizeof(dpf_real));
     net->probs = carve(a, mb * (size_t)net->classes * sizeof(dpf_real));
+    net->written = carve(a, (size_t)net->n_nodes);
     for (int i = 0; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
-        if (nd->op == DPF_OP_INPUT) {
+        if (nd->op == DPF_OP_INPUT) { /* no gradient; own memory only to change layout */
+            net->input_buf = layouts_differ(nd) ? carve(a, mb * nd->size * sizeof(dpf_real)) : NULL;
             nd->y = nd->dy = NULL;
             continue;
         }
-        if (nd->op == DPF_OP_FLATTEN) { /* a view of its input */
-            nd->y = net->nodes[nd->in[0]].y;
-            nd->dy = net->nodes[nd->in[0]].dy;
+        if (nd->alias >= 0) {
+            nd->y = net->nodes[nd->alias].y;
+            nd->dy = net->nodes[nd->alias].dy;
             continue;
         }
+        largest = nd->size > largest ? nd->size : largest;
         nd->y = carve(a, mb * nd->size * sizeof(dpf_real));
         nd->dy = carve(a, mb * nd->size * sizeof(dpf_real));
         if (nd->op == DPF_OP_BN) {
@@ -108,6 +148,8 @@ static void plan(dpf_net *net, arena *a)
         if (nd->op == DPF_OP_MAXPOOL)
             nd->argmax = carve(a, mb * nd->size * sizeof(int32_t));
     }
+    for (int k = 0; k < 2; k++)
+        net->scratch[k] = carve(a, mb * largest * sizeof(dpf_real));
 }
 
 static dpf_status allocate(dpf_net *net)
@@ -119,9 +161,12 @@ static dpf_status allocate(dpf_net *net)
         dpf_conv_shape s = nd->conv;
         s.n = net->max_batch;
         size_t need = dpf_k_conv2d_workspace(&s);
+        if (need == (size_t)-1)
+            return DPF_ERR_STATE; /* the kernel recorded why */
         if (need > net->workspace_size)
             net->workspace_size = need;
     }
+    fuse(net);
     arena a = {NULL, 0};
     plan(net, &a);
     a.base = aligned_alloc(64, a.used ? a.used : 64);

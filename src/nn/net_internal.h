@@ -28,7 +28,11 @@ typedef struct dpf_node {
     int in[2];              /* input node indices (-1: none) */
     int c, h, w;            /* output shape per sample */
     size_t size;            /* c*h*w */
-    dpf_real *y, *dy;       /* (max_batch, c, h, w) activation and its gradient */
+    dpf_real *y, *dy;       /* (max_batch, c, h, w) activation and its gradient, in the
+                               activation layout (kernels.h) */
+    int alias;              /* >= 0: shares y / dy with that node and does no work itself (a
+                               flatten that moves no data, a ReLU fused into its input) */
+    int relu;               /* BN / add: a ReLU is fused into the output */
     int param_w, param_b;   /* indices into the param table (-1: none) */
     int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
     dpf_conv_shape conv;    /* conv: geometry (n filled at run time) */
@@ -64,6 +68,10 @@ struct dpf_net {
     dpf_real *workspace;            /* kernel scratch, sized for the largest need */
     size_t workspace_size;
     dpf_real *probs;                /* (max_batch, classes) softmax of the last loss */
+    dpf_real *input_buf;            /* the input in the activation layout, where it differs */
+    dpf_real *scratch[2];           /* input gradients of a node whose input already holds one */
+    dpf_real *dx_to[2];             /* where the running backward writes its input gradients */
+    unsigned char *written;         /* per node: its dy holds a gradient in this backward */
     const int32_t *labels;          /* labels of the last loss */
     int batch;                      /* batch of the last forward */
     int last_train;
@@ -100,7 +108,8 @@ extern const dpf_layer_ops dpf_conv2d_ops, dpf_batchnorm_ops, dpf_relu_ops, dpf_
 /* Forward weights / gradient of a param index (NULL for -1). */
 dpf_real *dpf_net_param_wf(dpf_net *net, int p);
 dpf_real *dpf_net_param_g(dpf_net *net, int p);
-/* The input activation / gradient buffer of a node's k-th input. */
+/* The input activation of a node's k-th input, and where its backward writes (=) the gradient
+ * for that input (NULL when the input needs none). */
 const dpf_real *dpf_node_x(const dpf_net *net, const dpf_node *nd, int k);
 dpf_real *dpf_node_dx(dpf_net *net, const dpf_node *nd, int k);
 

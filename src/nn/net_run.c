@@ -38,19 +38,27 @@ const dpf_real *dpf_node_x(const dpf_net *net, const dpf_node *nd, int k)
 
 dpf_real *dpf_node_dx(dpf_net *net, const dpf_node *nd, int k)
 {
-    return net->nodes[nd->in[k]].dy;
+    (void)nd;
+    return net->dx_to[k];
 }
 
 void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train)
 {
-    net->nodes[0].y = (dpf_real *)x; /* the input node is only read */
+    dpf_node *in = &net->nodes[0];
+    if (net->input_buf) {
+        dpf_k_act_from_nchw(net->input_buf, x, batch, in->c, in->h * in->w);
+        in->y = net->input_buf;
+    } else {
+        in->y = (dpf_real *)x; /* same layout: the input is only read (also by backward) */
+    }
     net->batch = batch;
     net->last_train = train;
     for (int i = 1; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
-        if (nd->op == DPF_OP_FLATTEN)
-            nd->y = net->nodes[nd->in[0]].y;
-        ops_of(nd->op)->forward(net, nd, batch, train);
+        if (nd->alias >= 0)
+            nd->y = net->nodes[nd->alias].y; /* the input's buffer is only known now */
+        else
+            ops_of(nd->op)->forward(net, nd, batch, train);
     }
     if (train)
         net->batches_tracked++;
@@ -81,19 +89,47 @@ double dpf_net_loss(dpf_net *net, const int32_t *labels, int *correct)
     return dpf_k_softmax_ce_forward(net->probs, logits, labels, n, k);
 }
 
+/* The node whose buffers node i uses. */
+static int owner(const dpf_net *net, int i)
+{
+    while (net->nodes[i].alias >= 0)
+        i = net->nodes[i].alias;
+    return i;
+}
+
+/* Backward in reverse order. Each node writes (=) its input gradients; where an input was read
+ * by two nodes, the second gradient goes to scratch and is added to the first. */
 void dpf_net_backward(dpf_net *net)
 {
     int batch = net->batch;
     memset(net->g, 0, net->n_weights * sizeof(dpf_real));
-    for (int i = 1; i < net->n_nodes; i++) {
+    memset(net->written, 0, (size_t)net->n_nodes);
+    int last = owner(net, net->n_nodes - 1);
+    dpf_k_softmax_ce_backward(net->nodes[last].dy, net->probs, net->labels, batch, net->classes,
+                              1);
+    net->written[last] = 1;
+    for (int i = net->n_nodes - 1; i >= 1; i--) {
         dpf_node *nd = &net->nodes[i];
-        if (nd->op != DPF_OP_FLATTEN && nd->dy)
-            memset(nd->dy, 0, (size_t)batch * nd->size * sizeof(dpf_real));
+        if (nd->alias >= 0)
+            continue;
+        int to[2] = {-1, -1};
+        for (int k = 0; k < 2; k++) {
+            net->dx_to[k] = NULL;
+            if (nd->in[k] < 0 || !net->nodes[nd->in[k]].dy)
+                continue;
+            to[k] = owner(net, nd->in[k]);
+            net->dx_to[k] = net->written[to[k]] ? net->scratch[k] : net->nodes[to[k]].dy;
+        }
+        ops_of(nd->op)->backward(net, nd, batch);
+        for (int k = 0; k < 2; k++) {
+            if (to[k] < 0)
+                continue;
+            const dpf_node *src = &net->nodes[to[k]];
+            if (net->dx_to[k] == net->scratch[k])
+                dpf_k_accumulate(src->dy, net->scratch[k], (size_t)batch * src->size);
+            net->written[to[k]] = 1;
+        }
     }
-    dpf_node *last = &net->nodes[net->n_nodes - 1];
-    dpf_k_softmax_ce_backward(last->dy, net->probs, net->labels, batch, net->classes, 1);
-    for (int i = net->n_nodes - 1; i >= 1; i--)
-        ops_of(net->nodes[i].op)->backward(net, &net->nodes[i], batch);
 }
 
 const char *dpf_net_model(const dpf_net *net) { return net->model; }

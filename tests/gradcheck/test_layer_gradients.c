@@ -149,12 +149,12 @@ static void conv_case(int n, int ch, int h, int w, int k, int ks, int stride, in
     c.ws = vec(dpf_k_conv2d_workspace(&c.s));
     double *r = rand_vec(ny, 1.0);
     double *px = rand_vec(nx, 1.0), *pw = rand_vec(nw, 1.0), *pb = rand_vec((size_t)k, 1.0);
-    double *dx = vec(nx), *dw = vec(nw), *db = vec((size_t)k);
+    double *dx = vec(nx), *dw = vec(nw), *db = vec((size_t)k), *zero = vec(nx);
     memcpy(dx, px, nx * sizeof *dx);
     memcpy(dw, pw, nw * sizeof *dw);
     memcpy(db, pb, (size_t)k * sizeof *db);
     dpf_k_conv2d_backward(dx, dw, bias ? db : NULL, r, c.x, c.w, &c.s, c.ws);
-    grad_case("conv dx", &c, conv_fwd, ny, r, c.x, nx, dx, px);
+    grad_case("conv dx", &c, conv_fwd, ny, r, c.x, nx, dx, zero); /* dx is written */
     grad_case("conv dw", &c, conv_fwd, ny, r, c.w, nw, dw, pw);
     if (bias)
         grad_case("conv db", &c, conv_fwd, ny, r, c.b, (size_t)k, db, pb);
@@ -171,7 +171,7 @@ static void conv_case(int n, int ch, int h, int w, int k, int ks, int stride, in
     for (size_t i = 0; i < nw; i++)
         assert_close(dw2[i], dw[i], 1e-12);
     free(c.x), free(c.w), free(c.b), free(c.ws), free(r), free(px), free(pw), free(pb);
-    free(dx), free(dw), free(db), free(dx2), free(dw2);
+    free(dx), free(dw), free(db), free(dx2), free(dw2), free(zero);
 }
 
 static void test_conv_grad(void **state)
@@ -189,7 +189,7 @@ static void test_conv_grad(void **state)
 /* ---- batchnorm (training mode) ---- */
 
 typedef struct bn_ctx {
-    int n, c, hw;
+    int n, c, hw, relu;
     double *x, *gamma, *beta, *rm, *rv, *mean, *invstd;
 } bn_ctx;
 
@@ -197,13 +197,13 @@ static void bn_fwd(void *p, double *y)
 {
     bn_ctx *b = p;
     dpf_k_bn_forward_train(y, b->mean, b->invstd, b->rm, b->rv, b->x, b->gamma, b->beta, b->n,
-                           b->c, b->hw, 0.1, 1e-5);
+                           b->c, b->hw, 0.1, 1e-5, b->relu);
 }
 
-static void test_bn_grad(void **state)
+/* relu: batch norm with the ReLU fused in (its backward takes the output for the mask) */
+static void bn_case(int relu)
 {
-    (void)state;
-    bn_ctx b = {3, 4, 5, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    bn_ctx b = {3, 4, 5, relu, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     const size_t nx = (size_t)b.n * b.c * b.hw, nc = (size_t)b.c;
     b.x = rand_vec(nx, 2.0);
     for (size_t i = 0; i < nx; i++)
@@ -214,22 +214,37 @@ static void test_bn_grad(void **state)
     double *y = vec(nx), *r = rand_vec(nx, 1.0);
     bn_fwd(&b, y);
     double *px = rand_vec(nx, 1.0), *pg = rand_vec(nc, 1.0), *pb = rand_vec(nc, 1.0);
-    double *dx = vec(nx), *dg = vec(nc), *dbt = vec(nc);
+    double *dx = vec(nx), *dg = vec(nc), *dbt = vec(nc), *zero = vec(nx);
     memcpy(dx, px, nx * sizeof *dx);
     memcpy(dg, pg, nc * sizeof *dg);
     memcpy(dbt, pb, nc * sizeof *dbt);
-    dpf_k_bn_backward(dx, dg, dbt, r, b.x, b.mean, b.invstd, b.gamma, b.n, b.c, b.hw);
-    grad_case("bn dx", &b, bn_fwd, nx, r, b.x, nx, dx, px);
-    grad_case("bn dgamma", &b, bn_fwd, nx, r, b.gamma, nc, dg, pg);
-    grad_case("bn dbeta", &b, bn_fwd, nx, r, b.beta, nc, dbt, pb);
-    free(b.x), free(b.gamma), free(b.beta), free(b.rm), free(b.rv), free(b.mean);
+    dpf_k_bn_backward(dx, dg, dbt, r, b.x, relu ? y : NULL, b.mean, b.invstd, b.gamma, b.n, b.c,
+                      b.hw);
+    grad_case(relu ? "bn+relu dx" : "bn dx", &b, bn_fwd, nx, r, b.x, nx, dx, zero);
+    grad_case(relu ? "bn+relu dgamma" : "bn dgamma", &b, bn_fwd, nx, r, b.gamma, nc, dg, pg);
+    grad_case(relu ? "bn+relu dbeta" : "bn dbeta", &b, bn_fwd, nx, r, b.beta, nc, dbt, pb);
+    if (relu) { /* the ReLU really acted: some outputs are 0, some positive */
+        size_t zeros = 0;
+        for (size_t i = 0; i < nx; i++)
+            zeros += y[i] == 0.0;
+        assert_true(zeros > 0 && zeros < nx);
+    }
+    free(b.x), free(b.gamma), free(b.beta), free(b.rm), free(b.rv), free(b.mean), free(zero);
     free(b.invstd), free(y), free(r), free(px), free(pg), free(pb), free(dx), free(dg), free(dbt);
+}
+
+static void test_bn_grad(void **state)
+{
+    (void)state;
+    bn_case(0);
+    bn_case(1);
 }
 
 /* ---- relu, add, gap, maxpool ---- */
 
 typedef struct pw_ctx {
     size_t count;
+    int relu;
     int n, c, h, w, k, st, oh, ow;
     double *a, *b;
     int32_t *arg;
@@ -244,7 +259,7 @@ static void relu_fwd(void *p, double *y)
 static void add_fwd(void *p, double *y)
 {
     pw_ctx *c = p;
-    dpf_k_add_forward(y, c->a, c->b, c->count);
+    dpf_k_add_forward(y, c->a, c->b, c->count, c->relu);
 }
 
 static void gap_fwd(void *p, double *y)
@@ -267,33 +282,44 @@ static void test_relu_grad(void **state)
     for (size_t i = 0; i < c.count; i++) /* stay away from the kink at 0 */
         c.a[i] += c.a[i] < 0 ? -0.05 : 0.05;
     double *y = vec(c.count), *r = rand_vec(c.count, 1.0), *p = rand_vec(c.count, 1.0);
-    double *dx = vec(c.count);
+    double *dx = vec(c.count), *zero = vec(c.count);
     relu_fwd(&c, y);
     memcpy(dx, p, c.count * sizeof *dx);
     dpf_k_relu_backward(dx, r, y, c.count);
-    grad_case("relu dx", &c, relu_fwd, c.count, r, c.a, c.count, dx, p);
-    free(c.a), free(y), free(r), free(p), free(dx);
+    grad_case("relu dx", &c, relu_fwd, c.count, r, c.a, c.count, dx, zero);
+    free(c.a), free(y), free(r), free(p), free(dx), free(zero);
+}
+
+/* relu: the residual add with the ReLU fused in */
+static void add_case(int relu)
+{
+    pw_ctx c = {.count = 40, .relu = relu};
+    c.a = rand_vec(c.count, 1.0);
+    c.b = rand_vec(c.count, 1.0);
+    for (size_t i = 0; i < c.count; i++) /* a + b stays away from the kink at 0 */
+        if (fabs(c.a[i] + c.b[i]) < 0.05)
+            c.a[i] += 0.1;
+    double *r = rand_vec(c.count, 1.0), *pa = rand_vec(c.count, 1.0), *pb = rand_vec(c.count, 1.0);
+    double *da = vec(c.count), *db = vec(c.count), *y = vec(c.count), *zero = vec(c.count);
+    add_fwd(&c, y);
+    memcpy(da, pa, c.count * sizeof *da);
+    memcpy(db, pb, c.count * sizeof *db);
+    dpf_k_add_backward(da, db, r, relu ? y : NULL, c.count);
+    grad_case(relu ? "add+relu da" : "add da", &c, add_fwd, c.count, r, c.a, c.count, da, zero);
+    grad_case(relu ? "add+relu db" : "add db", &c, add_fwd, c.count, r, c.b, c.count, db, zero);
+    /* y = a + a: both gradients land in one buffer */
+    memcpy(da, pa, c.count * sizeof *da);
+    dpf_k_add_backward(da, da, r, relu ? y : NULL, c.count);
+    for (size_t i = 0; i < c.count; i++)
+        assert_close(da[i], relu && !(y[i] > 0) ? 0.0 : 2.0 * r[i], 1e-14);
+    free(c.a), free(c.b), free(r), free(pa), free(pb), free(da), free(db), free(y), free(zero);
 }
 
 static void test_add_grad(void **state)
 {
     (void)state;
-    pw_ctx c = {.count = 40};
-    c.a = rand_vec(c.count, 1.0);
-    c.b = rand_vec(c.count, 1.0);
-    double *r = rand_vec(c.count, 1.0), *pa = rand_vec(c.count, 1.0), *pb = rand_vec(c.count, 1.0);
-    double *da = vec(c.count), *db = vec(c.count);
-    memcpy(da, pa, c.count * sizeof *da);
-    memcpy(db, pb, c.count * sizeof *db);
-    dpf_k_add_backward(da, db, r, c.count);
-    grad_case("add da", &c, add_fwd, c.count, r, c.a, c.count, da, pa);
-    grad_case("add db", &c, add_fwd, c.count, r, c.b, c.count, db, pb);
-    /* y = a + a: both gradients land in one buffer */
-    memcpy(da, pa, c.count * sizeof *da);
-    dpf_k_add_backward(da, da, r, c.count);
-    for (size_t i = 0; i < c.count; i++)
-        assert_close(da[i], pa[i] + 2.0 * r[i], 1e-14);
-    free(c.a), free(c.b), free(r), free(pa), free(pb), free(da), free(db);
+    add_case(0);
+    add_case(1);
 }
 
 static void test_gap_grad(void **state)
@@ -302,11 +328,11 @@ static void test_gap_grad(void **state)
     pw_ctx c = {.n = 2, .c = 3, .h = 5, .w = 5};
     const size_t nx = (size_t)c.n * c.c * c.h * c.w, ny = (size_t)c.n * c.c;
     c.a = rand_vec(nx, 1.0);
-    double *r = rand_vec(ny, 1.0), *p = rand_vec(nx, 1.0), *dx = vec(nx);
+    double *r = rand_vec(ny, 1.0), *p = rand_vec(nx, 1.0), *dx = vec(nx), *zero = vec(nx);
     memcpy(dx, p, nx * sizeof *dx);
     dpf_k_gap_backward(dx, r, c.n, c.c, c.h * c.w);
-    grad_case("gap dx", &c, gap_fwd, ny, r, c.a, nx, dx, p);
-    free(c.a), free(r), free(p), free(dx);
+    grad_case("gap dx", &c, gap_fwd, ny, r, c.a, nx, dx, zero);
+    free(c.a), free(r), free(p), free(dx), free(zero);
 }
 
 static void pool_case(int k, int st)
@@ -328,11 +354,12 @@ static void pool_case(int k, int st)
     c.arg = calloc(ny, sizeof *c.arg);
     assert_non_null(c.arg);
     double *y = vec(ny), *r = rand_vec(ny, 1.0), *p = rand_vec(nx, 1.0), *dx = vec(nx);
+    double *zero = vec(nx);
     pool_fwd(&c, y);
     memcpy(dx, p, nx * sizeof *dx);
     dpf_k_maxpool_backward(dx, r, c.arg, c.n, c.c, c.h, c.w, c.oh, c.ow);
-    grad_case("maxpool dx", &c, pool_fwd, ny, r, c.a, nx, dx, p);
-    free(c.a), free(c.arg), free(y), free(r), free(p), free(dx);
+    grad_case("maxpool dx", &c, pool_fwd, ny, r, c.a, nx, dx, zero);
+    free(c.a), free(c.arg), free(y), free(r), free(p), free(dx), free(zero);
 }
 
 static void test_maxpool_grad(void **state)
@@ -364,17 +391,17 @@ static void linear_case(int bias)
     l.b = bias ? rand_vec((size_t)l.out, 1.0) : NULL;
     double *r = rand_vec(ny, 1.0), *px = rand_vec(nx, 1.0), *pw = rand_vec(nw, 1.0);
     double *pb = rand_vec((size_t)l.out, 1.0);
-    double *dx = vec(nx), *dw = vec(nw), *db = vec((size_t)l.out);
+    double *dx = vec(nx), *dw = vec(nw), *db = vec((size_t)l.out), *zero = vec(nx);
     memcpy(dx, px, nx * sizeof *dx);
     memcpy(dw, pw, nw * sizeof *dw);
     memcpy(db, pb, (size_t)l.out * sizeof *db);
     dpf_k_linear_backward(dx, dw, bias ? db : NULL, r, l.x, l.w, l.n, l.in, l.out);
-    grad_case("linear dx", &l, lin_fwd, ny, r, l.x, nx, dx, px);
+    grad_case("linear dx", &l, lin_fwd, ny, r, l.x, nx, dx, zero);
     grad_case("linear dw", &l, lin_fwd, ny, r, l.w, nw, dw, pw);
     if (bias)
         grad_case("linear db", &l, lin_fwd, ny, r, l.b, (size_t)l.out, db, pb);
     free(l.x), free(l.w), free(l.b), free(r), free(px), free(pw), free(pb);
-    free(dx), free(dw), free(db);
+    free(dx), free(dw), free(db), free(zero);
 }
 
 static void test_linear_grad(void **state)
@@ -409,11 +436,11 @@ static void test_softmax_ce_grad(void **state)
     c.labels = labels;
     double r = 0.7, loss; /* dL/dloss = scale */
     ce_fwd(&c, &loss);
-    double *p = rand_vec(nl, 1.0), *d = vec(nl);
+    double *p = rand_vec(nl, 1.0), *d = vec(nl), *zero = vec(nl);
     memcpy(d, p, nl * sizeof *d);
     dpf_k_softmax_ce_backward(d, c.probs, c.labels, c.n, c.classes, r);
-    grad_case("softmax-ce dlogits", &c, ce_fwd, 1, &r, c.logits, nl, d, p);
-    free(c.logits), free(c.probs), free(p), free(d);
+    grad_case("softmax-ce dlogits", &c, ce_fwd, 1, &r, c.logits, nl, d, zero);
+    free(c.logits), free(c.probs), free(p), free(d), free(zero);
 }
 
 /* ---- forward values on tiny hand-computed cases ---- */
@@ -455,7 +482,7 @@ static void test_bn_forward_values(void **state)
     const double x[8] = {1, 2, 10, 10, 3, 4, 10, 14};
     const double gamma[2] = {2.0, 1.0}, beta[2] = {0.5, -1.0}, eps = 1e-5;
     double y[8], mean[2], invstd[2], rm[2] = {0.0, 1.0}, rv[2] = {1.0, 2.0};
-    dpf_k_bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, 2, 2, 2, 0.1, eps);
+    dpf_k_bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, 2, 2, 2, 0.1, eps, 0);
     assert_close(mean[0], 2.5, 1e-14);
     assert_close(mean[1], 11.0, 1e-14);
     assert_close(invstd[0], 1.0 / sqrt(1.25 + eps), 1e-14); /* biased variance 1.25 */
@@ -468,7 +495,7 @@ static void test_bn_forward_values(void **state)
     assert_close(y[5], (4 - 2.5) / sqrt(1.25 + eps) * 2.0 + 0.5, 1e-12);
     assert_close(y[7], (14 - 11.0) / sqrt(3.0 + eps) - 1.0, 1e-12);
     /* eval mode uses the running statistics */
-    dpf_k_bn_forward_eval(y, x, gamma, beta, rm, rv, 2, 2, 2, eps);
+    dpf_k_bn_forward_eval(y, x, gamma, beta, rm, rv, 2, 2, 2, eps, 0);
     assert_close(y[1], (2 - rm[0]) / sqrt(rv[0] + eps) * 2.0 + 0.5, 1e-12);
     assert_close(y[6], (10 - rm[1]) / sqrt(rv[1] + eps) - 1.0, 1e-12);
 }
@@ -485,7 +512,7 @@ static void test_pointwise_values(void **state)
     assert_true(isnan(y[2])); /* NaN propagates, as in PyTorch */
     assert_close(y[3], 0.0, 0.0);
     dpf_k_relu_backward(dx, dy, y, 4);
-    const double want[4] = {1, 5, 1, 1}; /* gradient only where y > 0 */
+    const double want[4] = {0, 4, 0, 0}; /* gradient only where y > 0; dx is written */
     for (int i = 0; i < 4; i++)
         assert_close(dx[i], want[i], 0.0);
     double g[2];

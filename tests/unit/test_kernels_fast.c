@@ -1,12 +1,14 @@
-/* test_kernels_fast.c — the float32 fast kernels (im2col + oneDNN sgemm) against the reference
- * kernels on awkward shapes: stride 2, padding, 1x1 / 3x3 / 5x5, channel counts that are not a
- * multiple of 16, batch 1, odd and non-square spatial sizes, more images than workspace slots.
- * Also the float build of the ref kernels that are production code (BN, loss) against double
+/* test_kernels_fast.c — the float32 fast kernels (oneDNN convolutions and sgemm, channels-last
+ * batch norm / pooling / layout kernels) against the NCHW reference kernels on awkward shapes:
+ * stride 2, padding, 1x1 / 3x3 / 5x5, channel counts that are not a multiple of 16, batch 1, odd
+ * and non-square spatial sizes, one thread and two. Fast results are turned back into NCHW
+ * before they are compared. Also the float build of the ref BN and loss against double
  * arithmetic written in the test.
  *
- * Comparison: ||fast - ref|| / ||ref - prefill|| <= 1e-5, where backward buffers start from the
- * same random prefill (so accumulation, +=, is checked too). Each comparison also shows it can
- * fail: the same measure with one element moved by 1e-3 of the norm must exceed the tolerance. */
+ * Comparison: ||fast - ref|| / ||ref - prefill|| <= 1e-5. Parameter-gradient buffers start from
+ * the same random prefill (accumulation, +=, is checked too); input-gradient buffers start as
+ * NaN (they must be overwritten). Each comparison also shows it can fail: the same measure with
+ * one element moved by 1e-3 of the norm must exceed the tolerance. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -85,62 +87,103 @@ static void expect_close(const char *what, const float *fast, const float *ref,
     free(bad);
 }
 
+/* NCHW <-> NHWC copies of (n, c, hw) tensors, for feeding / reading the channels-last kernels */
+static float *to_nhwc(const float *x, int n, int c, int hw)
+{
+    float *y = fvec((size_t)n * c * hw);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++)
+            for (int p = 0; p < hw; p++)
+                y[((size_t)i * hw + p) * c + j] = x[((size_t)i * c + j) * hw + p];
+    return y;
+}
+
+static float *to_nchw(const float *x, int n, int c, int hw)
+{
+    float *y = fvec((size_t)n * c * hw);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < c; j++)
+            for (int p = 0; p < hw; p++)
+                y[((size_t)i * c + j) * hw + p] = x[((size_t)i * hw + p) * c + j];
+    return y;
+}
+
+static float *nan_fvec(size_t n)
+{
+    float *p = fvec(n);
+    for (size_t i = 0; i < n; i++)
+        p[i] = NAN;
+    return p;
+}
+
+/* expect_close on a channels-last fast result against an NCHW reference */
+static void expect_close_nhwc(const char *what, const float *fast_nhwc, const float *ref,
+                              const float *base, int n, int c, int hw)
+{
+    float *f = to_nchw(fast_nhwc, n, c, hw);
+    expect_close(what, f, ref, base, (size_t)n * c * hw);
+    free(f);
+}
+
 /* ---- conv2d ---- */
 
 static void conv_case(int n, int c, int h, int w, int k, int kh, int kw, int stride, int pad)
 {
     dpf_conv_shape s = {n, c, h, w, k, kh, kw, stride, pad, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
-    const size_t nx = (size_t)n * c * h * w, nw = (size_t)k * c * kh * kw;
-    const size_t ny = (size_t)n * k * s.oh * s.ow;
+    const int hw = h * w, ohw = s.oh * s.ow;
+    const size_t nx = (size_t)n * c * hw, nw = (size_t)k * c * kh * kw, ny = (size_t)n * k * ohw;
     float *x = rand_fvec(nx), *wt = rand_fvec(nw), *b = rand_fvec((size_t)k);
-    float *dy = rand_fvec(ny);
+    float *dy = rand_fvec(ny), *xl = to_nhwc(x, n, c, hw), *dyl = to_nhwc(dy, n, k, ohw);
     float *ws = fvec(dpf_k_conv2d_workspace(&s)), *rws = fvec(dpf_ref_conv2d_workspace(&s));
     float *yf = fvec(ny), *yr = fvec(ny);
     /* forward, with and without bias; y starts as garbage (NaN) to prove it is overwritten */
     for (int bias = 0; bias < 2; bias++) {
         for (size_t i = 0; i < ny; i++)
             yf[i] = NAN;
-        dpf_k_conv2d_forward(yf, x, wt, bias ? b : NULL, &s, ws);
+        dpf_k_conv2d_forward(yf, xl, wt, bias ? b : NULL, &s, ws);
         dpf_ref_conv2d_forward(yr, x, wt, bias ? b : NULL, &s, rws);
-        expect_close("conv forward", yf, yr, NULL, ny);
+        expect_close_nhwc("conv forward", yf, yr, NULL, n, k, ohw);
     }
-    /* backward: all three at once, into pre-filled buffers */
-    float *px = rand_fvec(nx), *pw = rand_fvec(nw), *pb = rand_fvec((size_t)k);
-    float *dxf = copy_fvec(px, nx), *dwf = copy_fvec(pw, nw), *dbf = copy_fvec(pb, (size_t)k);
-    float *dxr = copy_fvec(px, nx), *dwr = copy_fvec(pw, nw), *dbr = copy_fvec(pb, (size_t)k);
-    dpf_k_conv2d_backward(dxf, dwf, dbf, dy, x, wt, &s, ws);
+    /* backward: all three at once; dw / db accumulate onto a prefill, dx is written */
+    float *pw = rand_fvec(nw), *pb = rand_fvec((size_t)k);
+    float *dxf = nan_fvec(nx), *dwf = copy_fvec(pw, nw), *dbf = copy_fvec(pb, (size_t)k);
+    float *dxr = nan_fvec(nx), *dwr = copy_fvec(pw, nw), *dbr = copy_fvec(pb, (size_t)k);
+    dpf_k_conv2d_backward(dxf, dwf, dbf, dyl, xl, wt, &s, ws);
     dpf_ref_conv2d_backward(dxr, dwr, dbr, dy, x, wt, &s, rws);
-    expect_close("conv backward data", dxf, dxr, px, nx);
+    expect_close_nhwc("conv backward data", dxf, dxr, NULL, n, c, hw);
     expect_close("conv backward weights", dwf, dwr, pw, nw);
     expect_close("conv backward bias", dbf, dbr, pb, (size_t)k);
     /* each one alone (the others NULL) */
-    memcpy(dxf, px, nx * sizeof *dxf);
-    dpf_k_conv2d_backward(dxf, NULL, NULL, dy, x, wt, &s, ws);
-    expect_close("conv backward data only", dxf, dxr, px, nx);
+    for (size_t i = 0; i < nx; i++)
+        dxf[i] = NAN;
+    dpf_k_conv2d_backward(dxf, NULL, NULL, dyl, xl, wt, &s, ws);
+    expect_close_nhwc("conv backward data only", dxf, dxr, NULL, n, c, hw);
     memcpy(dwf, pw, nw * sizeof *dwf);
-    dpf_k_conv2d_backward(NULL, dwf, NULL, dy, x, wt, &s, ws);
+    dpf_k_conv2d_backward(NULL, dwf, NULL, dyl, xl, wt, &s, ws);
     expect_close("conv backward weights only", dwf, dwr, pw, nw);
     memcpy(dbf, pb, (size_t)k * sizeof *dbf);
-    dpf_k_conv2d_backward(NULL, NULL, dbf, dy, x, wt, &s, ws);
+    dpf_k_conv2d_backward(NULL, NULL, dbf, dyl, xl, wt, &s, ws);
     expect_close("conv backward bias only", dbf, dbr, pb, (size_t)k);
-    free(x), free(wt), free(b), free(dy), free(ws), free(rws), free(yf), free(yr);
-    free(px), free(pw), free(pb), free(dxf), free(dwf), free(dbf), free(dxr), free(dwr), free(dbr);
+    free(x), free(wt), free(b), free(dy), free(xl), free(dyl), free(ws), free(rws), free(yf);
+    free(yr), free(pw), free(pb), free(dxf), free(dwf), free(dbf), free(dxr), free(dwr), free(dbr);
 }
 
 static void conv_shapes(void)
 {
-    conv_case(2, 3, 9, 9, 5, 3, 3, 1, 1);     /* 3x3 "same": the shifted-copy im2col */
+    conv_case(2, 3, 9, 9, 5, 3, 3, 1, 1);     /* 3x3 "same" */
     conv_case(1, 17, 13, 13, 5, 3, 3, 2, 1);  /* batch 1, stride 2 */
     conv_case(3, 5, 7, 7, 17, 5, 5, 1, 2);    /* 5x5 "same" */
     conv_case(2, 5, 9, 9, 3, 5, 5, 2, 0);     /* 5x5 stride 2, no padding */
-    conv_case(2, 17, 7, 7, 5, 1, 1, 1, 0);    /* 1x1: no im2col */
+    conv_case(2, 17, 7, 7, 5, 1, 1, 1, 0);    /* 1x1 */
     conv_case(3, 5, 9, 9, 17, 1, 1, 2, 0);    /* 1x1 stride 2 (shortcut) */
     conv_case(1, 3, 13, 13, 16, 3, 3, 1, 0);  /* stride 1 without padding */
     conv_case(2, 3, 7, 7, 4, 3, 3, 1, 2);     /* padding wider than half the kernel */
     conv_case(2, 3, 9, 7, 4, 5, 3, 1, 1);     /* non-square input and kernel */
     conv_case(4, 16, 8, 8, 32, 3, 3, 2, 1);   /* ResNet-like downsampling */
-    conv_case(37, 3, 5, 5, 4, 3, 3, 1, 1);    /* more images than workspace slots */
+    conv_case(37, 3, 5, 5, 4, 3, 3, 1, 1);    /* many small images */
+    conv_case(2, 16, 10, 10, 16, 3, 3, 1, 1); /* 16 channels: oneDNN's blocked JIT path */
+    conv_case(2, 20, 12, 12, 50, 5, 5, 1, 0); /* LeNet-5's conv2 */
     conv_case(2, 3, 3, 3, 2, 3, 3, 1, 0);     /* output 1x1 */
 }
 
@@ -150,7 +193,7 @@ static void test_conv_vs_ref(void **state)
     conv_shapes();
 }
 
-/* One thread: the serial path, where oneDNN threads each gemm itself. */
+/* One thread: oneDNN and the OpenMP loops run serially. */
 static void test_conv_vs_ref_one_thread(void **state)
 {
     (void)state;
@@ -272,8 +315,7 @@ static void test_linear_vs_ref(void **state)
     linear_case(5, 1, 3);
 }
 
-/* ---- the float32 build of the ref kernels that are production code (BN, loss) ----
- * against a plain double-precision computation written here. */
+/* ---- the float32 build of the ref BN and loss against plain double-precision arithmetic ---- */
 
 static void test_float_bn_and_loss(void **state)
 {
@@ -284,8 +326,8 @@ static void test_float_bn_and_loss(void **state)
     float mean[C], invstd[C], rm[C] = {0}, rv[C] = {1, 1, 1}, dg[C] = {0}, db[C] = {0};
     for (int i = 0; i < T; i++)
         x[i] = 3.0f + 2.0f * x[i]; /* a mean far from 0 */
-    dpf_k_bn_forward_train(y, mean, invstd, rm, rv, x, g, b, N, C, HW, 0.1f, 1e-5f);
-    dpf_k_bn_backward(dx, dg, db, dy, x, mean, invstd, g, N, C, HW);
+    dpf_ref_bn_forward_train(y, mean, invstd, rm, rv, x, g, b, N, C, HW, 0.1f, 1e-5f, 0);
+    dpf_ref_bn_backward(dx, dg, db, dy, x, NULL, mean, invstd, g, N, C, HW);
     for (int c = 0; c < C; c++) {
         double mu = 0, var = 0, sdy = 0, sdyx = 0;
         for (int n = 0; n < N; n++)
@@ -323,6 +365,96 @@ static void test_float_bn_and_loss(void **state)
     free(x), free(dy), free(g), free(b), free(y), free(dx), free(yd), free(dxd);
 }
 
+/* ---- channels-last batch norm (fused ReLU or not), pooling, layout ---- */
+
+static void bn_case(int n, int c, int hw, int relu)
+{
+    const size_t t = (size_t)n * c * hw;
+    float *x = rand_fvec(t), *dy = rand_fvec(t), *g = rand_fvec((size_t)c), *b = rand_fvec((size_t)c);
+    for (size_t i = 0; i < t; i++)
+        x[i] = 3.0f + 2.0f * x[i] + (float)(i / (size_t)hw % (size_t)c); /* means far from 0 */
+    float *xl = to_nhwc(x, n, c, hw), *dyl = to_nhwc(dy, n, c, hw);
+    float *yf = nan_fvec(t), *yr = nan_fvec(t), *dxf = nan_fvec(t), *dxr = nan_fvec(t);
+    float *mf = fvec((size_t)c), *sf = fvec((size_t)c), *mr = fvec((size_t)c), *sr = fvec((size_t)c);
+    float *rmf = rand_fvec((size_t)c), *rvf = fvec((size_t)c), *dgf = rand_fvec((size_t)c);
+    float *rmr = copy_fvec(rmf, (size_t)c), *dgr = copy_fvec(dgf, (size_t)c);
+    float *dbf = rand_fvec((size_t)c), *dbr = copy_fvec(dbf, (size_t)c), *rvr = fvec((size_t)c);
+    for (int j = 0; j < c; j++)
+        rvf[j] = rvr[j] = 1.0f + (float)j;
+    dpf_k_bn_forward_train(yf, mf, sf, rmf, rvf, xl, g, b, n, c, hw, 0.1f, 1e-5f, relu);
+    dpf_ref_bn_forward_train(yr, mr, sr, rmr, rvr, x, g, b, n, c, hw, 0.1f, 1e-5f, relu);
+    expect_close_nhwc("nhwc bn forward", yf, yr, NULL, n, c, hw);
+    expect_close("nhwc bn mean", mf, mr, NULL, (size_t)c);
+    expect_close("nhwc bn invstd", sf, sr, NULL, (size_t)c);
+    expect_close("nhwc bn running mean", rmf, rmr, NULL, (size_t)c);
+    expect_close("nhwc bn running var", rvf, rvr, NULL, (size_t)c);
+    float *yr_l = to_nhwc(yr, n, c, hw);
+    dpf_k_bn_backward(dxf, dgf, dbf, dyl, xl, relu ? yf : NULL, mf, sf, g, n, c, hw);
+    dpf_ref_bn_backward(dxr, dgr, dbr, dy, x, relu ? yr : NULL, mr, sr, g, n, c, hw);
+    expect_close_nhwc("nhwc bn backward", dxf, dxr, NULL, n, c, hw);
+    expect_close("nhwc bn dgamma", dgf, dgr, NULL, (size_t)c);
+    expect_close("nhwc bn dbeta", dbf, dbr, NULL, (size_t)c);
+    dpf_k_bn_forward_eval(yf, xl, g, b, rmf, rvf, n, c, hw, 1e-5f, relu);
+    dpf_ref_bn_forward_eval(yr, x, g, b, rmr, rvr, n, c, hw, 1e-5f, relu);
+    expect_close_nhwc("nhwc bn eval", yf, yr, NULL, n, c, hw);
+    free(x), free(dy), free(g), free(b), free(xl), free(dyl), free(yf), free(yr), free(dxf);
+    free(dxr), free(mf), free(sf), free(mr), free(sr), free(rmf), free(rvf), free(dgf), free(rmr);
+    free(dgr), free(dbf), free(dbr), free(rvr), free(yr_l);
+}
+
+static void test_nhwc_bn_vs_ref(void **state)
+{
+    (void)state;
+    for (int relu = 0; relu < 2; relu++) {
+        bn_case(4, 16, 64, relu);  /* ResNet-like */
+        bn_case(1, 3, 5, relu);    /* batch 1, few rows: fewer rows than reduction pieces */
+        bn_case(3, 17, 49, relu);  /* odd channel count and size */
+        bn_case(2, 600, 4, relu);  /* more channels than one reduction chunk */
+    }
+}
+
+static void pool_case(int n, int c, int h, int w, int k, int st)
+{
+    const int oh = (h - k) / st + 1, ow = (w - k) / st + 1, hw = h * w, ohw = oh * ow;
+    const size_t nx = (size_t)n * c * hw, ny = (size_t)n * c * ohw;
+    float *x = rand_fvec(nx), *dy = rand_fvec(ny), *xl = to_nhwc(x, n, c, hw);
+    float *dyl = to_nhwc(dy, n, c, ohw), *yf = nan_fvec(ny), *yr = nan_fvec(ny);
+    float *dxf = nan_fvec(nx), *dxr = nan_fvec(nx);
+    int32_t *af = calloc(ny, sizeof *af), *ar = calloc(ny, sizeof *ar);
+    assert_true(af && ar);
+    dpf_k_maxpool_forward(yf, af, xl, n, c, h, w, k, st, oh, ow);
+    dpf_ref_maxpool_forward(yr, ar, x, n, c, h, w, k, st, oh, ow);
+    expect_close_nhwc("nhwc maxpool forward", yf, yr, NULL, n, c, ohw);
+    dpf_k_maxpool_backward(dxf, dyl, af, n, c, h, w, oh, ow);
+    dpf_ref_maxpool_backward(dxr, dy, ar, n, c, h, w, oh, ow);
+    expect_close_nhwc("nhwc maxpool backward", dxf, dxr, NULL, n, c, hw);
+    float *gf = nan_fvec((size_t)n * c), *gr = nan_fvec((size_t)n * c);
+    dpf_k_gap_forward(gf, xl, n, c, hw);
+    dpf_ref_gap_forward(gr, x, n, c, hw);
+    expect_close("nhwc gap forward", gf, gr, NULL, (size_t)n * c);
+    for (size_t i = 0; i < nx; i++)
+        dxf[i] = dxr[i] = NAN;
+    dpf_k_gap_backward(dxf, dy, n, c, hw); /* dy (n, c): the same in both layouts */
+    dpf_ref_gap_backward(dxr, dy, n, c, hw);
+    expect_close_nhwc("nhwc gap backward", dxf, dxr, NULL, n, c, hw);
+    /* the layout kernels are exact inverses and agree with the test's own transposition */
+    float *l = fvec(nx), *back = fvec(nx);
+    dpf_k_act_from_nchw(l, x, n, c, hw);
+    assert_memory_equal(l, xl, nx * sizeof *l);
+    dpf_k_act_to_nchw(back, l, n, c, hw);
+    assert_memory_equal(back, x, nx * sizeof *back);
+    free(x), free(dy), free(xl), free(dyl), free(yf), free(yr), free(dxf), free(dxr), free(af);
+    free(ar), free(gf), free(gr), free(l), free(back);
+}
+
+static void test_nhwc_pool_vs_ref(void **state)
+{
+    (void)state;
+    pool_case(2, 20, 24, 24, 2, 2); /* LeNet-5 */
+    pool_case(1, 3, 7, 7, 2, 2);    /* floor mode: the last row / column is dropped */
+    pool_case(2, 5, 7, 9, 3, 2);    /* overlapping windows */
+}
+
 int main(void)
 {
     dpf_rng_seed(&rng, 7);
@@ -334,6 +466,8 @@ int main(void)
         cmocka_unit_test(test_gemm_degenerate),
         cmocka_unit_test(test_linear_vs_ref),
         cmocka_unit_test(test_float_bn_and_loss),
+        cmocka_unit_test(test_nhwc_bn_vs_ref),
+        cmocka_unit_test(test_nhwc_pool_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

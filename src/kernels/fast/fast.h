@@ -1,5 +1,5 @@
-/* fast.h — internal: the float32 fast backend (im2col + oneDNN sgemm). Same contracts as the
- * matching dpf_k_* in kernels.h. Never compiled into the float64 build: only kernels/dispatch.c
+/* fast.h — internal: the float32 fast backend (oneDNN convolutions and sgemm, channels-last
+ * kernels). Same contracts as the matching dpf_k_* in kernels.h, activations NHWC. Never compiled into the float64 build: only kernels/dispatch.c
  * (float build) and the tests call these. */
 #ifndef DPF_KERNELS_FAST_H
 #define DPF_KERNELS_FAST_H
@@ -14,10 +14,34 @@ void dpf_fast_gemm(int ta, int tb, int m, int n, int k, float alpha, const float
                    const float *b, int ldb, float beta, float *c, int ldc);
 
 size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s);
+/* Creates (and caches) the oneDNN primitives of shape s: 0, or -1 with the error recorded. */
+int dpf_fast_conv2d_prepare(const dpf_conv_shape *s);
+/* Frees the cached primitives (they are re-created on demand). */
+void dpf_fast_conv2d_release(void);
 void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                              const dpf_conv_shape *s, float *ws);
 void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                               const float *w, const dpf_conv_shape *s, float *ws);
+
+void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
+                               float *running_mean, float *running_var, const float *x,
+                               const float *gamma, const float *beta, int n, int c, int hw,
+                               float momentum, float eps, int relu);
+void dpf_fast_bn_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
+                              const float *running_mean, const float *running_var, int n, int c,
+                              int hw, float eps, int relu);
+void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                          const float *y_relu, const float *save_mean, const float *save_invstd,
+                          const float *gamma, int n, int c, int hw);
+void dpf_fast_maxpool_forward(float *y, int32_t *argmax, const float *x, int n, int c, int h,
+                              int w, int k, int st, int oh, int ow);
+void dpf_fast_maxpool_backward(float *dx, const float *dy, const int32_t *argmax, int n, int c,
+                               int h, int w, int oh, int ow);
+void dpf_fast_gap_forward(float *y, const float *x, int n, int c, int hw);
+void dpf_fast_gap_backward(float *dx, const float *dy, int n, int c, int hw);
+void dpf_fast_nchw_to_nhwc(float *y, const float *x, int n, int c, int hw);
+void dpf_fast_nhwc_to_nchw(float *y, const float *x, int n, int c, int hw);
+void dpf_fast_accumulate(float *y, const float *x, size_t count);
 
 void dpf_fast_linear_forward(float *y, const float *x, const float *w, const float *b, int n,
                              int in, int out);

@@ -40,8 +40,8 @@ void dpf_fast_linear_backward(float *dx, float *dw, float *db, const float *dy, 
 {
     if (n <= 0 || out <= 0)
         return;
-    if (dx) /* dx (n, in) += dy (n, out) @ w (out, in) */
-        dpf_fast_gemm(0, 0, n, in, out, 1.0f, dy, out, w, in, 1.0f, dx, in);
+    if (dx) /* dx (n, in) = dy (n, out) @ w (out, in) */
+        dpf_fast_gemm(0, 0, n, in, out, 1.0f, dy, out, w, in, 0.0f, dx, in);
     if (dw) /* dw (out, in) += dy^T (out, n) @ x (n, in) */
         dpf_fast_gemm(1, 0, out, in, n, 1.0f, dy, out, x, in, 1.0f, dw, in);
     if (db) {

@@ -78,7 +78,7 @@ static int src_index(int i, int kk, int st, int pad, int on)
     return t < on ? t : -1;
 }
 
-/* dx += dL/dx: gathered per input element, so each element is written by one thread. */
+/* dx = dL/dx: gathered per input element, so each element is written by one thread. */
 static void conv_backward_data(dpf_real *dx, const dpf_real *dy, const dpf_real *w,
                                const dpf_conv_shape *s)
 {
@@ -105,7 +105,7 @@ static void conv_backward_data(dpf_real *dx, const dpf_real *dy, const dpf_real 
                                        (double)w[(((size_t)ki * C + ci) * KH + ky) * KW + kx];
                         }
                     }
-                    dxp[(size_t)iy * W + ix] += (dpf_real)acc;
+                    dxp[(size_t)iy * W + ix] = (dpf_real)acc;
                 }
             }
         }

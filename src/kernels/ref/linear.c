@@ -1,5 +1,5 @@
 /* ref/linear.c — reference fully-connected layer, y = x @ W^T + b with W (OUT, IN) as in
- * PyTorch. Dot products accumulated in double; backward adds (+=) into dx / dw / db. */
+ * PyTorch. Dot products accumulated in double; backward writes dx and adds (+=) into dw / db. */
 #include "kernels/ref/ref.h"
 
 void dpf_ref_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
@@ -28,7 +28,7 @@ void dpf_ref_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf
                 double acc = 0.0;
                 for (int o = 0; o < out; o++)
                     acc += (double)dy[(size_t)i * out + o] * (double)w[(size_t)o * in + j];
-                dx[(size_t)i * in + j] += (dpf_real)acc;
+                dx[(size_t)i * in + j] = (dpf_real)acc;
             }
         }
     }

@@ -42,6 +42,6 @@ void dpf_ref_softmax_ce_backward(dpf_real *dlogits, const dpf_real *probs, const
         dpf_real *d = dlogits + (size_t)i * classes;
         const int32_t t = labels[i];
         for (int j = 0; j < classes; j++)
-            d[j] += (dpf_real)(f * ((double)p[j] - (j == t ? 1.0 : 0.0)));
+            d[j] = (dpf_real)(f * ((double)p[j] - (j == t ? 1.0 : 0.0)));
     }
 }

@@ -74,6 +74,8 @@ void dpf_ref_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *a
         dpf_real *dxp = dx + (size_t)p * h * w;
         const dpf_real *dyp = dy + (size_t)p * out_plane;
         const int32_t *ap = argmax + (size_t)p * out_plane;
+        for (int i = 0; i < h * w; i++)
+            dxp[i] = 0;
         for (size_t o = 0; o < out_plane; o++)
             dxp[ap[o]] += dyp[o];
     }
@@ -98,6 +100,6 @@ void dpf_ref_gap_backward(dpf_real *dx, const dpf_real *dy, int n, int c, int hw
         dpf_real *dxp = dx + (size_t)p * hw;
         const dpf_real g = dy[p] / (dpf_real)hw;
         for (int i = 0; i < hw; i++)
-            dxp[i] += g;
+            dxp[i] = g;
     }
 }

@@ -75,30 +75,12 @@ static inline void dpf_ref_sum_dot_dev(const dpf_real *a, const dpf_real *b, siz
     *sab += s2;
 }
 
-void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
-                              dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
-                              const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
-                              dpf_real momentum, dpf_real eps);
-void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
-                             const dpf_real *beta, const dpf_real *running_mean,
-                             const dpf_real *running_var, int n, int c, int hw, dpf_real eps);
-void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                         const dpf_real *x, const dpf_real *save_mean,
-                         const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw);
-
+/* (bn, maxpool and gap are declared in kernels.h: the tests compare them with the fast ones) */
 void dpf_ref_relu_forward(dpf_real *y, const dpf_real *x, size_t count);
 void dpf_ref_relu_backward(dpf_real *dx, const dpf_real *dy, const dpf_real *y, size_t count);
-
-void dpf_ref_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count);
-void dpf_ref_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, size_t count);
-
-void dpf_ref_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
-                             int w, int k, int st, int oh, int ow);
-void dpf_ref_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *argmax, int n,
-                              int c, int h, int w, int oh, int ow);
-
-void dpf_ref_gap_forward(dpf_real *y, const dpf_real *x, int n, int c, int hw);
-void dpf_ref_gap_backward(dpf_real *dx, const dpf_real *dy, int n, int c, int hw);
+void dpf_ref_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count, int relu);
+void dpf_ref_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, const dpf_real *y_relu,
+                          size_t count);
 
 double dpf_ref_softmax_ce_forward(dpf_real *probs, const dpf_real *logits, const int32_t *labels,
                                   int n, int classes);

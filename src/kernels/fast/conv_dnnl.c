@@ -1,0 +1,333 @@
+/* fast/conv_dnnl.c — float32 conv2d on oneDNN's convolution primitives, activations channels
+ * last (NHWC), weights in PyTorch's (K, C, KH, KW).
+ *
+ * oneDNN picks its own weight layout (format "any": blocked, for its JIT kernels); each call
+ * reorders the plain weights into it (they change every step) and reorders the weight gradient
+ * back with a sum post-op, so dw accumulates as the kernel contract says. dx is written by the
+ * backward-data primitive directly. Primitives are created once per shape and kept in a small
+ * process-wide cache (oneDNN primitives may run from several threads at once); memory objects
+ * wrap the caller's pointers on each call. Scratch for the reordered weights, the weight and
+ * bias gradients and a zero bias comes from the caller's workspace. */
+#include <oneapi/dnnl/dnnl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dpf/status.h"
+#include "kernels/fast/fast.h"
+
+#define CACHE_CAP 256
+
+typedef struct conv_entry {
+    dpf_conv_shape s;
+    dnnl_primitive_t fwd, bwd_data, bwd_w;
+    dnnl_primitive_t w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: NULL if plain) */
+    dnnl_memory_desc_t src, dst, bias, w_user, w_fwd, w_bwd, dw;
+} conv_entry;
+
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static conv_entry *cache[CACHE_CAP];
+static int cache_n;
+static dnnl_engine_t engine;
+static dnnl_stream_t stream;
+
+static size_t round16(size_t v)
+{
+    return (v + 15) & ~(size_t)15;
+}
+
+/* Floats of one weight-sized scratch: an upper bound for any blocked layout oneDNN may pick
+ * (channel blocks of at most 64). */
+static size_t weight_bound(const dpf_conv_shape *s)
+{
+    size_t k = ((size_t)s->k + 63) / 64 * 64, c = ((size_t)s->c + 63) / 64 * 64;
+    return round16(k * c * (size_t)s->kh * s->kw);
+}
+
+size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s)
+{
+    /* w_fwd, w_bwd, dw, then db and a zero bias (K each) */
+    return 3 * weight_bound(s) + 2 * round16((size_t)s->k);
+}
+
+static void entry_free(conv_entry *e)
+{
+    dnnl_primitive_t ps[] = {e->fwd, e->bwd_data, e->bwd_w, e->w_to_fwd, e->w_to_bwd,
+                             e->dw_to_user};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        if (ps[i])
+            dnnl_primitive_destroy(ps[i]);
+    free(e);
+}
+
+/* A reorder primitive from `from` to `to` (sum: accumulate into the destination). */
+static dnnl_status_t make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *from,
+                                  const dnnl_memory_desc_t *to, int sum)
+{
+    dnnl_primitive_attr_t attr = NULL;
+    dnnl_post_ops_t po = NULL;
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t st = dnnl_primitive_attr_create(&attr);
+    if (st == dnnl_success && sum) {
+        st = dnnl_post_ops_create(&po);
+        if (st == dnnl_success)
+            st = dnnl_post_ops_append_sum(po, 1.0f);
+        if (st == dnnl_success)
+            st = dnnl_primitive_attr_set_post_ops(attr, po);
+    }
+    if (st == dnnl_success)
+        st = dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, attr);
+    if (st == dnnl_success)
+        st = dnnl_primitive_create(out, pd);
+    dnnl_primitive_desc_destroy(pd);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    return st;
+}
+
+/* Creates the primitive of `desc`, copying the memory descriptors asked for. */
+static dnnl_status_t make_prim(dnnl_primitive_t *out, const void *desc, dnnl_primitive_desc_t hint,
+                               dnnl_primitive_desc_t *keep_pd, dnnl_query_t q1,
+                               dnnl_memory_desc_t *md1)
+{
+    dnnl_primitive_desc_t pd = NULL;
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, desc, NULL, engine, hint);
+    if (st == dnnl_success)
+        st = dnnl_primitive_create(out, pd);
+    if (st == dnnl_success && md1)
+        *md1 = *dnnl_primitive_desc_query_md(pd, q1, 0);
+    if (st == dnnl_success && keep_pd)
+        *keep_pd = pd;
+    else
+        dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+static dnnl_status_t entry_build(conv_entry *e)
+{
+    const dpf_conv_shape *s = &e->s;
+    dnnl_dims_t src = {s->n, s->c, s->h, s->w}, dst = {s->n, s->k, s->oh, s->ow};
+    dnnl_dims_t wts = {s->k, s->c, s->kh, s->kw}, bias = {s->k};
+    dnnl_dims_t strides = {s->stride, s->stride}, pad = {s->pad, s->pad};
+    /* oneDNN's right padding: the input rows the last window leaves over count as negative */
+    dnnl_dims_t pad_r = {(s->oh - 1) * s->stride + s->kh - s->h - s->pad,
+                         (s->ow - 1) * s->stride + s->kw - s->w - s->pad};
+    dnnl_memory_desc_t w_any;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&e->src, 4, src, dnnl_f32, dnnl_nhwc);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&e->dst, 4, dst, dnnl_f32, dnnl_nhwc);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&e->w_user, 4, wts, dnnl_f32, dnnl_oihw);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&w_any, 4, wts, dnnl_f32, dnnl_format_tag_any);
+    if (st == dnnl_success)
+        st = dnnl_memory_desc_init_by_tag(&e->bias, 1, bias, dnnl_f32, dnnl_x);
+    if (st != dnnl_success)
+        return st;
+
+    dnnl_convolution_desc_t fd, bd, wd;
+    dnnl_primitive_desc_t fwd_pd = NULL;
+    st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
+                                            &e->src, &w_any, &e->bias, &e->dst, strides, pad,
+                                            pad_r);
+    if (st == dnnl_success)
+        st = make_prim(&e->fwd, &fd, NULL, &fwd_pd, dnnl_query_weights_md, &e->w_fwd);
+    if (st == dnnl_success)
+        st = dnnl_convolution_backward_data_desc_init(&bd, dnnl_convolution_direct, &e->src,
+                                                      &w_any, &e->dst, strides, pad, pad_r);
+    if (st == dnnl_success)
+        st = make_prim(&e->bwd_data, &bd, fwd_pd, NULL, dnnl_query_weights_md, &e->w_bwd);
+    if (st == dnnl_success)
+        st = dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &e->src,
+                                                         &w_any, &e->bias, &e->dst, strides, pad,
+                                                         pad_r);
+    if (st == dnnl_success)
+        st = make_prim(&e->bwd_w, &wd, fwd_pd, NULL, dnnl_query_diff_weights_md, &e->dw);
+    dnnl_primitive_desc_destroy(fwd_pd);
+    if (st == dnnl_success && !dnnl_memory_desc_equal(&e->w_user, &e->w_fwd))
+        st = make_reorder(&e->w_to_fwd, &e->w_user, &e->w_fwd, 0);
+    if (st == dnnl_success && !dnnl_memory_desc_equal(&e->w_user, &e->w_bwd))
+        st = make_reorder(&e->w_to_bwd, &e->w_user, &e->w_bwd, 0);
+    if (st == dnnl_success)
+        st = make_reorder(&e->dw_to_user, &e->dw, &e->w_user, 1);
+    size_t bound = weight_bound(s) * sizeof(float);
+    if (st == dnnl_success &&
+        (dnnl_memory_desc_get_size(&e->w_fwd) > bound ||
+         dnnl_memory_desc_get_size(&e->w_bwd) > bound || dnnl_memory_desc_get_size(&e->dw) > bound))
+        st = dnnl_unimplemented;
+    return st;
+}
+
+/* The cached primitives of shape s, created on first use; NULL (error recorded) if oneDNN
+ * cannot run it. */
+static conv_entry *entry_get(const dpf_conv_shape *s)
+{
+    conv_entry *found = NULL;
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < cache_n && !found; i++)
+        if (memcmp(&cache[i]->s, s, sizeof *s) == 0)
+            found = cache[i];
+    if (!found) {
+        dnnl_status_t st = dnnl_success;
+        if (!engine) {
+            st = dnnl_engine_create(&engine, dnnl_cpu, 0);
+            if (st == dnnl_success)
+                st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
+        }
+        conv_entry *e = st == dnnl_success ? calloc(1, sizeof *e) : NULL;
+        if (e) {
+            e->s = *s;
+            st = entry_build(e);
+        }
+        if (e && st == dnnl_success) {
+            if (cache_n == CACHE_CAP) { /* many shapes: start over */
+                for (int i = 0; i < cache_n; i++)
+                    entry_free(cache[i]);
+                cache_n = 0;
+            }
+            cache[cache_n++] = found = e;
+        } else {
+            if (e)
+                entry_free(e);
+            dpf_error(DPF_ERR_STATE,
+                      "oneDNN cannot run the convolution %dx%dx%dx%d -> %d, %dx%d stride %d pad %d "
+                      "(status %d)",
+                      s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad, (int)st);
+        }
+    }
+    pthread_mutex_unlock(&cache_lock);
+    return found;
+}
+
+int dpf_fast_conv2d_prepare(const dpf_conv_shape *s)
+{
+    return entry_get(s) ? 0 : -1;
+}
+
+void dpf_fast_conv2d_release(void)
+{
+    pthread_mutex_lock(&cache_lock);
+    for (int i = 0; i < cache_n; i++)
+        entry_free(cache[i]);
+    cache_n = 0;
+    if (stream)
+        dnnl_stream_destroy(stream);
+    if (engine)
+        dnnl_engine_destroy(engine);
+    stream = NULL;
+    engine = NULL;
+    pthread_mutex_unlock(&cache_lock);
+}
+
+/* Runs primitive p over (arg, pointer) pairs; returns the oneDNN status. */
+static dnnl_status_t run(dnnl_primitive_t p, int nargs, const int *args,
+                         const dnnl_memory_desc_t *const *mds, void *const *ptrs)
+{
+    dnnl_exec_arg_t ea[6];
+    dnnl_status_t st = dnnl_success;
+    int made = 0;
+    for (; made < nargs; made++) {
+        ea[made].arg = args[made];
+        st = dnnl_memory_create(&ea[made].memory, mds[made], engine, ptrs[made]);
+        if (st != dnnl_success)
+            break;
+    }
+    if (st == dnnl_success)
+        st = dnnl_primitive_execute(p, stream, nargs, ea);
+    if (st == dnnl_success)
+        st = dnnl_stream_wait(stream);
+    for (int i = 0; i < made; i++)
+        dnnl_memory_destroy(ea[i].memory);
+    return st;
+}
+
+static dnnl_status_t reorder(dnnl_primitive_t p, const dnnl_memory_desc_t *from, const void *src,
+                             const dnnl_memory_desc_t *to, void *dst)
+{
+    const int args[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+    const dnnl_memory_desc_t *mds[] = {from, to};
+    void *ptrs[] = {(void *)src, dst};
+    return run(p, 2, args, mds, ptrs);
+}
+
+/* A failed kernel must not look like a result: the output becomes NaN (the trainer's NaN check
+ * stops the run) and the oneDNN status is recorded. */
+static void poison(float *y, size_t count, dnnl_status_t st)
+{
+    if (st == dnnl_success || !y)
+        return;
+    for (size_t i = 0; i < count; i++)
+        y[i] = __builtin_nanf("");
+    dpf_error(DPF_ERR_STATE, "oneDNN convolution failed (status %d)", (int)st);
+}
+
+void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
+                             const dpf_conv_shape *s, float *ws)
+{
+    size_t ycount = (size_t)s->n * s->k * s->oh * s->ow;
+    conv_entry *e = entry_get(s);
+    if (!e) {
+        poison(y, ycount, dnnl_runtime_error);
+        return;
+    }
+    const size_t wb = weight_bound(s);
+    float *w_fwd = ws, *zero_bias = ws + 3 * wb + round16((size_t)s->k);
+    dnnl_status_t st = dnnl_success;
+    if (e->w_to_fwd)
+        st = reorder(e->w_to_fwd, &e->w_user, w, &e->w_fwd, w_fwd);
+    else
+        w_fwd = (float *)w;
+    if (!b) {
+        memset(zero_bias, 0, (size_t)s->k * sizeof(float));
+        b = zero_bias;
+    }
+    if (st == dnnl_success) {
+        const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST};
+        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->bias, &e->dst};
+        void *ptrs[] = {(void *)x, w_fwd, (void *)b, y};
+        st = run(e->fwd, 4, args, mds, ptrs);
+    }
+    poison(y, ycount, st);
+}
+
+void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+                              const float *w, const dpf_conv_shape *s, float *ws)
+{
+    conv_entry *e = entry_get(s);
+    size_t xcount = (size_t)s->n * s->c * s->h * s->w;
+    if (!e) {
+        poison(dx, xcount, dnnl_runtime_error);
+        poison(dw, (size_t)s->k * s->c * s->kh * s->kw, dnnl_runtime_error);
+        return;
+    }
+    const size_t wb = weight_bound(s);
+    float *w_bwd = ws + wb, *dw_blk = ws + 2 * wb, *db_tmp = ws + 3 * wb;
+    dnnl_status_t st = dnnl_success;
+    if (dx) {
+        if (e->w_to_bwd)
+            st = reorder(e->w_to_bwd, &e->w_user, w, &e->w_bwd, w_bwd);
+        else
+            w_bwd = (float *)w;
+        if (st == dnnl_success) {
+            const int args[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
+            const dnnl_memory_desc_t *mds[] = {&e->dst, &e->w_bwd, &e->src};
+            void *ptrs[] = {(void *)dy, w_bwd, dx};
+            st = run(e->bwd_data, 3, args, mds, ptrs);
+        }
+        poison(dx, xcount, st);
+    }
+    if (!dw && !db)
+        return;
+    const int args[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
+                        DNNL_ARG_DIFF_BIAS};
+    const dnnl_memory_desc_t *mds[] = {&e->src, &e->dst, &e->dw, &e->bias};
+    void *ptrs[] = {(void *)x, (void *)dy, dw_blk, db_tmp};
+    st = run(e->bwd_w, 4, args, mds, ptrs);
+    if (st == dnnl_success && dw)
+        st = reorder(e->dw_to_user, &e->dw, dw_blk, &e->w_user, dw);
+    if (st == dnnl_success && db)
+        for (int k = 0; k < s->k; k++)
+            db[k] += db_tmp[k];
+    poison(dw, (size_t)s->k * s->c * s->kh * s->kw, st);
+    poison(db, (size_t)s->k, st);
+}
