@@ -96,4 +96,15 @@ void dpf_net_backward(dpf_net *net);
 int64_t dpf_net_macs_dense(const dpf_net *net);
 int64_t dpf_net_macs_nonzero(dpf_net *net);
 
+/* Per-layer timing (for `dpf bench`): while on, every forward / backward adds each layer's wall
+ * time to its row; turning it on clears the rows. Layers are the nodes that do work, in order. */
+typedef struct dpf_layer_time {
+    char name[80];          /* "conv layer1.0.conv1 16->16 3x3/1", "bn+relu layer1.0.bn1", ... */
+    double forward_s, backward_s;
+    int64_t forwards, backwards;
+} dpf_layer_time;
+void dpf_net_set_profiling(dpf_net *net, int on);
+int dpf_net_profile_count(const dpf_net *net);
+void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out);
+
 #endif

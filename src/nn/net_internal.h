@@ -33,6 +33,8 @@ typedef struct dpf_node {
     int alias;              /* >= 0: shares y / dy with that node and does no work itself (a
                                flatten that moves no data, a ReLU fused into its input) */
     int relu;               /* BN / add: a ReLU is fused into the output */
+    double prof_fwd, prof_bwd;    /* seconds, while profiling */
+    int64_t prof_nf, prof_nb;
     int param_w, param_b;   /* indices into the param table (-1: none) */
     int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
     dpf_conv_shape conv;    /* conv: geometry (n filled at run time) */
@@ -72,6 +74,7 @@ struct dpf_net {
     dpf_real *scratch[2];           /* input gradients of a node whose input already holds one */
     dpf_real *dx_to[2];             /* where the running backward writes its input gradients */
     unsigned char *written;         /* per node: its dy holds a gradient in this backward */
+    int profiling;
     const int32_t *labels;          /* labels of the last loss */
     int batch;                      /* batch of the last forward */
     int last_train;

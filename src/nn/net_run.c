@@ -1,6 +1,9 @@
 /* net_run.c — running a planned net: forward, loss, backward, and the accessors of net.h. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/util.h"
 
 #include "nn/net_internal.h"
 
@@ -55,10 +58,14 @@ void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train)
     net->last_train = train;
     for (int i = 1; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
-        if (nd->alias >= 0)
+        if (nd->alias >= 0) {
             nd->y = net->nodes[nd->alias].y; /* the input's buffer is only known now */
-        else
-            ops_of(nd->op)->forward(net, nd, batch, train);
+            continue;
+        }
+        double t0 = net->profiling ? dpf_now() : 0;
+        ops_of(nd->op)->forward(net, nd, batch, train);
+        if (net->profiling)
+            nd->prof_fwd += dpf_now() - t0, nd->prof_nf++;
     }
     if (train)
         net->batches_tracked++;
@@ -120,6 +127,7 @@ void dpf_net_backward(dpf_net *net)
             to[k] = owner(net, nd->in[k]);
             net->dx_to[k] = net->written[to[k]] ? net->scratch[k] : net->nodes[to[k]].dy;
         }
+        double t0 = net->profiling ? dpf_now() : 0;
         ops_of(nd->op)->backward(net, nd, batch);
         for (int k = 0; k < 2; k++) {
             if (to[k] < 0)
@@ -129,7 +137,64 @@ void dpf_net_backward(dpf_net *net)
                 dpf_k_accumulate(src->dy, net->scratch[k], (size_t)batch * src->size);
             net->written[to[k]] = 1;
         }
+        if (net->profiling)
+            nd->prof_bwd += dpf_now() - t0, nd->prof_nb++;
     }
+}
+
+void dpf_net_set_profiling(dpf_net *net, int on)
+{
+    net->profiling = on;
+    if (on)
+        for (int i = 0; i < net->n_nodes; i++)
+            net->nodes[i].prof_fwd = net->nodes[i].prof_bwd = 0, net->nodes[i].prof_nf =
+                net->nodes[i].prof_nb = 0;
+}
+
+/* index of the i-th node that does work (not the input, not an alias), or -1 */
+static int working_node(const dpf_net *net, int i)
+{
+    for (int j = 1; j < net->n_nodes; j++)
+        if (net->nodes[j].alias < 0 && i-- == 0)
+            return j;
+    return -1;
+}
+
+int dpf_net_profile_count(const dpf_net *net)
+{
+    int n = 0;
+    for (int j = 1; j < net->n_nodes; j++)
+        n += net->nodes[j].alias < 0;
+    return n;
+}
+
+void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
+{
+    static const char *const kinds[DPF_OP_COUNT] = {"input", "conv", "bn", "relu", "maxpool",
+                                                    "avgpool", "flatten", "linear", "add"};
+    memset(out, 0, sizeof *out);
+    int j = working_node(net, i);
+    if (j < 0)
+        return;
+    const dpf_node *nd = &net->nodes[j];
+    const dpf_node *in = &net->nodes[nd->in[0]];
+    const char *param = nd->param_w >= 0 ? net->params[nd->param_w].name : "";
+    char what[64] = "";
+    if (nd->op == DPF_OP_CONV)
+        snprintf(what, sizeof what, " %d->%d %dx%d/%d", in->c, nd->c, nd->conv.kh, nd->conv.kw,
+                 nd->conv.stride);
+    else if (nd->op == DPF_OP_LINEAR)
+        snprintf(what, sizeof what, " %zu->%d", in->size, nd->c);
+    int len = snprintf(out->name, sizeof out->name, "%s%s %.*s", kinds[nd->op],
+                       nd->relu ? "+relu" : "",
+                       (int)(strlen(param) > 6 ? strlen(param) - 7 : 0), param);
+    if (len > 0 && (size_t)len < sizeof out->name)
+        snprintf(out->name + len, sizeof out->name - (size_t)len, "%.40s @%dx%d", what, in->h,
+                 in->w);
+    out->forward_s = nd->prof_fwd;
+    out->backward_s = nd->prof_bwd;
+    out->forwards = nd->prof_nf;
+    out->backwards = nd->prof_nb;
 }
 
 const char *dpf_net_model(const dpf_net *net) { return net->model; }

@@ -1,7 +1,8 @@
 /* cmd_bench.c — `dpf bench`: time training steps of a model on random data, with any method, and
- * print images/s, milliseconds per step and GFLOP/s (or one JSON object with --json). The mean
- * over the timed steps includes the method's periodic work (mask updates); the median is shown
- * too. */
+ * print images/s, milliseconds per step, GFLOP/s and a per-layer table of forward / backward
+ * time (or one JSON object with --json). The mean over the timed steps includes the method's
+ * periodic work (mask updates); the median is shown too. --inference times eval-mode forward
+ * passes instead: batch-1 latency and batch-256 throughput. */
 #include <getopt.h>
 #include <math.h>
 #include <omp.h>
@@ -18,7 +19,7 @@
 
 typedef struct bench_opts {
     dpf_train_config cfg;
-    int c, h, w, classes, steps, warmup, json;
+    int c, h, w, classes, steps, warmup, json, inference;
     double peak_gflops;
 } bench_opts;
 
@@ -39,6 +40,7 @@ static void bench_help(void)
            "  --steps N           timed steps   [30]\n"
            "  --warmup N          untimed steps first   [5]\n"
            "  --peak-gflops F     the machine's FP32 peak, for the share printed   [430]\n"
+           "  --inference         time eval forward passes: batch-1 latency, batch-256 images/s\n"
            "  --json              one JSON object instead of text\n"
            "  -h, --help          this help\n",
            dpf_model_list(), dpf_method_list());
@@ -51,6 +53,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},    {"method", 1, 0, 'M'},
         {"sparsity", 1, 0, 's'}, {"period", 1, 0, 'p'},  {"steps", 1, 0, 'n'},
         {"warmup", 1, 0, 'W'}, {"peak-gflops", 1, 0, 'P'}, {"json", 0, 0, 'j'},
+        {"inference", 0, 0, 'I'},
         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int sparsity_given = 0, bad = 0;
     optind = 1;
@@ -77,6 +80,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         case 'W': bad = cli_int("--warmup", optarg, &o->warmup); break;
         case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
         case 'j': o->json = 1; break;
+        case 'I': o->inference = 1; break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
     }
@@ -127,6 +131,8 @@ static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times, double 
                              .batch = o->cfg.batch};
         st = dpf_pruner_begin_phase(p, &ctx, &phases[0]);
         for (int i = 0; st == DPF_OK && i < o->warmup + o->steps; i++) {
+            if (i == o->warmup) /* profile the timed steps */
+                dpf_net_set_profiling(net, 1);
             double t0 = dpf_now(), hooks = 0;
             dpf_train_step(p, &ctx, 0.01, NULL, &hooks);
             if (i >= o->warmup)
@@ -140,6 +146,79 @@ static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times, double 
     dpf_pruner_free(p);
     dpf_optim_free(&opt);
     return st;
+}
+
+/* The per-layer table of the profiled steps: ms per step forward and backward, share. */
+static void print_layers(const dpf_net *net, int steps)
+{
+    int n = dpf_net_profile_count(net);
+    double total = 0;
+    for (int i = 0; i < n; i++) {
+        dpf_layer_time t;
+        dpf_net_profile_row(net, i, &t);
+        total += t.forward_s + t.backward_s;
+    }
+    printf("\n%-48s %9s %9s %6s\n", "layer", "fwd ms", "bwd ms", "share");
+    for (int i = 0; i < n; i++) {
+        dpf_layer_time t;
+        dpf_net_profile_row(net, i, &t);
+        printf("%-48s %9.3f %9.3f %5.1f%%\n", t.name, 1e3 * t.forward_s / steps,
+               1e3 * t.backward_s / steps, 100 * (t.forward_s + t.backward_s) / total);
+    }
+    printf("%-48s %9.3f ms per step in the layers\n", "total", 1e3 * total / steps);
+}
+
+/* Median seconds of `reps` eval forward passes of `batch` images (after `warm` untimed ones). */
+static double time_forward(dpf_net *net, const float *x, int batch, int reps, int warm)
+{
+    double *t = malloc((size_t)reps * sizeof *t);
+    if (!t)
+        return NAN;
+    for (int i = 0; i < warm + reps; i++) {
+        double t0 = dpf_now();
+        dpf_net_forward(net, x, batch, 0);
+        if (i >= warm)
+            t[i - warm] = dpf_now() - t0;
+    }
+    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    double m = t[reps / 2];
+    free(t);
+    return m;
+}
+
+/* --inference: batch-1 latency and batch-256 throughput of eval-mode forward passes. */
+static int bench_inference(const bench_opts *o)
+{
+    const int big = 256;
+    dpf_net *net;
+    if (dpf_net_create(&net, o->cfg.model, o->c, o->h, o->w, o->classes, big) != DPF_OK)
+        return cli_report_error(), 1;
+    dpf_net_init(net, 1);
+    size_t nx = (size_t)big * o->c * o->h * o->w;
+    float *x = malloc(nx * sizeof *x);
+    if (!x) {
+        dpf_net_free(net);
+        return 1;
+    }
+    dpf_rng r;
+    dpf_rng_seed(&r, 1);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)dpf_rng_normal(&r);
+    int reps = o->steps < 50 ? 50 : o->steps;
+    double lat = time_forward(net, x, 1, reps, o->warmup + 10);
+    double tb = time_forward(net, x, big, o->steps < 5 ? 5 : o->steps / 3, 2);
+    if (o->json)
+        printf("{\"model\": \"%s\", \"threads\": %d, \"latency_ms\": %.4f, "
+               "\"inference_images_per_s\": %.2f, \"inference_batch\": %d}\n",
+               o->cfg.model, omp_get_max_threads(), 1e3 * lat, big / tb, big);
+    else
+        printf("%s %d,%d,%d inference, %d threads: batch 1 latency %.3f ms (median of %d); "
+               "batch %d %.0f images/s\n",
+               o->cfg.model, o->c, o->h, o->w, omp_get_max_threads(), 1e3 * lat, reps, big,
+               big / tb);
+    free(x);
+    dpf_net_free(net);
+    return 0;
 }
 
 int cmd_bench(int argc, char **argv)
@@ -157,6 +236,8 @@ int cmd_bench(int argc, char **argv)
         return cli_report_error(), 2;
     if (o.cfg.threads > 0)
         omp_set_num_threads(o.cfg.threads);
+    if (o.inference)
+        return bench_inference(&o);
     dpf_net *net;
     if (dpf_net_create(&net, o.cfg.model, o.c, o.h, o.w, o.classes, o.cfg.batch) != DPF_OK)
         return cli_report_error(), 1;
@@ -195,6 +276,8 @@ int cmd_bench(int argc, char **argv)
     if (!o.json && strcmp(o.cfg.method, "dense") != 0)
         printf("method %s: %.3f ms/step in its hooks = %.2f%% of the step\n", o.cfg.method,
                1e3 * method_s / o.steps, 100 * method_share);
+    if (!o.json)
+        print_layers(net, o.steps);
     free(times);
     dpf_net_free(net);
     return 0;

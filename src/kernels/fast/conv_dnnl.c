@@ -5,9 +5,11 @@
  * reorders the plain weights into it (they change every step) and reorders the weight gradient
  * back with a sum post-op, so dw accumulates as the kernel contract says. dx is written by the
  * backward-data primitive directly. Primitives are created once per shape and kept in a small
- * process-wide cache (oneDNN primitives may run from several threads at once); memory objects
- * wrap the caller's pointers on each call. Scratch for the reordered weights, the weight and
- * bias gradients and a zero bias comes from the caller's workspace. */
+ * process-wide cache; memory objects wrap the caller's pointers on each call. oneDNN's own
+ * scratch memory is ours ("user" scratchpad mode): one buffer per shape, allocated with the
+ * primitives, so no step allocates (oneDNN's default mode maps and zeroes fresh pages on every
+ * call); a per-shape lock keeps two threads from sharing it. Scratch for the reordered weights,
+ * the weight and bias gradients and a zero bias comes from the caller's workspace. */
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,11 +20,19 @@
 
 #define CACHE_CAP 256
 
+typedef struct prim {
+    dnnl_primitive_t p;
+    dnnl_memory_desc_t spad; /* its scratchpad */
+} prim;
+
 typedef struct conv_entry {
     dpf_conv_shape s;
-    dnnl_primitive_t fwd, bwd_data, bwd_w;
-    dnnl_primitive_t w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: NULL if plain) */
+    prim fwd, bwd_data, bwd_w;
+    prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: none if the layout is plain) */
     dnnl_memory_desc_t src, dst, bias, w_user, w_fwd, w_bwd, dw;
+    void *scratch;                       /* the largest scratchpad of the six */
+    size_t scratch_bytes;
+    pthread_mutex_t run_lock;
 } conv_entry;
 
 static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -52,22 +62,33 @@ size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s)
 
 static void entry_free(conv_entry *e)
 {
-    dnnl_primitive_t ps[] = {e->fwd, e->bwd_data, e->bwd_w, e->w_to_fwd, e->w_to_bwd,
-                             e->dw_to_user};
+    const prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd,
+                        &e->dw_to_user};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
-        if (ps[i])
-            dnnl_primitive_destroy(ps[i]);
+        if (ps[i]->p)
+            dnnl_primitive_destroy(ps[i]->p);
+    pthread_mutex_destroy(&e->run_lock);
+    free(e->scratch);
     free(e);
 }
 
+/* Takes the primitive and its scratchpad size out of pd. */
+static dnnl_status_t keep(prim *out, dnnl_primitive_desc_t pd)
+{
+    out->spad = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
+    return dnnl_primitive_create(&out->p, pd);
+}
+
 /* A reorder primitive from `from` to `to` (sum: accumulate into the destination). */
-static dnnl_status_t make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_t *from,
+static dnnl_status_t make_reorder(prim *out, const dnnl_memory_desc_t *from,
                                   const dnnl_memory_desc_t *to, int sum)
 {
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t pd = NULL;
     dnnl_status_t st = dnnl_primitive_attr_create(&attr);
+    if (st == dnnl_success)
+        st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     if (st == dnnl_success && sum) {
         st = dnnl_post_ops_create(&po);
         if (st == dnnl_success)
@@ -78,7 +99,7 @@ static dnnl_status_t make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_
     if (st == dnnl_success)
         st = dnnl_reorder_primitive_desc_create(&pd, from, engine, to, engine, attr);
     if (st == dnnl_success)
-        st = dnnl_primitive_create(out, pd);
+        st = keep(out, pd);
     dnnl_primitive_desc_destroy(pd);
     dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
@@ -86,14 +107,20 @@ static dnnl_status_t make_reorder(dnnl_primitive_t *out, const dnnl_memory_desc_
 }
 
 /* Creates the primitive of `desc`, copying the memory descriptors asked for. */
-static dnnl_status_t make_prim(dnnl_primitive_t *out, const void *desc, dnnl_primitive_desc_t hint,
+static dnnl_status_t make_prim(prim *out, const void *desc, dnnl_primitive_desc_t hint,
                                dnnl_primitive_desc_t *keep_pd, dnnl_query_t q1,
                                dnnl_memory_desc_t *md1)
 {
+    dnnl_primitive_attr_t attr = NULL;
     dnnl_primitive_desc_t pd = NULL;
-    dnnl_status_t st = dnnl_primitive_desc_create(&pd, desc, NULL, engine, hint);
+    dnnl_status_t st = dnnl_primitive_attr_create(&attr);
     if (st == dnnl_success)
-        st = dnnl_primitive_create(out, pd);
+        st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success)
+        st = dnnl_primitive_desc_create(&pd, desc, attr, engine, hint);
+    dnnl_primitive_attr_destroy(attr);
+    if (st == dnnl_success)
+        st = keep(out, pd);
     if (st == dnnl_success && md1)
         *md1 = *dnnl_primitive_desc_query_md(pd, q1, 0);
     if (st == dnnl_success && keep_pd)
@@ -155,6 +182,16 @@ static dnnl_status_t entry_build(conv_entry *e)
         (dnnl_memory_desc_get_size(&e->w_fwd) > bound ||
          dnnl_memory_desc_get_size(&e->w_bwd) > bound || dnnl_memory_desc_get_size(&e->dw) > bound))
         st = dnnl_unimplemented;
+    const prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd,
+                        &e->dw_to_user};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0] && st == dnnl_success; i++) {
+        size_t need = ps[i]->p ? dnnl_memory_desc_get_size(&ps[i]->spad) : 0;
+        e->scratch_bytes = need > e->scratch_bytes ? need : e->scratch_bytes;
+    }
+    if (st == dnnl_success && e->scratch_bytes) {
+        e->scratch = aligned_alloc(64, (e->scratch_bytes + 63) & ~(size_t)63);
+        st = e->scratch ? dnnl_success : dnnl_out_of_memory;
+    }
     return st;
 }
 
@@ -177,6 +214,7 @@ static conv_entry *entry_get(const dpf_conv_shape *s)
         conv_entry *e = st == dnnl_success ? calloc(1, sizeof *e) : NULL;
         if (e) {
             e->s = *s;
+            pthread_mutex_init(&e->run_lock, NULL);
             st = entry_build(e);
         }
         if (e && st == dnnl_success) {
@@ -219,11 +257,12 @@ void dpf_fast_conv2d_release(void)
     pthread_mutex_unlock(&cache_lock);
 }
 
-/* Runs primitive p over (arg, pointer) pairs; returns the oneDNN status. */
-static dnnl_status_t run(dnnl_primitive_t p, int nargs, const int *args,
+/* Runs primitive p of entry e over (arg, pointer) pairs, with e's scratchpad; returns the
+ * oneDNN status. */
+static dnnl_status_t run(conv_entry *e, const prim *p, int nargs, const int *args,
                          const dnnl_memory_desc_t *const *mds, void *const *ptrs)
 {
-    dnnl_exec_arg_t ea[6];
+    dnnl_exec_arg_t ea[8];
     dnnl_status_t st = dnnl_success;
     int made = 0;
     for (; made < nargs; made++) {
@@ -232,22 +271,31 @@ static dnnl_status_t run(dnnl_primitive_t p, int nargs, const int *args,
         if (st != dnnl_success)
             break;
     }
-    if (st == dnnl_success)
-        st = dnnl_primitive_execute(p, stream, nargs, ea);
-    if (st == dnnl_success)
-        st = dnnl_stream_wait(stream);
+    if (st == dnnl_success) {
+        ea[made].arg = DNNL_ARG_SCRATCHPAD;
+        st = dnnl_memory_create(&ea[made].memory, &p->spad, engine, e->scratch);
+        if (st == dnnl_success)
+            made++;
+    }
+    if (st == dnnl_success) {
+        pthread_mutex_lock(&e->run_lock);
+        st = dnnl_primitive_execute(p->p, stream, made, ea);
+        if (st == dnnl_success)
+            st = dnnl_stream_wait(stream);
+        pthread_mutex_unlock(&e->run_lock);
+    }
     for (int i = 0; i < made; i++)
         dnnl_memory_destroy(ea[i].memory);
     return st;
 }
 
-static dnnl_status_t reorder(dnnl_primitive_t p, const dnnl_memory_desc_t *from, const void *src,
-                             const dnnl_memory_desc_t *to, void *dst)
+static dnnl_status_t reorder(conv_entry *e, const prim *p, const dnnl_memory_desc_t *from,
+                             const void *src, const dnnl_memory_desc_t *to, void *dst)
 {
     const int args[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
     const dnnl_memory_desc_t *mds[] = {from, to};
     void *ptrs[] = {(void *)src, dst};
-    return run(p, 2, args, mds, ptrs);
+    return run(e, p, 2, args, mds, ptrs);
 }
 
 /* A failed kernel must not look like a result: the output becomes NaN (the trainer's NaN check
@@ -273,8 +321,8 @@ void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const flo
     const size_t wb = weight_bound(s);
     float *w_fwd = ws, *zero_bias = ws + 3 * wb + round16((size_t)s->k);
     dnnl_status_t st = dnnl_success;
-    if (e->w_to_fwd)
-        st = reorder(e->w_to_fwd, &e->w_user, w, &e->w_fwd, w_fwd);
+    if (e->w_to_fwd.p)
+        st = reorder(e, &e->w_to_fwd, &e->w_user, w, &e->w_fwd, w_fwd);
     else
         w_fwd = (float *)w;
     if (!b) {
@@ -285,7 +333,7 @@ void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const flo
         const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST};
         const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->bias, &e->dst};
         void *ptrs[] = {(void *)x, w_fwd, (void *)b, y};
-        st = run(e->fwd, 4, args, mds, ptrs);
+        st = run(e, &e->fwd, 4, args, mds, ptrs);
     }
     poison(y, ycount, st);
 }
@@ -304,15 +352,15 @@ void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, 
     float *w_bwd = ws + wb, *dw_blk = ws + 2 * wb, *db_tmp = ws + 3 * wb;
     dnnl_status_t st = dnnl_success;
     if (dx) {
-        if (e->w_to_bwd)
-            st = reorder(e->w_to_bwd, &e->w_user, w, &e->w_bwd, w_bwd);
+        if (e->w_to_bwd.p)
+            st = reorder(e, &e->w_to_bwd, &e->w_user, w, &e->w_bwd, w_bwd);
         else
             w_bwd = (float *)w;
         if (st == dnnl_success) {
             const int args[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
             const dnnl_memory_desc_t *mds[] = {&e->dst, &e->w_bwd, &e->src};
             void *ptrs[] = {(void *)dy, w_bwd, dx};
-            st = run(e->bwd_data, 3, args, mds, ptrs);
+            st = run(e, &e->bwd_data, 3, args, mds, ptrs);
         }
         poison(dx, xcount, st);
     }
@@ -322,9 +370,9 @@ void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, 
                         DNNL_ARG_DIFF_BIAS};
     const dnnl_memory_desc_t *mds[] = {&e->src, &e->dst, &e->dw, &e->bias};
     void *ptrs[] = {(void *)x, (void *)dy, dw_blk, db_tmp};
-    st = run(e->bwd_w, 4, args, mds, ptrs);
+    st = run(e, &e->bwd_w, 4, args, mds, ptrs);
     if (st == dnnl_success && dw)
-        st = reorder(e->dw_to_user, &e->dw, dw_blk, &e->w_user, dw);
+        st = reorder(e, &e->dw_to_user, &e->dw, dw_blk, &e->w_user, dw);
     if (st == dnnl_success && db)
         for (int k = 0; k < s->k; k++)
             db[k] += db_tmp[k];
