@@ -9,7 +9,7 @@
  * scratch memory is ours ("user" scratchpad mode): one buffer per shape, allocated with the
  * primitives, so no step allocates (oneDNN's default mode maps and zeroes fresh pages on every
  * call); a per-shape lock keeps two threads from sharing it. Scratch for the reordered weights,
- * the weight and bias gradients and a zero bias comes from the caller's workspace. */
+ * the weight and bias gradients comes from the caller's workspace. */
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,9 +27,10 @@ typedef struct prim {
 
 typedef struct conv_entry {
     dpf_conv_shape s;
+    int bias;                            /* with a bias (forward) / its gradient (backward) */
     prim fwd, bwd_data, bwd_w;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: none if the layout is plain) */
-    dnnl_memory_desc_t src, dst, bias, w_user, w_fwd, w_bwd, dw;
+    dnnl_memory_desc_t src, dst, bias_md, w_user, w_fwd, w_bwd, dw;
     void *scratch;                       /* the largest scratchpad of the six */
     size_t scratch_bytes;
     pthread_mutex_t run_lock;
@@ -56,8 +57,8 @@ static size_t weight_bound(const dpf_conv_shape *s)
 
 size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s)
 {
-    /* w_fwd, w_bwd, dw, then db and a zero bias (K each) */
-    return 3 * weight_bound(s) + 2 * round16((size_t)s->k);
+    /* w_fwd, w_bwd, dw, then db (K) */
+    return 3 * weight_bound(s) + round16((size_t)s->k);
 }
 
 static void entry_free(conv_entry *e)
@@ -148,14 +149,15 @@ static dnnl_status_t entry_build(conv_entry *e)
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&w_any, 4, wts, dnnl_f32, dnnl_format_tag_any);
     if (st == dnnl_success)
-        st = dnnl_memory_desc_init_by_tag(&e->bias, 1, bias, dnnl_f32, dnnl_x);
+        st = dnnl_memory_desc_init_by_tag(&e->bias_md, 1, bias, dnnl_f32, dnnl_x);
     if (st != dnnl_success)
         return st;
 
     dnnl_convolution_desc_t fd, bd, wd;
     dnnl_primitive_desc_t fwd_pd = NULL;
     st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, dnnl_convolution_direct,
-                                            &e->src, &w_any, &e->bias, &e->dst, strides, pad,
+                                            &e->src, &w_any, e->bias ? &e->bias_md : NULL,
+                                            &e->dst, strides, pad,
                                             pad_r);
     if (st == dnnl_success)
         st = make_prim(&e->fwd, &fd, NULL, &fwd_pd, dnnl_query_weights_md, &e->w_fwd);
@@ -166,7 +168,8 @@ static dnnl_status_t entry_build(conv_entry *e)
         st = make_prim(&e->bwd_data, &bd, fwd_pd, NULL, dnnl_query_weights_md, &e->w_bwd);
     if (st == dnnl_success)
         st = dnnl_convolution_backward_weights_desc_init(&wd, dnnl_convolution_direct, &e->src,
-                                                         &w_any, &e->bias, &e->dst, strides, pad,
+                                                         &w_any, e->bias ? &e->bias_md : NULL,
+                                                         &e->dst, strides, pad,
                                                          pad_r);
     if (st == dnnl_success)
         st = make_prim(&e->bwd_w, &wd, fwd_pd, NULL, dnnl_query_diff_weights_md, &e->dw);
@@ -195,14 +198,14 @@ static dnnl_status_t entry_build(conv_entry *e)
     return st;
 }
 
-/* The cached primitives of shape s, created on first use; NULL (error recorded) if oneDNN
- * cannot run it. */
-static conv_entry *entry_get(const dpf_conv_shape *s)
+/* The cached primitives of shape s with or without bias, created on first use; NULL (error
+ * recorded) if oneDNN cannot run it. (A bias costs: its gradient is one more pass over dy.) */
+static conv_entry *entry_get(const dpf_conv_shape *s, int bias)
 {
     conv_entry *found = NULL;
     pthread_mutex_lock(&cache_lock);
     for (int i = 0; i < cache_n && !found; i++)
-        if (memcmp(&cache[i]->s, s, sizeof *s) == 0)
+        if (memcmp(&cache[i]->s, s, sizeof *s) == 0 && cache[i]->bias == bias)
             found = cache[i];
     if (!found) {
         dnnl_status_t st = dnnl_success;
@@ -214,6 +217,7 @@ static conv_entry *entry_get(const dpf_conv_shape *s)
         conv_entry *e = st == dnnl_success ? calloc(1, sizeof *e) : NULL;
         if (e) {
             e->s = *s;
+            e->bias = bias;
             pthread_mutex_init(&e->run_lock, NULL);
             st = entry_build(e);
         }
@@ -239,7 +243,7 @@ static conv_entry *entry_get(const dpf_conv_shape *s)
 
 int dpf_fast_conv2d_prepare(const dpf_conv_shape *s)
 {
-    return entry_get(s) ? 0 : -1;
+    return entry_get(s, 0) ? 0 : -1;
 }
 
 void dpf_fast_conv2d_release(void)
@@ -313,27 +317,22 @@ void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const flo
                              const dpf_conv_shape *s, float *ws)
 {
     size_t ycount = (size_t)s->n * s->k * s->oh * s->ow;
-    conv_entry *e = entry_get(s);
+    conv_entry *e = entry_get(s, b != NULL);
     if (!e) {
         poison(y, ycount, dnnl_runtime_error);
         return;
     }
-    const size_t wb = weight_bound(s);
-    float *w_fwd = ws, *zero_bias = ws + 3 * wb + round16((size_t)s->k);
+    float *w_fwd = ws;
     dnnl_status_t st = dnnl_success;
     if (e->w_to_fwd.p)
         st = reorder(e, &e->w_to_fwd, &e->w_user, w, &e->w_fwd, w_fwd);
     else
         w_fwd = (float *)w;
-    if (!b) {
-        memset(zero_bias, 0, (size_t)s->k * sizeof(float));
-        b = zero_bias;
-    }
     if (st == dnnl_success) {
-        const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_BIAS, DNNL_ARG_DST};
-        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->bias, &e->dst};
-        void *ptrs[] = {(void *)x, w_fwd, (void *)b, y};
-        st = run(e, &e->fwd, 4, args, mds, ptrs);
+        const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
+        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->dst, &e->bias_md};
+        void *ptrs[] = {(void *)x, w_fwd, y, (void *)b};
+        st = run(e, &e->fwd, b ? 4 : 3, args, mds, ptrs);
     }
     poison(y, ycount, st);
 }
@@ -341,7 +340,7 @@ void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const flo
 void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                               const float *w, const dpf_conv_shape *s, float *ws)
 {
-    conv_entry *e = entry_get(s);
+    conv_entry *e = entry_get(s, db != NULL);
     size_t xcount = (size_t)s->n * s->c * s->h * s->w;
     if (!e) {
         poison(dx, xcount, dnnl_runtime_error);
@@ -368,9 +367,9 @@ void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, 
         return;
     const int args[] = {DNNL_ARG_SRC, DNNL_ARG_DIFF_DST, DNNL_ARG_DIFF_WEIGHTS,
                         DNNL_ARG_DIFF_BIAS};
-    const dnnl_memory_desc_t *mds[] = {&e->src, &e->dst, &e->dw, &e->bias};
+    const dnnl_memory_desc_t *mds[] = {&e->src, &e->dst, &e->dw, &e->bias_md};
     void *ptrs[] = {(void *)x, (void *)dy, dw_blk, db_tmp};
-    st = run(e, &e->bwd_w, 4, args, mds, ptrs);
+    st = run(e, &e->bwd_w, db ? 4 : 3, args, mds, ptrs);
     if (st == dnnl_success && dw)
         st = reorder(e, &e->dw_to_user, &e->dw, dw_blk, &e->w_user, dw);
     if (st == dnnl_success && db)
