@@ -2,6 +2,7 @@
 # acceptance.sh — the accuracy runs of the engine and methods issues on Fashion-MNIST, one seed,
 # and a table of their results. Usage: experiments/acceptance.sh OUT_DIR [SET...]
 # SETs: engine (dense lenet5 20 ep, dense resnet20 10 ep), dpf (DPF lenet5 90/99%, resnet20 90%),
+#       seed2 (dense and DPF 90% resnet20 again with seed 2),
 #       methods (every method at 90% on lenet5, METHOD_EPOCHS epochs, default 6).
 # Each run's directory is kept; an existing run is skipped, so the script can be resumed.
 set -euo pipefail
@@ -29,6 +30,9 @@ for set in $sets; do
       run lenet5-dpf90 --model lenet5 --method dpf --sparsity 0.9 --epochs 20 --lr 0.05
       run lenet5-dpf99 --model lenet5 --method dpf --sparsity 0.99 --epochs 20 --lr 0.05
       run resnet20-dpf90 --model resnet20 --method dpf --sparsity 0.9 --epochs 10 --lr 0.1 ;;
+    seed2)
+      run resnet20-dense-s2 --model resnet20 --method dense --epochs 10 --lr 0.1 --seed 2
+      run resnet20-dpf90-s2 --model resnet20 --method dpf --sparsity 0.9 --epochs 10 --lr 0.1 --seed 2 ;;
     methods)
       e=${METHOD_EPOCHS:-6}
       for m in dense dpf incremental oneshot snip lt dsr sm sfp set rigl; do

@@ -85,6 +85,20 @@ expect_error 1 "missing .*train-images" -- "$dpf" train --data-dir "$tmp/nonexis
 printf 'not a model' >"$tmp/junk.safetensors"
 expect_error 1 "junk.safetensors" -- "$dpf" eval "$tmp/junk.safetensors"
 
+# --- bench: the JSON fields scripts read, the per-layer table, inference timing
+out=$("$dpf" bench --model lenet5 --data-shape 1,28,28 --batch 8 --steps 2 --warmup 1 --json)
+for k in train_images_per_s step_ms gflops; do
+  grep -q "\"$k\": [0-9]" <<<"$out" && ok || bad "bench --json lacks $k: $out"
+done
+out=$("$dpf" bench --model resnet20 --data-shape 3,12,12 --batch 4 --steps 2 --warmup 1)
+grep -q "^conv layer1.0.conv1 16->16 3x3/1" <<<"$out" && ok || bad "bench lacks the per-layer table: $out"
+grep -q "^bn+relu layer1.0.bn1" <<<"$out" && ok || bad "bench table lacks the fused bn+relu: $out"
+out=$("$dpf" bench --model lenet5 --data-shape 1,28,28 --inference --steps 2 --warmup 1 --json)
+for k in latency_ms inference_images_per_s; do
+  grep -q "\"$k\": [0-9]" <<<"$out" && ok || bad "bench --inference --json lacks $k: $out"
+done
+expect_error 2 "--data-shape" -- "$dpf" bench --data-shape 3,32
+
 # --- help lists every option with its default
 "$dpf" train --help >"$tmp/help" && ok || bad "train --help failed"
 for o in --data --data-dir --model --method --sparsity --epochs --batch --lr --momentum --nesterov \
