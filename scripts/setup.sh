@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # setup.sh — installs the Debian packages dpf needs to build, test and run (idempotent: quick
-# when everything is already there). `--dev` adds what regenerating the PyTorch fixtures and the
+# when everything is already there). `--hardening` adds clang and its sanitizer / libFuzzer
+# runtime (scripts/hardening.sh). `--dev` adds what regenerating the PyTorch fixtures and the
 # side-by-side benchmarks need (python3-torch, with OpenBLAS: without it Debian's torch falls back
 # to the reference BLAS and its linear layers run ~10x slower).
 set -euo pipefail
@@ -9,6 +10,9 @@ packages=(build-essential cmake pkg-config zlib1g-dev libjansson-dev libdnnl-dev
           dataset-fashion-mnist)
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-openmp)
+fi
+if [[ "${1:-}" == "--hardening" ]]; then   # scripts/hardening.sh: sanitizers and libFuzzer
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

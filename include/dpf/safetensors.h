@@ -68,6 +68,10 @@ dpf_status dpf_st_writer_add(dpf_st_writer *w, const char *name, dpf_st_dtype dt
                              const int64_t *shape, const void *data);
 dpf_status dpf_st_writer_meta(dpf_st_writer *w, const char *key, const char *value);
 dpf_status dpf_st_writer_write(dpf_st_writer *w, const char *path);
+/* CRC-32 (zlib) continued from crc over the data area: of the tensors added so far (in the
+ * order written), or of a file read; equal for the same tensors. */
+uint32_t dpf_st_writer_crc32(const dpf_st_writer *w, uint32_t crc);
+uint32_t dpf_st_data_crc32(const dpf_st_file *f, uint32_t crc);
 void dpf_st_writer_free(dpf_st_writer *w);
 
 #endif

@@ -46,6 +46,8 @@ typedef struct dpf_train_config {
     char out[1024];         /* run directory; "" = none */
     int force;              /* allow an --out that already holds a run */
     int progress;           /* 0 none, 1 plain lines, 2 live bar, -1 auto (bar on a terminal) */
+    int checkpoint_every;   /* also checkpoint every N steps (0: only at epoch ends / signals) */
+    int resume;             /* continue the run in `out` from its checkpoint */
 } dpf_train_config;
 
 typedef struct dpf_train_result {
@@ -61,6 +63,16 @@ void dpf_train_config_defaults(dpf_train_config *cfg);
 /* Checks ranges and names; errors name the option (as on the command line, e.g. "--lr"). */
 dpf_status dpf_train_config_check(const dpf_train_config *cfg);
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *result);
+
+/* The configuration saved in RUN_DIR's checkpoint (for --resume). */
+dpf_status dpf_checkpoint_config(const char *run_dir, dpf_train_config *cfg);
+/* Compares a resumed run's configuration with the saved one: 0 if the run can continue with it,
+ * else -1 with an error naming the first option that differs. Thread count, progress, data
+ * directory and checkpoint interval may change. */
+int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now);
+/* Asks a running dpf_train_run to save a checkpoint after the current step and return
+ * DPF_ERR_INTERRUPTED (async-signal-safe: for SIGINT / SIGTERM handlers). */
+void dpf_train_request_stop(void);
 
 /* Accuracy (fraction) and mean loss of net in evaluation mode on a whole data set, normalised by
  * mean/std, in batches of at most dpf_net_max_batch(net). */

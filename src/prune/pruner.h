@@ -22,6 +22,7 @@
 #include "dpf/optim.h"
 #include "dpf/prune.h"
 #include "dpf/rng.h"
+#include "dpf/safetensors.h"
 #include "dpf/train.h"
 
 typedef enum dpf_phase_kind {
@@ -54,6 +55,13 @@ typedef struct dpf_prune_ctx {
 
 typedef struct dpf_pruner dpf_pruner;
 
+/* A piece of a method's state that a checkpoint must carry (raw bytes). */
+typedef struct dpf_state_item {
+    const char *name;
+    void *data;
+    size_t bytes;
+} dpf_state_item;
+
 typedef struct dpf_method_ops {
     const char *name;
     /* Fills the phases of a run (the trainer's config is in p->cfg); returns their number.
@@ -66,6 +74,9 @@ typedef struct dpf_method_ops {
     dpf_status (*end_epoch)(dpf_pruner *p, dpf_prune_ctx *c);
     dpf_status (*end_phase)(dpf_pruner *p, dpf_prune_ctx *c);
     void (*destroy)(dpf_pruner *p);
+    /* Fills up to max items of state that survives between steps (NULL: none). Called after
+     * the begin_phase of the phase being saved or resumed. */
+    int (*state_items)(dpf_pruner *p, dpf_state_item *items, int max);
 } dpf_method_ops;
 
 struct dpf_pruner {
@@ -107,6 +118,9 @@ void dpf_pruner_refresh(dpf_pruner *p);
 /* Per-layer sparsity and mask convergence (paper Fig. 4, 14) for summary.json. */
 json_t *dpf_pruner_report(dpf_pruner *p, int epochs_total);
 void dpf_pruner_free(dpf_pruner *p);
+/* Checkpoints (pruner_state.c): tensors into w, scalars into the metadata object meta. */
+dpf_status dpf_pruner_save(dpf_pruner *p, dpf_st_writer *w, json_t *meta);
+dpf_status dpf_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *meta);
 
 /* ---- shared machinery for methods ---- */
 typedef enum dpf_score_kind { DPF_SCORE_MAGNITUDE, DPF_SCORE_GRAD_TIMES_WEIGHT } dpf_score_kind;

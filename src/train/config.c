@@ -1,6 +1,7 @@
 /* config.c — defaults of a training run and the checks that reject bad options with a message
  * naming the option as the user typed it. */
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "dpf/data.h"
@@ -118,5 +119,54 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
         return dpf_error(DPF_ERR_ARG, "--limit-train: %d must be >= 0", c->limit_train);
     if (c->crop_pad < 0 || c->crop_pad > 64)
         return dpf_error(DPF_ERR_ARG, "--crop-pad: %d is out of range [0, 64]", c->crop_pad);
+    if (c->checkpoint_every < 0)
+        return dpf_error(DPF_ERR_ARG, "--checkpoint-every: %d must be >= 0", c->checkpoint_every);
+    if (c->resume && !c->out[0])
+        return dpf_error(DPF_ERR_ARG, "--resume needs the run directory");
     return DPF_OK;
+}
+
+/* The options a resumed run must keep: every field that shapes the training. */
+#define FIELD(opt, f) {opt, offsetof(dpf_train_config, f), sizeof(((dpf_train_config *)0)->f)}
+static const struct {
+    const char *option;
+    size_t offset, size;
+} kept[] = {
+    FIELD("--data", data),          FIELD("--model", model),
+    FIELD("--method", method),      FIELD("--sparsity", sparsity),
+    FIELD("--structured", structured), FIELD("--scope", layer_scope),
+    FIELD("--period", period),      FIELD("--ramp-start", ramp_start),
+    FIELD("--ramp-end", ramp_end),  FIELD("--finetune", finetune_epochs),
+    FIELD("--finetune-lr", finetune_lr), FIELD("--lt-rounds", lt_rounds),
+    FIELD("--prune-rate", prune_rate), FIELD("--update-every", update_every),
+    FIELD("--density-dist", density_erk), FIELD("--compressor", compressor),
+    FIELD("--epochs", epochs),      FIELD("--batch", batch),
+    FIELD("--optimizer", optimizer), FIELD("--lr", lr),
+    FIELD("--momentum", momentum),  FIELD("--wd", weight_decay),
+    FIELD("--gamma", gamma),        FIELD("--warmup", warmup_epochs),
+    FIELD("--nesterov", nesterov),  FIELD("--milestones", milestones),
+    FIELD("--milestones", n_milestones), FIELD("--seed", seed),
+    FIELD("--limit-train", limit_train), FIELD("--crop-pad", crop_pad),
+    FIELD("--no-flip", flip),       FIELD("normalisation", mean),
+    FIELD("normalisation", std),
+};
+
+int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now)
+{
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        const char *a = (const char *)saved + kept[i].offset;
+        const char *b = (const char *)now + kept[i].offset;
+        int is_text = kept[i].offset == offsetof(dpf_train_config, data) ||
+                      kept[i].offset == offsetof(dpf_train_config, model) ||
+                      kept[i].offset == offsetof(dpf_train_config, method) ||
+                      kept[i].offset == offsetof(dpf_train_config, compressor) ||
+                      kept[i].offset == offsetof(dpf_train_config, optimizer);
+        if (is_text ? strncmp(a, b, kept[i].size) != 0 : memcmp(a, b, kept[i].size) != 0) {
+            dpf_error(DPF_ERR_ARG, "--resume %s: %s differs from the interrupted run's; a run "
+                      "continues with its own options (only --threads, --progress, --data-dir "
+                      "and --checkpoint-every may change)", now->out, kept[i].option);
+            return -1;
+        }
+    }
+    return 0;
 }

@@ -11,7 +11,7 @@
 #include "core/util.h"
 
 static const char *const run_markers[] = {"config.json", "metrics.jsonl", "summary.json",
-                                          "model.safetensors"};
+                                          "model.safetensors", "checkpoint.safetensors"};
 
 dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
 {
@@ -28,9 +28,13 @@ dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
     }
     if (access(cfg->out, W_OK) != 0)
         return dpf_error(DPF_ERR_IO, "--out %s: not writable: %s", cfg->out, strerror(errno));
-    snprintf(path, sizeof path, "%s/metrics.jsonl", cfg->out);
-    if (dpf_file_exists(path) && unlink(path) != 0)
-        return dpf_error(DPF_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    /* --force: the old run's metrics and checkpoint must not mix with the new run's */
+    static const char *const stale[] = {"metrics.jsonl", "checkpoint.safetensors"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", cfg->out, stale[i]);
+        if (dpf_file_exists(path) && unlink(path) != 0)
+            return dpf_error(DPF_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    }
     return DPF_OK;
 }
 

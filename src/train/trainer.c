@@ -2,11 +2,18 @@
  * LT rounds, fine-tuning); each phase gets a fresh optimiser and its own LR schedule. Per step:
  * method prepares w~ -> forward -> loss -> backward -> method adjusts gradients -> optimiser
  * updates the dense w -> method adjusts weights. Per epoch: evaluation of the sparse model,
- * a metrics line, progress. At the end: summary.json and the model files. */
+ * a metrics line, progress, a checkpoint. At the end: summary.json and the model files.
+ * Checkpoints (checkpoint.h) are also written every --checkpoint-every steps and when a stop is
+ * requested (SIGINT / SIGTERM through dpf_train_request_stop); --resume continues from one with
+ * the same weights, masks, optimiser state and data order as if never interrupted. */
+#include <errno.h>
 #include <math.h>
 #include <omp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/progress.h"
 #include "core/util.h"
@@ -15,8 +22,16 @@
 #include "dpf/net.h"
 #include "dpf/train.h"
 #include "prune/pruner.h"
+#include "train/checkpoint.h"
 #include "train/run_files.h"
 #include "train/step.h"
+
+static volatile sig_atomic_t stop_requested;
+
+void dpf_train_request_stop(void)
+{
+    stop_requested = 1;
+}
 
 typedef struct run {
     dpf_train_config cfg;       /* resolved: normalisation filled in */
@@ -29,8 +44,8 @@ typedef struct run {
     int n_phases, total_epochs;
     dpf_progress progress;
     int steps_per_epoch;
-    double train_time;          /* seconds spent in training steps (for images/s) */
-    long train_images;
+    dpf_ckpt_pos pos;           /* where the run stands (what a checkpoint records) */
+    int resuming;               /* pos came from a checkpoint and is not reached yet */
 } run;
 
 typedef struct epoch_stats {
@@ -94,7 +109,7 @@ static dpf_status setup(run *r)
     if (st != DPF_OK)
         return st;
     r->steps_per_epoch = dpf_loader_batches_per_epoch(r->loader);
-    if (c->out[0]) {
+    if (c->out[0] && !c->resume) {
         st = dpf_run_prepare_dir(c);
         if (st == DPF_OK) {
             json_t *j = dpf_run_config_json(c, r->net);
@@ -107,35 +122,67 @@ static dpf_status setup(run *r)
     return st;
 }
 
+/* Saves a checkpoint of the current state; refuses a state with NaN / Inf weights (the last
+ * good checkpoint stays). */
+static dpf_status checkpoint(run *r, const dpf_prune_ctx *ctx)
+{
+    if (!r->cfg.out[0])
+        return DPF_OK;
+    const dpf_real *w = dpf_net_weights(r->net);
+    for (size_t i = 0; i < dpf_net_size(r->net); i++)
+        if (!isfinite(w[i]))
+            return dpf_error(DPF_ERR_NUMERIC, "epoch %d, step %lld: weight %zu is %g; training "
+                             "diverged (try a lower --lr); the last checkpoint is kept",
+                             ctx->global_epoch + 1, (long long)ctx->step, i, (double)w[i]);
+    return dpf_checkpoint_save(r->cfg.out, &r->cfg, r->net, &r->opt, r->pruner, &r->pos);
+}
+
 static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule *sched,
                               epoch_stats *es)
 {
-    double loss_sum = 0, t_epoch = dpf_now(), t_steps = 0;
-    long hits = 0, seen = 0;
-    dpf_status st = dpf_loader_start_epoch(r->loader, ctx->global_epoch, 0);
-    for (int b, i = 0; st == DPF_OK && (b = dpf_loader_next(r->loader, &ctx->x, &ctx->y)) > 0;) {
+    dpf_ckpt_pos *pos = &r->pos;
+    if (!r->resuming) /* a fresh epoch; a resumed one continues its sums */
+        pos->batch = 0, pos->loss_sum = pos->t_steps = 0, pos->hits = pos->seen = 0;
+    r->resuming = 0;
+    double t_epoch = dpf_now();
+    if (ctx->step > 0) /* the LR of the last step, also for a resumed epoch with none left */
+        es->lr = dpf_lr_at(sched, ctx->step - 1);
+    dpf_status st = dpf_loader_start_epoch(r->loader, ctx->global_epoch, pos->batch);
+    for (int b; st == DPF_OK && (b = dpf_loader_next(r->loader, &ctx->x, &ctx->y)) > 0;) {
         double t0 = dpf_now();
         ctx->batch = b;
         es->lr = dpf_lr_at(sched, ctx->step);
         int correct = 0;
         double loss = dpf_train_step(r->pruner, ctx, es->lr, &correct, NULL);
         if (!isfinite(loss))
-            return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d: the loss is %g; training "
-                             "diverged (try a lower --lr)", ctx->global_epoch + 1, i + 1, loss);
-        t_steps += dpf_now() - t0;
-        i++;
-        loss_sum += loss * b;
-        hits += correct;
-        seen += b;
-        dpf_progress_step(&r->progress, ctx->global_epoch + 1, i, r->steps_per_epoch,
-                          (int64_t)ctx->global_epoch * r->steps_per_epoch + i, loss_sum / seen,
-                          (double)hits / seen, seen / t_steps);
+            return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d (step %lld): the loss is %g; "
+                             "training diverged (try a lower --lr); the last checkpoint is kept",
+                             ctx->global_epoch + 1, pos->batch + 1, (long long)ctx->step, loss);
+        pos->t_steps += dpf_now() - t0;
+        pos->batch++;
+        pos->step = ctx->step;
+        pos->loss_sum += loss * b;
+        pos->hits += correct;
+        pos->seen += b;
+        dpf_progress_step(&r->progress, ctx->global_epoch + 1, pos->batch, r->steps_per_epoch,
+                          (int64_t)ctx->global_epoch * r->steps_per_epoch + pos->batch,
+                          pos->loss_sum / (double)pos->seen, (double)pos->hits / (double)pos->seen,
+                          (double)pos->seen / pos->t_steps);
+        int every = r->cfg.checkpoint_every;
+        if (stop_requested || (every > 0 && ctx->step % every == 0)) {
+            st = checkpoint(r, ctx);
+            if (st == DPF_OK && stop_requested)
+                return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d; the "
+                                 "checkpoint is saved: continue with dpf train --resume %s",
+                                 ctx->global_epoch + 1, pos->batch, r->cfg.out[0] ?
+                                 r->cfg.out : "(no --out: nothing saved)");
+        }
     }
-    r->train_time += t_steps;
-    r->train_images += seen;
-    es->loss = seen ? loss_sum / seen : 0;
-    es->acc = seen ? (double)hits / seen : 0;
-    es->images_per_s = t_steps > 0 ? seen / t_steps : 0;
+    pos->train_time += pos->t_steps;
+    pos->train_images += pos->seen;
+    es->loss = pos->seen ? pos->loss_sum / (double)pos->seen : 0;
+    es->acc = pos->seen ? (double)pos->hits / (double)pos->seen : 0;
+    es->images_per_s = pos->t_steps > 0 ? (double)pos->seen / pos->t_steps : 0;
     es->wall_s = dpf_now() - t_epoch;
     return st;
 }
@@ -169,8 +216,7 @@ static dpf_status end_epoch(run *r, dpf_prune_ctx *ctx, const epoch_stats *es, d
     return st;
 }
 
-static dpf_status run_phase(run *r, int phase, int *global_epoch, epoch_stats *es,
-                            double *test_acc)
+static dpf_status run_phase(run *r, int phase, epoch_stats *es, double *test_acc)
 {
     const dpf_phase *ph = &r->phases[phase];
     dpf_lr_schedule sched = {.base_lr = ph->lr, .gamma = r->cfg.gamma,
@@ -181,18 +227,86 @@ static dpf_status run_phase(run *r, int phase, int *global_epoch, epoch_stats *e
         sched.warmup_steps = (int64_t)llround(r->cfg.warmup_epochs * r->steps_per_epoch);
     dpf_prune_ctx ctx = {.net = r->net, .opt = &r->opt, .phase = phase,
                          .phase_steps = sched.total_steps, .steps_per_epoch = r->steps_per_epoch,
-                         .global_epoch = *global_epoch};
+                         .global_epoch = r->pos.global_epoch};
     dpf_optim_reset(&r->opt);
-    dpf_status st = dpf_pruner_begin_phase(r->pruner, &ctx, ph);
-    for (int e = 0; st == DPF_OK && e < ph->epochs; e++) {
+    dpf_status st = DPF_OK;
+    if (r->resuming && phase > 0) { /* the method's state is created in its first phase */
+        dpf_prune_ctx first = ctx;
+        first.phase = 0;
+        st = dpf_pruner_begin_phase(r->pruner, &first, &r->phases[0]);
+    }
+    if (st == DPF_OK)
+        st = dpf_pruner_begin_phase(r->pruner, &ctx, ph);
+    if (st == DPF_OK && phase == 0 && !r->resuming)
+        st = checkpoint(r, &ctx); /* from now on --resume always has a state to continue from */
+    int first_epoch = 0;
+    if (st == DPF_OK && r->resuming) {
+        st = dpf_checkpoint_load(r->cfg.out, r->net, &r->opt, r->pruner, &r->pos);
+        first_epoch = r->pos.epoch;
+        ctx.step = r->pos.step;
+        ctx.global_epoch = r->pos.global_epoch;
+        es->loss = r->pos.last_loss, es->acc = r->pos.last_acc, es->lr = r->pos.last_lr;
+        if (st == DPF_OK && (r->pos.phase != phase || first_epoch > ph->epochs ||
+                             r->pos.batch > r->steps_per_epoch))
+            st = dpf_error(DPF_ERR_FORMAT, "--resume %s: the checkpoint's position (phase %d, "
+                           "epoch %d, batch %d) does not fit this run", r->cfg.out, r->pos.phase,
+                           first_epoch, r->pos.batch);
+        r->resuming = st == DPF_OK && r->pos.batch > 0; /* mid-epoch: train_epoch continues */
+    }
+    for (int e = first_epoch; st == DPF_OK && e < ph->epochs; e++) {
         ctx.epoch = e;
-        ctx.global_epoch = (*global_epoch)++;
+        ctx.global_epoch = r->pos.global_epoch;
+        r->pos.phase = phase, r->pos.epoch = e;
         st = train_epoch(r, &ctx, &sched, es);
         if (st == DPF_OK)
             st = end_epoch(r, &ctx, es, test_acc);
+        if (st == DPF_OK) {
+            r->pos.epoch = e + 1, r->pos.global_epoch++, r->pos.batch = 0;
+            r->pos.loss_sum = r->pos.t_steps = 0, r->pos.hits = r->pos.seen = 0;
+            r->pos.last_loss = es->loss, r->pos.last_acc = es->acc, r->pos.last_lr = es->lr;
+            r->pos.metrics_lines = r->pos.global_epoch;
+            st = checkpoint(r, &ctx);
+        }
     }
     if (st == DPF_OK)
         st = dpf_pruner_end_phase(r->pruner, &ctx);
+    return st;
+}
+
+/* --resume: the position to continue from, and metrics.jsonl cut back to the lines that belong
+ * to it (an epoch finished after the checkpoint is trained again). */
+static dpf_status prepare_resume(run *r)
+{
+    dpf_train_config saved;
+    dpf_status st = dpf_checkpoint_config(r->cfg.out, &saved);
+    if (st != DPF_OK)
+        return st;
+    if (dpf_train_config_compatible(&saved, &r->cfg) != 0)
+        return DPF_ERR_ARG;
+    /* peek at the position: the phase to start in and the metrics to keep */
+    dpf_optimizer tmp_opt = r->opt;
+    st = dpf_checkpoint_load(r->cfg.out, r->net, &tmp_opt, r->pruner, &r->pos);
+    if (st != DPF_OK)
+        return st;
+    char path[2048], tmp[2100];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", r->cfg.out);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *in = fopen(path, "r"), *out = in ? fopen(tmp, "w") : NULL;
+    if (in && !out)
+        st = dpf_error(DPF_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
+    if (in && out) {
+        char line[65536];
+        for (int64_t kept = 0; kept < r->pos.metrics_lines && fgets(line, sizeof line, in);)
+            kept += fputs(line, out) >= 0 && strchr(line, '\n');
+        int bad = fflush(out) != 0 || fsync(fileno(out)) != 0;
+        bad |= fclose(out) != 0;
+        out = NULL;
+        if (bad || rename(tmp, path) != 0)
+            st = dpf_error(DPF_ERR_IO, "%s: cannot rewrite: %s", path, strerror(errno));
+    }
+    if (in)
+        fclose(in);
+    r->resuming = 1;
     return st;
 }
 
@@ -263,7 +377,8 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     if (st != DPF_OK)
         return st;
     weight_stats(r->net, res);
-    res->train_images_per_s = r->train_time > 0 ? r->train_images / r->train_time : 0;
+    res->train_images_per_s =
+        r->pos.train_time > 0 ? (double)r->pos.train_images / r->pos.train_time : 0;
     res->wall_s = dpf_now() - t_start;
     if (!r->cfg.out[0])
         return DPF_OK;
@@ -284,11 +399,14 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     run r;
     memset(&r, 0, sizeof r);
     r.cfg = *cfg;
+    stop_requested = 0;
     st = setup(&r);
+    if (st == DPF_OK && r.cfg.resume)
+        st = prepare_resume(&r);
     epoch_stats es = {0};
     double test_acc = 0;
-    for (int ph = 0, epoch = 0; st == DPF_OK && ph < r.n_phases; ph++)
-        st = run_phase(&r, ph, &epoch, &es, &test_acc);
+    for (int ph = r.resuming ? r.pos.phase : 0; st == DPF_OK && ph < r.n_phases; ph++)
+        st = run_phase(&r, ph, &es, &test_acc);
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
     if (st == DPF_OK)

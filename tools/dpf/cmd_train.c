@@ -1,5 +1,6 @@
 /* cmd_train.c — `dpf train`: parse options into a dpf_train_config, run, print the result. */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -67,6 +68,11 @@ static void train_help(const dpf_train_config *d)
            "  --threads N          compute threads (0 = all cores)   [%d]\n"
            "  --out DIR            save the run in DIR (refused if DIR holds a run)   [none]\n"
            "  --force              overwrite the run already in --out\n"
+           "  --resume DIR         continue the run in DIR from its last checkpoint (written at\n"
+           "                       every epoch end, every --checkpoint-every steps and on\n"
+           "                       SIGINT / SIGTERM); other options must match the run's, except\n"
+           "                       --threads, --progress, --data-dir, --checkpoint-every\n"
+           "  --checkpoint-every N also checkpoint every N steps (0 = epoch ends only)   [0]\n"
            "  --progress MODE      auto | bar | lines | none   [auto: bar on a terminal]\n"
            "  -h, --help           this help\n",
            d->data, d->limit_train, d->crop_pad, dpf_model_list(), d->model, dpf_method_list(),
@@ -80,7 +86,8 @@ enum { O_DATA = 256, O_DATA_DIR, O_LIMIT, O_CROP, O_NOFLIP, O_MODEL, O_METHOD, O
        O_EPOCHS, O_BATCH, O_OPTIMIZER, O_LR, O_MOMENTUM, O_NESTEROV, O_NO_NESTEROV, O_WD,
        O_MILESTONES, O_GAMMA, O_WARMUP, O_SEED, O_THREADS, O_OUT, O_FORCE, O_PROGRESS,
        O_STRUCTURED, O_SCOPE, O_PERIOD, O_RAMP_START, O_RAMP_END, O_FINETUNE, O_FINETUNE_LR,
-       O_LT_ROUNDS, O_PRUNE_RATE, O_UPDATE_EVERY, O_DENSITY, O_COMPRESSOR };
+       O_LT_ROUNDS, O_PRUNE_RATE, O_UPDATE_EVERY, O_DENSITY, O_COMPRESSOR, O_RESUME,
+       O_CKPT_EVERY };
 
 static const struct option train_options[] = {
     {"data", required_argument, 0, O_DATA},         {"data-dir", required_argument, 0, O_DATA_DIR},
@@ -104,6 +111,8 @@ static const struct option train_options[] = {
     {"update-every", required_argument, 0, O_UPDATE_EVERY},
     {"density-dist", required_argument, 0, O_DENSITY},
     {"compressor", required_argument, 0, O_COMPRESSOR},
+    {"resume", required_argument, 0, O_RESUME},
+    {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
     {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
 
 static int parse_density(const char *v, int *erk)
@@ -175,6 +184,8 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
     case O_UPDATE_EVERY: return cli_int("--update-every", v, &c->update_every);
     case O_DENSITY: return parse_density(v, &c->density_erk);
     case O_COMPRESSOR: return cli_string("--compressor", v, c->compressor, sizeof c->compressor);
+    case O_RESUME: c->resume = 1; return cli_string("--resume", v, c->out, sizeof c->out);
+    case O_CKPT_EVERY: return cli_int("--checkpoint-every", v, &c->checkpoint_every);
     }
     return -1;
 }
@@ -194,32 +205,61 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
         printf("run saved in %s\n", c->out);
 }
 
-int cmd_train(int argc, char **argv)
+static void on_signal(int sig)
 {
-    dpf_train_config cfg;
-    dpf_train_config_defaults(&cfg);
-    int sparsity_given = 0;
+    (void)sig;
+    dpf_train_request_stop();
+}
+
+/* Parses argv onto cfg; returns 0, 1 after --help, 2 on a bad option. */
+static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsity_given)
+{
     optind = 1;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, "h", train_options, NULL)) != -1;) {
         if (opt == 'h') {
-            train_help(&cfg);
-            return 0;
+            train_help(cfg);
+            return 1;
         }
         if (opt == '?' || opt == ':') {
             cli_bad_option("train", argv[optind - 1]);
             return 2;
         }
-        if (parse_one(opt, optarg, &cfg))
+        if (parse_one(opt, optarg, cfg))
             return 2;
-        sparsity_given |= opt == O_SPARSITY;
+        *sparsity_given |= opt == O_SPARSITY;
     }
-    if (strcmp(cfg.method, "dense") == 0 && !sparsity_given)
-        cfg.sparsity = 0;
     if (optind < argc) {
         fprintf(stderr, "dpf train: unexpected argument '%s' (see dpf train --help)\n",
                 argv[optind]);
         return 2;
+    }
+    return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    dpf_train_config cfg;
+    dpf_train_config_defaults(&cfg);
+    int sparsity_given = 0;
+    int rc = parse_train(argc, argv, &cfg, &sparsity_given);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    if (cfg.resume) { /* the run's own options, with what this command line changes */
+        char dir[sizeof cfg.out];
+        snprintf(dir, sizeof dir, "%s", cfg.out);
+        dpf_train_config saved;
+        if (dpf_checkpoint_config(dir, &saved) != DPF_OK)
+            return cli_report_error(), 1;
+        cfg = saved;
+        if (parse_train(argc, argv, &cfg, &sparsity_given))
+            return 2;
+        snprintf(cfg.out, sizeof cfg.out, "%s", dir);
+        cfg.resume = 1;
+        if (dpf_train_config_compatible(&saved, &cfg) != 0)
+            return cli_report_error(), 2;
+    } else if (strcmp(cfg.method, "dense") == 0 && !sparsity_given) {
+        cfg.sparsity = 0;
     }
     dpf_train_result res;
     dpf_status st = dpf_train_config_check(&cfg);
@@ -227,10 +267,15 @@ int cmd_train(int argc, char **argv)
         cli_report_error();
         return 2;
     }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     st = dpf_train_run(&cfg, &res);
     if (st != DPF_OK) {
         cli_report_error();
-        return 1;
+        return st == DPF_ERR_INTERRUPTED ? 130 : 1;
     }
     print_result(&cfg, &res);
     return 0;

@@ -318,7 +318,18 @@ static void dsr_after_step(dpf_pruner *p, dpf_prune_ctx *c)
         dsr_reallocate(p, c);
 }
 
+/* Only the adaptive threshold H outlives a reallocation; the rest is scratch. */
+static int dsr_state_items(dpf_pruner *p, dpf_state_item *items, int max)
+{
+    dsr_state *ds = p->state;
+    if (!ds || max < 1)
+        return 0;
+    items[0] = (dpf_state_item){"dsr_h", &ds->h, sizeof ds->h};
+    return 1;
+}
+
 const dpf_method_ops dpf_method_dsr = {
     .name = "dsr", .begin_phase = dsr_begin,
     .after_backward = dsr_after_backward, .after_step = dsr_after_step, .destroy = dsr_destroy,
+    .state_items = dsr_state_items,
 };

@@ -73,6 +73,15 @@ static dpf_status lt_end_phase(dpf_pruner *p, dpf_prune_ctx *c)
     return DPF_OK;
 }
 
+static int lt_state_items(dpf_pruner *p, dpf_state_item *items, int max)
+{
+    lt_state *st = p->state;
+    if (!st || max < 1)
+        return 0;
+    items[0] = (dpf_state_item){"lt_w0", st->w0, p->n * sizeof *st->w0};
+    return 1;
+}
+
 static void lt_destroy(dpf_pruner *p)
 {
     lt_state *st = p->state;
@@ -85,5 +94,5 @@ static void lt_destroy(dpf_pruner *p)
 const dpf_method_ops dpf_method_lt = {
     .name = "lt", .phases = lt_phases, .begin_phase = lt_begin,
     .after_backward = lt_after_backward, .after_step = lt_after_step, .end_phase = lt_end_phase,
-    .destroy = lt_destroy,
+    .destroy = lt_destroy, .state_items = lt_state_items,
 };

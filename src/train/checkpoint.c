@@ -1,0 +1,205 @@
+/* checkpoint.c — saving and restoring a run's whole state (see checkpoint.h). Layout of
+ * checkpoint.safetensors: tensors "config" (the raw dpf_train_config), "net/w", "net/wf" (when
+ * the forward weights are a separate buffer), "net/buffers", "opt/m", "opt/v" (Adam),
+ * "pruner/..." and "method/..."; metadata "format", "state" (JSON: position, counters, the
+ * pruner's scalars) and "crc32", over the data area and then the state text. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "core/util.h"
+#include "train/checkpoint.h"
+
+#define FORMAT "dpf-checkpoint-1"
+
+static json_t *pos_json(const dpf_ckpt_pos *p)
+{
+    return json_pack("{s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:f, s:f, s:I}",
+                     "phase", p->phase, "epoch", p->epoch, "global_epoch", p->global_epoch,
+                     "batch", p->batch, "step", (json_int_t)p->step, "loss_sum", p->loss_sum,
+                     "t_steps", p->t_steps, "hits", (json_int_t)p->hits, "seen",
+                     (json_int_t)p->seen, "train_time", p->train_time, "train_images",
+                     (json_int_t)p->train_images, "last_loss", p->last_loss, "last_acc",
+                     p->last_acc, "last_lr", p->last_lr, "metrics_lines",
+                     (json_int_t)p->metrics_lines);
+}
+
+static dpf_status add(dpf_st_writer *w, const char *name, dpf_st_dtype dt, size_t count,
+                      const void *data)
+{
+    int64_t n = (int64_t)count;
+    return dpf_st_writer_add(w, name, dt, 1, &n, data);
+}
+
+dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,
+                               const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos)
+{
+    dpf_st_writer *w = dpf_st_writer_new();
+    json_t *state = json_pack("{s:o, s:I, s:I}", "position", pos_json(pos), "opt_steps",
+                              (json_int_t)opt->steps, "batches_tracked",
+                              (json_int_t)dpf_net_batches_tracked(net));
+    if (!w || !state) {
+        dpf_st_writer_free(w);
+        json_decref(state);
+        return dpf_error(DPF_ERR_NOMEM, "checkpoint: out of memory");
+    }
+    size_t n = dpf_net_size(net);
+    dpf_status st = add(w, "config", DPF_ST_U8, sizeof *cfg, cfg);
+    if (st == DPF_OK)
+        st = add(w, "net/w", DPF_ST_F32, n, dpf_net_weights(net));
+    if (st == DPF_OK && dpf_net_forward_weights(net) != dpf_net_weights(net))
+        st = add(w, "net/wf", DPF_ST_F32, n, dpf_net_forward_weights(net));
+    if (st == DPF_OK && dpf_net_buffers_size(net))
+        st = add(w, "net/buffers", DPF_ST_F32, dpf_net_buffers_size(net), dpf_net_buffers(net));
+    if (st == DPF_OK)
+        st = add(w, "opt/m", DPF_ST_F32, opt->n, opt->m);
+    if (st == DPF_OK && opt->v)
+        st = add(w, "opt/v", DPF_ST_F32, opt->n, opt->v);
+    if (st == DPF_OK)
+        st = dpf_pruner_save(p, w, state);
+    char *text = st == DPF_OK ? json_dumps(state, JSON_COMPACT) /* key order kept: metrics repeat it */ : NULL;
+    if (st == DPF_OK && !text)
+        st = dpf_error(DPF_ERR_NOMEM, "checkpoint: out of memory");
+    if (st == DPF_OK)
+        st = dpf_st_writer_meta(w, "format", FORMAT);
+    if (st == DPF_OK)
+        st = dpf_st_writer_meta(w, "state", text);
+    if (st == DPF_OK) {
+        char crc[16];
+        uLong c = dpf_st_writer_crc32(w, 0);
+        c = crc32(c, (const Bytef *)text, (uInt)strlen(text));
+        snprintf(crc, sizeof crc, "%08lx", c);
+        st = dpf_st_writer_meta(w, "crc32", crc);
+    }
+    if (st == DPF_OK) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+        st = dpf_st_writer_write(w, path);
+    }
+    free(text);
+    json_decref(state);
+    dpf_st_writer_free(w);
+    return st;
+}
+
+/* Reads and verifies RUN_DIR/checkpoint.safetensors: format, CRC, state JSON. */
+static dpf_status read_verified(const char *dir, dpf_st_file *f, json_t **state)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    *state = NULL;
+    if (!dpf_file_exists(path))
+        return dpf_error(DPF_ERR_IO, "--resume %s: no checkpoint (%s) to continue from", dir,
+                         path);
+    dpf_status st = dpf_st_read(f, path);
+    if (st != DPF_OK)
+        return st;
+    const char *format = dpf_st_meta(f, "format"), *text = dpf_st_meta(f, "state");
+    const char *crc = dpf_st_meta(f, "crc32");
+    if (!format || strcmp(format, FORMAT) != 0 || !text || !crc)
+        return dpf_error(DPF_ERR_FORMAT, "%s: not a dpf checkpoint (format %s expected)", path,
+                         FORMAT);
+    uLong c = dpf_st_data_crc32(f, 0);
+    c = crc32(c, (const Bytef *)text, (uInt)strlen(text));
+    char want[16];
+    snprintf(want, sizeof want, "%08lx", c);
+    if (strcmp(want, crc) != 0)
+        return dpf_error(DPF_ERR_FORMAT, "%s: checksum mismatch (stored %s, computed %s): the "
+                         "checkpoint is corrupt", path, crc, want);
+    json_error_t je;
+    *state = json_loads(text, 0, &je);
+    if (!*state)
+        return dpf_error(DPF_ERR_FORMAT, "%s: state metadata: %s", path, je.text);
+    return DPF_OK;
+}
+
+dpf_status dpf_checkpoint_config(const char *dir, dpf_train_config *cfg)
+{
+    dpf_st_file f = {0};
+    json_t *state;
+    dpf_status st = read_verified(dir, &f, &state);
+    const dpf_st_tensor *t = st == DPF_OK ? dpf_st_find(&f, "config") : NULL;
+    if (st == DPF_OK && (!t || t->nbytes != sizeof *cfg))
+        st = dpf_error(DPF_ERR_FORMAT, "%s: checkpoint of another dpf version (configuration "
+                       "of %zu bytes, expected %zu)", f.path, t ? t->nbytes : 0, sizeof *cfg);
+    if (st == DPF_OK)
+        memcpy(cfg, f.data + t->offset, sizeof *cfg);
+    json_decref(state);
+    dpf_st_free(&f);
+    return st;
+}
+
+static int get_int(const json_t *o, const char *k, int64_t *v)
+{
+    const json_t *j = json_object_get(o, k);
+    if (!json_is_integer(j))
+        return -1;
+    *v = json_integer_value(j);
+    return 0;
+}
+
+static int get_real(const json_t *o, const char *k, double *v)
+{
+    const json_t *j = json_object_get(o, k);
+    if (!json_is_number(j))
+        return -1;
+    *v = json_number_value(j);
+    return 0;
+}
+
+static dpf_status parse_pos(const dpf_st_file *f, const json_t *state, dpf_ckpt_pos *p)
+{
+    const json_t *o = json_object_get(state, "position");
+    int64_t phase, epoch, ge, batch;
+    int bad = !o || get_int(o, "phase", &phase) || get_int(o, "epoch", &epoch) ||
+              get_int(o, "global_epoch", &ge) || get_int(o, "batch", &batch) ||
+              get_int(o, "step", &p->step) || get_real(o, "loss_sum", &p->loss_sum) ||
+              get_real(o, "t_steps", &p->t_steps) || get_int(o, "hits", &p->hits) ||
+              get_int(o, "seen", &p->seen) || get_real(o, "train_time", &p->train_time) ||
+              get_int(o, "train_images", &p->train_images) ||
+              get_real(o, "last_loss", &p->last_loss) || get_real(o, "last_acc", &p->last_acc) ||
+              get_real(o, "last_lr", &p->last_lr) ||
+              get_int(o, "metrics_lines", &p->metrics_lines);
+    if (bad || phase < 0 || phase >= DPF_MAX_PHASES || epoch < 0 || ge < 0 || batch < 0 ||
+        p->step < 0 || phase > 1000000 || epoch > 1000000 || ge > 1000000 || batch > 1000000000)
+        return dpf_error(DPF_ERR_FORMAT, "%s: the run position in the metadata is missing or "
+                         "out of range", f->path);
+    p->phase = (int)phase, p->epoch = (int)epoch, p->global_epoch = (int)ge;
+    p->batch = (int)batch;
+    return DPF_OK;
+}
+
+dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
+                               dpf_ckpt_pos *pos)
+{
+    dpf_st_file f = {0};
+    json_t *state;
+    dpf_status st = read_verified(dir, &f, &state);
+    size_t n = dpf_net_size(net);
+    if (st == DPF_OK)
+        st = dpf_st_get_f32(&f, "net/w", dpf_net_weights(net), n);
+    if (st == DPF_OK && dpf_net_forward_weights(net) != dpf_net_weights(net))
+        st = dpf_st_get_f32(&f, "net/wf", dpf_net_forward_weights(net), n);
+    if (st == DPF_OK && dpf_net_buffers_size(net))
+        st = dpf_st_get_f32(&f, "net/buffers", dpf_net_buffers(net), dpf_net_buffers_size(net));
+    if (st == DPF_OK)
+        st = dpf_st_get_f32(&f, "opt/m", opt->m, opt->n);
+    if (st == DPF_OK && opt->v)
+        st = dpf_st_get_f32(&f, "opt/v", opt->v, opt->n);
+    int64_t opt_steps = 0, tracked = 0;
+    if (st == DPF_OK && (get_int(state, "opt_steps", &opt_steps) ||
+                         get_int(state, "batches_tracked", &tracked) || opt_steps < 0))
+        st = dpf_error(DPF_ERR_FORMAT, "%s: optimiser / BN counters missing", f.path);
+    if (st == DPF_OK)
+        st = parse_pos(&f, state, pos);
+    if (st == DPF_OK)
+        st = dpf_pruner_load(p, &f, state);
+    if (st == DPF_OK) {
+        opt->steps = opt_steps;
+        dpf_net_set_batches_tracked(net, tracked);
+    }
+    json_decref(state);
+    dpf_st_free(&f);
+    return st;
+}

@@ -1,0 +1,38 @@
+/* checkpoint.h — everything a run needs to continue exactly where it stopped, in
+ * RUN_DIR/checkpoint.safetensors: dense (and forward) weights, BN statistics, optimiser state,
+ * the pruner's masks, random generator and method state, the resolved configuration, and the
+ * position in the run (phase, epoch, batch, step) with the unfinished epoch's running sums.
+ * Written atomically (temporary file, fsync, rename: the previous checkpoint stays until the new
+ * one is complete) with a CRC-32 over the data and the state that loading verifies. */
+#ifndef DPF_CHECKPOINT_H
+#define DPF_CHECKPOINT_H
+
+#include <stdint.h>
+
+#include "dpf/net.h"
+#include "dpf/optim.h"
+#include "dpf/train.h"
+#include "prune/pruner.h"
+
+typedef struct dpf_ckpt_pos {
+    int phase;              /* index of the phase being run */
+    int epoch;              /* next epoch within the phase (== its epochs: only end_phase left) */
+    int global_epoch;       /* epochs finished over all phases */
+    int batch;              /* next batch within the epoch */
+    int64_t step;           /* steps done in the phase */
+    double loss_sum, t_steps; /* the unfinished epoch so far */
+    int64_t hits, seen;
+    double train_time;      /* the run so far, for images/s */
+    int64_t train_images;
+    double last_loss, last_acc, last_lr; /* the last finished epoch */
+    int64_t metrics_lines;  /* lines of metrics.jsonl that belong to the saved state */
+} dpf_ckpt_pos;
+
+dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,
+                               const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos);
+/* Restores into a net / optimiser / pruner built from the same configuration (the phase's
+ * begin_phase already run). Errors name the file and what is wrong. */
+dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
+                               dpf_ckpt_pos *pos);
+
+#endif
