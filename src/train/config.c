@@ -96,7 +96,7 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
         return dpf_error(DPF_ERR_ARG, "--optimizer: unknown optimizer '%s' (known: sgd, adam)",
                          c->optimizer);
     if (!(c->lr > 0 && c->lr < 1e3))
-        return dpf_error(DPF_ERR_ARG, "--lr: %g must be > 0", c->lr);
+        return dpf_error(DPF_ERR_ARG, "--lr: %g is out of range (0, 1000)", c->lr);
     if (!(c->momentum >= 0 && c->momentum < 1))
         return dpf_error(DPF_ERR_ARG, "--momentum: %g is out of range [0, 1)", c->momentum);
     if (c->nesterov && c->momentum == 0 && strcmp(c->optimizer, "sgd") == 0)

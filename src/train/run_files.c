@@ -17,8 +17,11 @@ dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
 {
     char path[2048];
     dpf_status st = dpf_mkdir_p(cfg->out);
-    if (st != DPF_OK)
-        return dpf_error(st, "--out %s: %s", cfg->out, dpf_last_error());
+    if (st != DPF_OK) { /* the message names the path that failed; say it is --out's */
+        char why[512];
+        snprintf(why, sizeof why, "%s", dpf_last_error());
+        return dpf_error(st, "--out: %s", why);
+    }
     for (size_t i = 0; i < sizeof run_markers / sizeof run_markers[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", cfg->out, run_markers[i]);
         if (dpf_file_exists(path) && !cfg->force)

@@ -59,6 +59,8 @@ cmp -s <(grep -o 'test accuracy [0-9.]*' "$tmp/eval.out") <(grep -o 'test accura
 # --- nothing overwritten
 sum_before=$(cat "$run"/* | md5sum)
 expect_error 1 "already holds a run" -- "$dpf" train --model mlp --epochs 1 --limit-train 64 --out "$run"
+expect_error 1 "^dpf: --out: /proc/dpf-run: cannot create directory" -- "$dpf" train --model mlp --epochs 1 --limit-train 64 --out /proc/dpf-run
+expect_error 1 "model lenet5 does not fit the data: layer conv2" -- "$dpf" bench --model lenet5 --data-shape 1,8,8 --steps 1
 expect_error 1 "file exists" -- "$dpf" export "$run" -o "$tmp/m.safetensors"
 [[ $(cat "$run"/* | md5sum) == "$sum_before" ]] && ok || bad "a refused command changed the run"
 

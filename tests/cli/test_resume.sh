@@ -106,6 +106,12 @@ cp "$tmp/good.ckpt" "$ck"
 expect_error 2 "--resume .*--lr differs" -- "$dpf" train --resume "$tmp/ref" --lr 0.5
 expect_error 2 "--resume .*--model differs" -- "$dpf" train --resume "$tmp/ref" --model lenet5
 expect_error 1 "--resume $tmp/nothing: no checkpoint" -- "$dpf" train --resume "$tmp/nothing"
+# a diverging run stops at the step with NaN and keeps its last good checkpoint, which loads
+"$dpf" train "${base[@]}" --epochs 1 --lr 9 --momentum 0.95 --wd 0 --out "$tmp/nan" >/dev/null 2>"$tmp/err"
+[[ $? -eq 1 ]] && grep -qE "step [0-9]+\): the loss is .?nan.*last checkpoint is kept" "$tmp/err" && ok ||
+  bad "divergence: $(cat "$tmp/err")"
+"$dpf" train --resume "$tmp/nan" >/dev/null 2>"$tmp/err"
+grep -q "the loss is" "$tmp/err" && ok || bad "the kept checkpoint does not load: $(cat "$tmp/err")"
 # the finished run resumes to the same result (nothing left to train) and may change --threads
 cp -r "$tmp/ref" "$tmp/again"
 "$dpf" train --resume "$tmp/again" --threads 1 >/dev/null 2>"$tmp/err" && ok || bad "resume of a finished run: $(cat "$tmp/err")"
