@@ -28,6 +28,20 @@ static void piece(size_t rows, int p, size_t *lo, size_t *hi)
     *hi = rows * (size_t)(p + 1) / PARTS;
 }
 
+/* sa / sb = the pieces' partial sums added in piece order (deterministic). */
+static void combine(double *sa, double *sb, const bn_sums *t, int cn)
+{
+    for (int j = 0; j < cn; j++) {
+        double a = 0.0, b = 0.0;
+        for (int p = 0; p < PARTS; p++) {
+            a += t->a[p][j];
+            b += t->b[p][j];
+        }
+        sa[j] = a;
+        sb[j] = b;
+    }
+}
+
 /* For channels [c0, c0 + cn): sa[c] = sum (x - shift), sb[c] = sum (x - shift)^2 over rows. */
 static void sums_shifted(double *sa, double *sb, const float *x, const float *shift, size_t rows,
                          int c, int c0, int cn, bn_sums *t)
@@ -56,27 +70,19 @@ static void sums_shifted(double *sa, double *sb, const float *x, const float *sh
             }
         }
     }
-    for (int j = 0; j < cn; j++) {
-        double a = 0.0, b = 0.0;
-        for (int p = 0; p < PARTS; p++) {
-            a += t->a[p][j];
-            b += t->b[p][j];
-        }
-        sa[j] = a;
-        sb[j] = b;
-    }
+    combine(sa, sb, t, cn);
 }
 
-/* y = (x - mean) * scale + shift per channel [then max(y, 0)]; centring first keeps large
- * channel means from cancelling digits */
+/* Channels [c0, c0 + cn) of every row: y = (x - mean) * scale + shift [then max(y, 0)];
+ * centring first keeps large channel means from cancelling digits. */
 static void bn_apply(float *y, const float *x, const float *mean, const float *scale,
-                     const float *shift, size_t rows, int c, int relu)
+                     const float *shift, size_t rows, int c, int c0, int cn, int relu)
 {
-#pragma omp parallel for schedule(static) if (rows * (size_t)c >= PAR_MIN)
+#pragma omp parallel for schedule(static) if (rows * (size_t)cn >= PAR_MIN)
     for (size_t r = 0; r < rows; r++) {
-        const float *xr = x + r * (size_t)c;
-        float *yr = y + r * (size_t)c;
-        for (int j = 0; j < c; j++) {
+        const float *xr = x + r * (size_t)c + c0;
+        float *yr = y + r * (size_t)c + c0;
+        for (int j = 0; j < cn; j++) {
             float v = (xr[j] - mean[j]) * scale[j] + shift[j];
             yr[j] = relu && v < 0.0f ? 0.0f : v;
         }
@@ -121,17 +127,7 @@ void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
                 running_var[ci] = (float)((1.0 - momentum) * (double)running_var[ci] +
                                           (double)momentum * var * unbias);
         }
-        if (c <= CMAX) {
-            bn_apply(y, x, mu, scale, shift, rows, c, relu);
-            return;
-        }
-        /* many channels: apply this chunk's columns */
-#pragma omp parallel for schedule(static) if (rows * (size_t)cn >= PAR_MIN)
-        for (size_t r = 0; r < rows; r++)
-            for (int j = 0; j < cn; j++) {
-                float v = (x[r * c + c0 + j] - mu[j]) * scale[j] + shift[j];
-                y[r * c + c0 + j] = relu && v < 0.0f ? 0.0f : v;
-            }
+        bn_apply(y, x, mu, scale, shift, rows, c, c0, cn, relu);
     }
 }
 
@@ -151,16 +147,7 @@ void dpf_fast_bn_forward_eval(float *y, const float *x, const float *gamma, cons
             scale[j] = (float)(g / sqrt(var + (double)eps));
             shift[j] = beta ? beta[ci] : 0.0f;
         }
-        if (c <= CMAX) {
-            bn_apply(y, x, mu, scale, shift, rows, c, relu);
-            return;
-        }
-#pragma omp parallel for schedule(static) if (rows * (size_t)cn >= PAR_MIN)
-        for (size_t r = 0; r < rows; r++)
-            for (int j = 0; j < cn; j++) {
-                float v = (x[r * c + c0 + j] - mu[j]) * scale[j] + shift[j];
-                y[r * c + c0 + j] = relu && v < 0.0f ? 0.0f : v;
-            }
+        bn_apply(y, x, mu, scale, shift, rows, c, c0, cn, relu);
     }
 }
 
@@ -193,15 +180,7 @@ static void bn_grad_sums(double *sa, double *sb, const float *dy, const float *x
             }
         }
     }
-    for (int j = 0; j < cn; j++) {
-        double a = 0.0, b = 0.0;
-        for (int p = 0; p < PARTS; p++) {
-            a += t->a[p][j];
-            b += t->b[p][j];
-        }
-        sa[j] = a;
-        sb[j] = b;
-    }
+    combine(sa, sb, t, cn);
 }
 
 void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
