@@ -57,6 +57,15 @@ static dpf_status get_bytes(const dpf_st_file *f, const char *name, void *dst, s
 
 dpf_status dpf_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *meta)
 {
+    const json_t *pj = json_object_get(meta, "pruner");
+    json_t *updates = json_object_get(pj, "updates");
+    if (!json_is_real(json_object_get(pj, "target")) || !json_is_array(updates) ||
+        !json_is_integer(json_object_get(pj, "n_updates")))
+        return dpf_error(DPF_ERR_FORMAT, "%s: checkpoint metadata lacks the pruner's state",
+                         f->path);
+    json_t *copy = json_deep_copy(updates);
+    if (!copy)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory");
     dpf_status st = get_bytes(f, "pruner/mask", p->mask, p->n);
     if (st == DPF_OK)
         st = get_bytes(f, "pruner/prev_mask", p->prev_mask, p->n);
@@ -71,17 +80,13 @@ dpf_status dpf_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *me
         snprintf(name, sizeof name, "method/%s", items[i].name);
         st = get_bytes(f, name, items[i].data, items[i].bytes);
     }
-    if (st != DPF_OK)
+    if (st != DPF_OK) {
+        json_decref(copy);
         return st;
-    const json_t *pj = json_object_get(meta, "pruner");
-    json_t *updates = json_object_get(pj, "updates");
-    if (!json_is_real(json_object_get(pj, "target")) || !json_is_array(updates) ||
-        !json_is_integer(json_object_get(pj, "n_updates")))
-        return dpf_error(DPF_ERR_FORMAT, "%s: checkpoint metadata lacks the pruner's state",
-                         f->path);
+    }
     p->target = json_real_value(json_object_get(pj, "target"));
     p->n_updates = json_integer_value(json_object_get(pj, "n_updates"));
     json_decref(p->updates);
-    p->updates = json_deep_copy(updates);
-    return p->updates ? DPF_OK : dpf_error(DPF_ERR_NOMEM, "out of memory");
+    p->updates = copy;
+    return DPF_OK;
 }

@@ -176,6 +176,14 @@ dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt
     dpf_st_file f = {0};
     json_t *state;
     dpf_status st = read_verified(dir, &f, &state);
+    /* the metadata first: nothing of the run is touched unless it is all there */
+    int64_t opt_steps = 0, tracked = 0;
+    if (st == DPF_OK && (get_int(state, "opt_steps", &opt_steps) ||
+                         get_int(state, "batches_tracked", &tracked) || opt_steps < 0))
+        st = dpf_error(DPF_ERR_FORMAT, "%s: optimiser / BN counters missing", f.path);
+    dpf_ckpt_pos parsed;
+    if (st == DPF_OK)
+        st = parse_pos(&f, state, &parsed);
     size_t n = dpf_net_size(net);
     if (st == DPF_OK)
         st = dpf_st_get_f32(&f, "net/w", dpf_net_weights(net), n);
@@ -187,17 +195,12 @@ dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt
         st = dpf_st_get_f32(&f, "opt/m", opt->m, opt->n);
     if (st == DPF_OK && opt->v)
         st = dpf_st_get_f32(&f, "opt/v", opt->v, opt->n);
-    int64_t opt_steps = 0, tracked = 0;
-    if (st == DPF_OK && (get_int(state, "opt_steps", &opt_steps) ||
-                         get_int(state, "batches_tracked", &tracked) || opt_steps < 0))
-        st = dpf_error(DPF_ERR_FORMAT, "%s: optimiser / BN counters missing", f.path);
-    if (st == DPF_OK)
-        st = parse_pos(&f, state, pos);
     if (st == DPF_OK)
         st = dpf_pruner_load(p, &f, state);
     if (st == DPF_OK) {
         opt->steps = opt_steps;
         dpf_net_set_batches_tracked(net, tracked);
+        *pos = parsed;
     }
     json_decref(state);
     dpf_st_free(&f);
