@@ -3,6 +3,7 @@
 #include "train/run_files.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,24 @@
 static const char *const run_markers[] = {"config.json", "metrics.jsonl", "summary.json",
                                           "model.safetensors", "checkpoint.safetensors"};
 
-dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
+dpf_status dpf_run_lock(const char *dir, int *fd_out)
+{
+    char path[2048];
+    snprintf(path, sizeof path, "%s/.dpf-lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return dpf_error(DPF_ERR_IO, "--out %s: cannot create %s: %s", dir, path, strerror(errno));
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(fd, F_SETLK, &fl) != 0) {
+        close(fd);
+        return dpf_error(DPF_ERR_STATE, "--out %s is in use by another dpf run; wait for it to "
+                         "end or choose another directory", dir);
+    }
+    *fd_out = fd;
+    return DPF_OK;
+}
+
+dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg, int *lock_fd)
 {
     char path[2048];
     dpf_status st = dpf_mkdir_p(cfg->out);
@@ -22,6 +40,9 @@ dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
         snprintf(why, sizeof why, "%s", dpf_last_error());
         return dpf_error(st, "--out: %s", why);
     }
+    st = dpf_run_lock(cfg->out, lock_fd); /* before anything in it is checked or removed */
+    if (st != DPF_OK)
+        return st;
     for (size_t i = 0; i < sizeof run_markers / sizeof run_markers[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", cfg->out, run_markers[i]);
         if (dpf_file_exists(path) && !cfg->force)
@@ -31,9 +52,10 @@ dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg)
     }
     if (access(cfg->out, W_OK) != 0)
         return dpf_error(DPF_ERR_IO, "--out %s: not writable: %s", cfg->out, strerror(errno));
-    /* --force: the old run's metrics and checkpoint must not mix with the new run's */
-    static const char *const stale[] = {"metrics.jsonl", "checkpoint.safetensors"};
-    for (size_t i = 0; i < 2; i++) {
+    /* --force: nothing of the old run may pass for the new run's (config.json is rewritten) */
+    static const char *const stale[] = {"metrics.jsonl", "checkpoint.safetensors", "summary.json",
+                                        "model.safetensors", "dense.safetensors"};
+    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", cfg->out, stale[i]);
         if (dpf_file_exists(path) && unlink(path) != 0)
             return dpf_error(DPF_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));

@@ -46,6 +46,7 @@ typedef struct run {
     int steps_per_epoch;
     dpf_ckpt_pos pos;           /* where the run stands (what a checkpoint records) */
     int resuming;               /* pos came from a checkpoint and is not reached yet */
+    int lock_fd;                /* the run directory's lock, -1 without --out */
 } run;
 
 typedef struct epoch_stats {
@@ -109,8 +110,10 @@ static dpf_status setup(run *r)
     if (st != DPF_OK)
         return st;
     r->steps_per_epoch = dpf_loader_batches_per_epoch(r->loader);
+    if (c->out[0] && c->resume)
+        st = dpf_run_lock(c->out, &r->lock_fd);
     if (c->out[0] && !c->resume) {
-        st = dpf_run_prepare_dir(c);
+        st = dpf_run_prepare_dir(c, &r->lock_fd);
         if (st == DPF_OK) {
             json_t *j = dpf_run_config_json(c, r->net);
             st = dpf_run_write_json(c->out, "config.json", j);
@@ -399,6 +402,7 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     run r;
     memset(&r, 0, sizeof r);
     r.cfg = *cfg;
+    r.lock_fd = -1;
     stop_requested = 0;
     st = setup(&r);
     if (st == DPF_OK && r.cfg.resume)
@@ -417,5 +421,7 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     dpf_net_free(r.net);
     dpf_dataset_free(&r.train);
     dpf_dataset_free(&r.test);
+    if (r.lock_fd >= 0)
+        close(r.lock_fd);
     return st;
 }

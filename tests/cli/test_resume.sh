@@ -30,23 +30,25 @@ same_run() {
 
 # --- (1) the fault test
 "$dpf" train "${base[@]}" --epochs 3 --out "$tmp/ref" >/dev/null 2>&1 && ok || bad "reference run failed"
-kills=0 runs=0
-started=0
-while [[ ! -f "$tmp/run/summary.json" && $runs -lt 200 ]]; do
+kills=0 runs=0 fresh=1
+# until 20 kills have landed and the run has then finished: a run that finishes too early starts
+# over (--force), so every kill interrupts a run that a later --resume completes
+while [[ ( $kills -lt 20 || ! -f "$tmp/run/summary.json" ) && $runs -lt 300 ]]; do
   runs=$((runs + 1))
-  if [[ $started -eq 0 || ! -f "$tmp/run/checkpoint.safetensors" ]]; then
-    cmd=("$dpf" train "${base[@]}" --epochs 3 --out "$tmp/run" --force)   # killed before any checkpoint
+  if [[ $fresh -eq 1 || ! -f "$tmp/run/checkpoint.safetensors" ]]; then
+    cmd=("$dpf" train "${base[@]}" --epochs 3 --out "$tmp/run" --force)
   else
     cmd=("$dpf" train --resume "$tmp/run" --progress none)
   fi
-  started=1
+  fresh=0
   "${cmd[@]}" >/dev/null 2>"$tmp/err" &
   pid=$!
   if [[ $kills -lt 20 ]]; then
-    sleep "0.$((RANDOM % 9 + 1))$((RANDOM % 10))"
+    sleep "0.$((RANDOM % 7))$((RANDOM % 10))"
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   fi
   wait "$pid" 2>/dev/null
+  [[ $kills -lt 20 && -f "$tmp/run/summary.json" ]] && fresh=1
 done
 [[ $kills -ge 20 ]] && ok || bad "only $kills kills landed"
 [[ -f "$tmp/run/summary.json" ]] && ok || bad "the killed run never finished: $(cat "$tmp/err")"
@@ -76,6 +78,19 @@ for m in dpf lt dsr; do
   "$dpf" train --resume "$tmp/term-$m" >/dev/null 2>"$tmp/err" && ok || bad "$m resume: $(cat "$tmp/err")"
   same_run "$tmp/ref-$m" "$tmp/term-$m" "$m after SIGTERM"
 done
+
+# --- a second run into a directory in use is refused, even with --force, and changes nothing
+"$dpf" train "${base[@]}" --epochs 3 --out "$tmp/busy" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 100); do [[ -f "$tmp/busy/checkpoint.safetensors" ]] && break; sleep 0.05; done
+before=$(sha256sum "$tmp/busy/config.json")
+"$dpf" train "${base[@]}" --epochs 1 --out "$tmp/busy" --force >/dev/null 2>"$tmp/err"
+rc=$?
+if kill -0 "$pid" 2>/dev/null; then   # only meaningful while the first run still runs
+  [[ $rc -eq 1 ]] && grep -q "in use by another dpf run" "$tmp/err" && ok || bad "busy --out: $rc $(cat "$tmp/err")"
+  [[ $(sha256sum "$tmp/busy/config.json") == "$before" ]] && ok || bad "busy --out: config.json changed"
+fi
+wait "$pid"
 
 # --- (3) bad checkpoints and bad resumes: one line, non-zero, files untouched
 expect_error() {   # CODE PATTERN -- command...

@@ -1,5 +1,6 @@
 /* cmd_train.c — `dpf train`: parse options into a dpf_train_config, run, print the result. */
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -205,10 +206,26 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
         printf("run saved in %s\n", c->out);
 }
 
-static void on_signal(int sig)
+/* SIGINT / SIGTERM are blocked in every thread (compute threads are never interrupted) and
+ * taken by this one, which asks the trainer to checkpoint and stop. */
+static void *signal_waiter(void *arg)
 {
-    (void)sig;
-    dpf_train_request_stop();
+    sigset_t *set = arg;
+    for (int sig; sigwait(set, &sig) == 0;)
+        dpf_train_request_stop();
+    return NULL;
+}
+
+static void catch_stop_signals(void)
+{
+    static sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_t t;
+    if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
+        pthread_create(&t, NULL, signal_waiter, &set) == 0)
+        pthread_detach(t);
 }
 
 /* Parses argv onto cfg; returns 0, 1 after --help, 2 on a bad option. */
@@ -267,11 +284,7 @@ int cmd_train(int argc, char **argv)
         cli_report_error();
         return 2;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals(); /* before the run starts any thread */
     st = dpf_train_run(&cfg, &res);
     if (st != DPF_OK) {
         cli_report_error();
