@@ -44,6 +44,9 @@ while [[ ( $kills -lt 20 || ! -f "$tmp/run/summary.json" ) && $runs -lt 300 ]]; 
   "${cmd[@]}" >/dev/null 2>"$tmp/err" &
   pid=$!
   if [[ $kills -lt 20 ]]; then
+    # a fresh run is killed only once its first checkpoint exists (slow sanitizer builds would
+    # otherwise spend every kill in start-up); resumed runs at any moment
+    for _ in $(seq 200); do [[ -f "$tmp/run/checkpoint.safetensors" ]] && break; sleep 0.05; done
     sleep "0.$((RANDOM % 7))$((RANDOM % 10))"
     if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
   fi
