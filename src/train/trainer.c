@@ -174,11 +174,13 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
         int every = r->cfg.checkpoint_every;
         if (stop_requested || (every > 0 && ctx->step % every == 0)) {
             st = checkpoint(r, ctx);
+            if (st == DPF_OK && stop_requested && !r->cfg.out[0])
+                return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d "
+                                 "(no --out: nothing saved)", ctx->global_epoch + 1, pos->batch);
             if (st == DPF_OK && stop_requested)
                 return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d; the "
                                  "checkpoint is saved: continue with dpf train --resume %s",
-                                 ctx->global_epoch + 1, pos->batch, r->cfg.out[0] ?
-                                 r->cfg.out : "(no --out: nothing saved)");
+                                 ctx->global_epoch + 1, pos->batch, r->cfg.out);
         }
     }
     pos->train_time += pos->t_steps;
