@@ -130,6 +130,10 @@ expect_error 1 "--resume $tmp/nothing: no checkpoint" -- "$dpf" train --resume "
   bad "divergence: $(cat "$tmp/err")"
 "$dpf" train --resume "$tmp/nan" >/dev/null 2>"$tmp/err"
 grep -q "the loss is" "$tmp/err" && ok || bad "the kept checkpoint does not load: $(cat "$tmp/err")"
+# an unfinished run has no model yet: eval and export say so
+rm -f "$tmp/nan/model.safetensors"
+expect_error 1 "has no model yet: the run did not finish .*--resume" -- "$dpf" eval "$tmp/nan"
+expect_error 1 "has no model yet" -- "$dpf" export "$tmp/nan" -o "$tmp/x.safetensors"
 # the finished run resumes to the same result (nothing left to train) and may change --threads
 cp -r "$tmp/ref" "$tmp/again"
 "$dpf" train --resume "$tmp/again" --threads 1 >/dev/null 2>"$tmp/err" && ok || bad "resume of a finished run: $(cat "$tmp/err")"

@@ -19,7 +19,7 @@ int cli_string(const char *opt, const char *text, char *dst, size_t cap);
 /* Comma-separated list of up to max doubles. */
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n);
 /* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */
-void cli_model_path(const char *arg, char *dst, size_t cap);
+int cli_model_path(const char *arg, char *dst, size_t cap);
 /* Prints "dpf: <message>" for the library's last error. */
 void cli_report_error(void);
 /* "dpf SUBCOMMAND: unknown option '--x' (see dpf SUBCOMMAND --help)" etc. for getopt results. */

@@ -89,12 +89,22 @@ void cli_bad_option(const char *sub, const char *arg)
             arg ? arg : "?", sub);
 }
 
-/* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */
-void cli_model_path(const char *arg, char *dst, size_t cap)
+/* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. A run that has a
+ * checkpoint but no model yet did not finish: that is said (and -1 returned). */
+int cli_model_path(const char *arg, char *dst, size_t cap)
 {
     struct stat st;
-    if (stat(arg, &st) == 0 && S_ISDIR(st.st_mode))
-        snprintf(dst, cap, "%s/model.safetensors", arg);
-    else
+    if (stat(arg, &st) != 0 || !S_ISDIR(st.st_mode)) {
         snprintf(dst, cap, "%s", arg);
+        return 0;
+    }
+    snprintf(dst, cap, "%s/model.safetensors", arg);
+    char ckpt[2048];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.safetensors", arg);
+    if (stat(dst, &st) != 0 && stat(ckpt, &st) == 0) {
+        fprintf(stderr, "dpf: %s has no model yet: the run did not finish (continue it with dpf "
+                "train --resume %s)\n", arg, arg);
+        return -1;
+    }
+    return 0;
 }

@@ -60,7 +60,8 @@ int cmd_eval(int argc, char **argv)
     if (threads > 0)
         omp_set_num_threads(threads);
     char path[2048];
-    cli_model_path(argv[optind], path, sizeof path);
+    if (cli_model_path(argv[optind], path, sizeof path) != 0)
+        return 1;
     dpf_net *net;
     dpf_model_meta meta;
     dpf_dataset test = {0};

@@ -61,7 +61,8 @@ int cmd_export(int argc, char **argv)
         return 1;
     }
     char path[2048];
-    cli_model_path(argv[optind], path, sizeof path);
+    if (cli_model_path(argv[optind], path, sizeof path) != 0)
+        return 1;
     dpf_net *net;
     dpf_model_meta meta;
     dpf_status st = dpf_model_load(path, 1, &net, &meta);
