@@ -170,6 +170,18 @@ static dpf_status parse_pos(const dpf_st_file *f, const json_t *state, dpf_ckpt_
     return DPF_OK;
 }
 
+dpf_status dpf_checkpoint_position(const char *dir, dpf_ckpt_pos *pos)
+{
+    dpf_st_file f = {0};
+    json_t *state;
+    dpf_status st = read_verified(dir, &f, &state);
+    if (st == DPF_OK)
+        st = parse_pos(&f, state, pos);
+    json_decref(state);
+    dpf_st_free(&f);
+    return st;
+}
+
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
                                dpf_ckpt_pos *pos)
 {

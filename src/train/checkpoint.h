@@ -34,5 +34,7 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
  * begin_phase already run). Errors name the file and what is wrong. */
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
                                dpf_ckpt_pos *pos);
+/* Only the position of RUN_DIR's checkpoint (verified like a load). */
+dpf_status dpf_checkpoint_position(const char *dir, dpf_ckpt_pos *pos);
 
 #endif

@@ -288,9 +288,8 @@ static dpf_status prepare_resume(run *r)
         return st;
     if (dpf_train_config_compatible(&saved, &r->cfg) != 0)
         return DPF_ERR_ARG;
-    /* peek at the position: the phase to start in and the metrics to keep */
-    dpf_optimizer tmp_opt = r->opt;
-    st = dpf_checkpoint_load(r->cfg.out, r->net, &tmp_opt, r->pruner, &r->pos);
+    /* the position: the phase to start in and the metrics to keep */
+    st = dpf_checkpoint_position(r->cfg.out, &r->pos);
     if (st != DPF_OK)
         return st;
     char path[2048], tmp[2100];
