@@ -758,27 +758,28 @@ static void sync_parent_dir(const char *path)
     free(dir);
 }
 
+/* zlib's crc32 over any length (it takes uInt lengths) */
+static uLong crc_bytes(uLong c, const uint8_t *p, size_t n)
+{
+    for (size_t at = 0; at < n;) {
+        size_t len = n - at > (1u << 30) ? (1u << 30) : n - at;
+        c = crc32(c, p + at, (uInt)len);
+        at += len;
+    }
+    return c;
+}
+
 uint32_t dpf_st_writer_crc32(const dpf_st_writer *w, uint32_t crc)
 {
     uLong c = crc;
     for (int i = 0; i < w->count; i++)
-        for (size_t at = 0; at < w->items[i].nbytes;) { /* zlib takes uInt lengths */
-            size_t len = w->items[i].nbytes - at > (1u << 30) ? (1u << 30) : w->items[i].nbytes - at;
-            c = crc32(c, w->items[i].data + at, (uInt)len);
-            at += len;
-        }
+        c = crc_bytes(c, w->items[i].data, w->items[i].nbytes);
     return (uint32_t)c;
 }
 
 uint32_t dpf_st_data_crc32(const dpf_st_file *f, uint32_t crc)
 {
-    uLong c = crc;
-    for (size_t at = 0; at < f->data_size;) {
-        size_t len = f->data_size - at > (1u << 30) ? (1u << 30) : f->data_size - at;
-        c = crc32(c, f->data + at, (uInt)len);
-        at += len;
-    }
-    return (uint32_t)c;
+    return (uint32_t)crc_bytes(crc, f->data, f->data_size);
 }
 
 dpf_status dpf_st_writer_write(dpf_st_writer *w, const char *path)

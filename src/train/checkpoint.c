@@ -25,6 +25,12 @@ static json_t *pos_json(const dpf_ckpt_pos *p)
                      (json_int_t)p->metrics_lines);
 }
 
+void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, char out[16])
+{
+    uLong c = crc32(data_crc, (const Bytef *)state, (uInt)strlen(state));
+    snprintf(out, 16, "%08lx", c);
+}
+
 static dpf_status add(dpf_st_writer *w, const char *name, dpf_st_dtype dt, size_t count,
                       const void *data)
 {
@@ -67,9 +73,7 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
         st = dpf_st_writer_meta(w, "state", text);
     if (st == DPF_OK) {
         char crc[16];
-        uLong c = dpf_st_writer_crc32(w, 0);
-        c = crc32(c, (const Bytef *)text, (uInt)strlen(text));
-        snprintf(crc, sizeof crc, "%08lx", c);
+        dpf_checkpoint_crc_text(dpf_st_writer_crc32(w, 0), text, crc);
         st = dpf_st_writer_meta(w, "crc32", crc);
     }
     if (st == DPF_OK) {
@@ -100,10 +104,8 @@ static dpf_status read_verified(const char *dir, dpf_st_file *f, json_t **state)
     if (!format || strcmp(format, FORMAT) != 0 || !text || !crc)
         return dpf_error(DPF_ERR_FORMAT, "%s: not a dpf checkpoint (format %s expected)", path,
                          FORMAT);
-    uLong c = dpf_st_data_crc32(f, 0);
-    c = crc32(c, (const Bytef *)text, (uInt)strlen(text));
     char want[16];
-    snprintf(want, sizeof want, "%08lx", c);
+    dpf_checkpoint_crc_text(dpf_st_data_crc32(f, 0), text, want);
     if (strcmp(want, crc) != 0)
         return dpf_error(DPF_ERR_FORMAT, "%s: checksum mismatch (stored %s, computed %s): the "
                          "checkpoint is corrupt", path, crc, want);
@@ -112,22 +114,6 @@ static dpf_status read_verified(const char *dir, dpf_st_file *f, json_t **state)
     if (!*state)
         return dpf_error(DPF_ERR_FORMAT, "%s: state metadata: %s", path, je.text);
     return DPF_OK;
-}
-
-dpf_status dpf_checkpoint_config(const char *dir, dpf_train_config *cfg)
-{
-    dpf_st_file f = {0};
-    json_t *state;
-    dpf_status st = read_verified(dir, &f, &state);
-    const dpf_st_tensor *t = st == DPF_OK ? dpf_st_find(&f, "config") : NULL;
-    if (st == DPF_OK && (!t || t->nbytes != sizeof *cfg))
-        st = dpf_error(DPF_ERR_FORMAT, "%s: checkpoint of another dpf version (configuration "
-                       "of %zu bytes, expected %zu)", f.path, t ? t->nbytes : 0, sizeof *cfg);
-    if (st == DPF_OK)
-        memcpy(cfg, f.data + t->offset, sizeof *cfg);
-    json_decref(state);
-    dpf_st_free(&f);
-    return st;
 }
 
 static int get_int(const json_t *o, const char *k, int64_t *v)
@@ -162,7 +148,7 @@ static dpf_status parse_pos(const dpf_st_file *f, const json_t *state, dpf_ckpt_
               get_real(o, "last_lr", &p->last_lr) ||
               get_int(o, "metrics_lines", &p->metrics_lines);
     if (bad || phase < 0 || phase >= DPF_MAX_PHASES || epoch < 0 || ge < 0 || batch < 0 ||
-        p->step < 0 || phase > 1000000 || epoch > 1000000 || ge > 1000000 || batch > 1000000000)
+        p->step < 0 || epoch > 1000000 || ge > 1000000 || batch > 1000000000)
         return dpf_error(DPF_ERR_FORMAT, "%s: the run position in the metadata is missing or "
                          "out of range", f->path);
     p->phase = (int)phase, p->epoch = (int)epoch, p->global_epoch = (int)ge;
@@ -170,16 +156,27 @@ static dpf_status parse_pos(const dpf_st_file *f, const json_t *state, dpf_ckpt_
     return DPF_OK;
 }
 
-dpf_status dpf_checkpoint_position(const char *dir, dpf_ckpt_pos *pos)
+dpf_status dpf_checkpoint_peek(const char *dir, dpf_train_config *cfg, dpf_ckpt_pos *pos)
 {
     dpf_st_file f = {0};
     json_t *state;
     dpf_status st = read_verified(dir, &f, &state);
-    if (st == DPF_OK)
+    const dpf_st_tensor *t = st == DPF_OK ? dpf_st_find(&f, "config") : NULL;
+    if (st == DPF_OK && cfg && (!t || t->nbytes != sizeof *cfg))
+        st = dpf_error(DPF_ERR_FORMAT, "%s: checkpoint of another dpf version (configuration "
+                       "of %zu bytes, expected %zu)", f.path, t ? t->nbytes : 0, sizeof *cfg);
+    if (st == DPF_OK && cfg)
+        memcpy(cfg, f.data + t->offset, sizeof *cfg);
+    if (st == DPF_OK && pos)
         st = parse_pos(&f, state, pos);
     json_decref(state);
     dpf_st_free(&f);
     return st;
+}
+
+dpf_status dpf_checkpoint_config(const char *dir, dpf_train_config *cfg)
+{
+    return dpf_checkpoint_peek(dir, cfg, NULL);
 }
 
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,

@@ -126,29 +126,32 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
     return DPF_OK;
 }
 
-/* The options a resumed run must keep: every field that shapes the training. */
-#define FIELD(opt, f) {opt, offsetof(dpf_train_config, f), sizeof(((dpf_train_config *)0)->f)}
+/* The options a resumed run must keep: every field that shapes the training. Text fields
+ * compare up to their terminating NUL. */
+#define FIELD(opt, f, text) \
+    {opt, offsetof(dpf_train_config, f), sizeof(((dpf_train_config *)0)->f), text}
 static const struct {
     const char *option;
     size_t offset, size;
+    int text;
 } kept[] = {
-    FIELD("--data", data),          FIELD("--model", model),
-    FIELD("--method", method),      FIELD("--sparsity", sparsity),
-    FIELD("--structured", structured), FIELD("--scope", layer_scope),
-    FIELD("--period", period),      FIELD("--ramp-start", ramp_start),
-    FIELD("--ramp-end", ramp_end),  FIELD("--finetune", finetune_epochs),
-    FIELD("--finetune-lr", finetune_lr), FIELD("--lt-rounds", lt_rounds),
-    FIELD("--prune-rate", prune_rate), FIELD("--update-every", update_every),
-    FIELD("--density-dist", density_erk), FIELD("--compressor", compressor),
-    FIELD("--epochs", epochs),      FIELD("--batch", batch),
-    FIELD("--optimizer", optimizer), FIELD("--lr", lr),
-    FIELD("--momentum", momentum),  FIELD("--wd", weight_decay),
-    FIELD("--gamma", gamma),        FIELD("--warmup", warmup_epochs),
-    FIELD("--nesterov", nesterov),  FIELD("--milestones", milestones),
-    FIELD("--milestones", n_milestones), FIELD("--seed", seed),
-    FIELD("--limit-train", limit_train), FIELD("--crop-pad", crop_pad),
-    FIELD("--no-flip", flip),       FIELD("normalisation", mean),
-    FIELD("normalisation", std),
+    FIELD("--data", data, 1),            FIELD("--model", model, 1),
+    FIELD("--method", method, 1),        FIELD("--sparsity", sparsity, 0),
+    FIELD("--structured", structured, 0), FIELD("--scope", layer_scope, 0),
+    FIELD("--period", period, 0),        FIELD("--ramp-start", ramp_start, 0),
+    FIELD("--ramp-end", ramp_end, 0),    FIELD("--finetune", finetune_epochs, 0),
+    FIELD("--finetune-lr", finetune_lr, 0), FIELD("--lt-rounds", lt_rounds, 0),
+    FIELD("--prune-rate", prune_rate, 0), FIELD("--update-every", update_every, 0),
+    FIELD("--density-dist", density_erk, 0), FIELD("--compressor", compressor, 1),
+    FIELD("--epochs", epochs, 0),        FIELD("--batch", batch, 0),
+    FIELD("--optimizer", optimizer, 1),  FIELD("--lr", lr, 0),
+    FIELD("--momentum", momentum, 0),    FIELD("--wd", weight_decay, 0),
+    FIELD("--gamma", gamma, 0),          FIELD("--warmup", warmup_epochs, 0),
+    FIELD("--nesterov", nesterov, 0),    FIELD("--milestones", milestones, 0),
+    FIELD("--milestones", n_milestones, 0), FIELD("--seed", seed, 0),
+    FIELD("--limit-train", limit_train, 0), FIELD("--crop-pad", crop_pad, 0),
+    FIELD("--no-flip", flip, 0),         FIELD("normalisation", mean, 0),
+    FIELD("normalisation", std, 0),
 };
 
 int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now)
@@ -156,12 +159,7 @@ int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_c
     for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
         const char *a = (const char *)saved + kept[i].offset;
         const char *b = (const char *)now + kept[i].offset;
-        int is_text = kept[i].offset == offsetof(dpf_train_config, data) ||
-                      kept[i].offset == offsetof(dpf_train_config, model) ||
-                      kept[i].offset == offsetof(dpf_train_config, method) ||
-                      kept[i].offset == offsetof(dpf_train_config, compressor) ||
-                      kept[i].offset == offsetof(dpf_train_config, optimizer);
-        if (is_text ? strncmp(a, b, kept[i].size) != 0 : memcmp(a, b, kept[i].size) != 0) {
+        if (kept[i].text ? strncmp(a, b, kept[i].size) != 0 : memcmp(a, b, kept[i].size) != 0) {
             dpf_error(DPF_ERR_ARG, "--resume %s: %s differs from the interrupted run's; a run "
                       "continues with its own options (only --threads, --progress, --data-dir "
                       "and --checkpoint-every may change)", now->out, kept[i].option);

@@ -282,16 +282,13 @@ static dpf_status run_phase(run *r, int phase, epoch_stats *es, double *test_acc
  * to it (an epoch finished after the checkpoint is trained again). */
 static dpf_status prepare_resume(run *r)
 {
+    /* the saved options, and the position: the phase to start in and the metrics to keep */
     dpf_train_config saved;
-    dpf_status st = dpf_checkpoint_config(r->cfg.out, &saved);
+    dpf_status st = dpf_checkpoint_peek(r->cfg.out, &saved, &r->pos);
     if (st != DPF_OK)
         return st;
     if (dpf_train_config_compatible(&saved, &r->cfg) != 0)
         return DPF_ERR_ARG;
-    /* the position: the phase to start in and the metrics to keep */
-    st = dpf_checkpoint_position(r->cfg.out, &r->pos);
-    if (st != DPF_OK)
-        return st;
     char path[2048], tmp[2100];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->cfg.out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);

@@ -3,8 +3,6 @@
  * safetensors, rewritten with the CRC it would need, so mutations reach the position, counter
  * and pruner parsers and the restore into a small DPF run's net, optimiser and pruner.
  * DPF_FUZZ_MAKE_SEED=DIR writes a valid checkpoint of that run into DIR and exits (the seed). */
-#include <zlib.h>
-
 #include "dpf/net.h"
 #include "dpf/safetensors.h"
 #include "dpf/train.h"
@@ -57,10 +55,8 @@ static int fix_crc(const char *path)
              DPF_OK;
     }
     if (ok) {
-        uLong c = dpf_st_writer_crc32(w, 0);
-        c = crc32(c, (const Bytef *)state, (uInt)strlen(state));
         char crc[16];
-        snprintf(crc, sizeof crc, "%08lx", c);
+        dpf_checkpoint_crc_text(dpf_st_writer_crc32(w, 0), state, crc);
         const char *format = dpf_st_meta(&f, "format");
         ok = dpf_st_writer_meta(w, "format", format ? format : "") == DPF_OK &&
              dpf_st_writer_meta(w, "state", state) == DPF_OK &&

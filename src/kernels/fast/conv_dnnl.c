@@ -246,21 +246,6 @@ int dpf_fast_conv2d_prepare(const dpf_conv_shape *s)
     return entry_get(s, 0) ? 0 : -1;
 }
 
-void dpf_fast_conv2d_release(void)
-{
-    pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < cache_n; i++)
-        entry_free(cache[i]);
-    cache_n = 0;
-    if (stream)
-        dnnl_stream_destroy(stream);
-    if (engine)
-        dnnl_engine_destroy(engine);
-    stream = NULL;
-    engine = NULL;
-    pthread_mutex_unlock(&cache_lock);
-}
-
 /* Runs primitive p of entry e over (arg, pointer) pairs, with e's scratchpad; returns the
  * oneDNN status. */
 static dnnl_status_t run(conv_entry *e, const prim *p, int nargs, const int *args,

@@ -16,8 +16,6 @@ void dpf_fast_gemm(int ta, int tb, int m, int n, int k, float alpha, const float
 size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s);
 /* Creates (and caches) the oneDNN primitives of shape s: 0, or -1 with the error recorded. */
 int dpf_fast_conv2d_prepare(const dpf_conv_shape *s);
-/* Frees the cached primitives (they are re-created on demand). */
-void dpf_fast_conv2d_release(void);
 void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                              const dpf_conv_shape *s, float *ws);
 void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,

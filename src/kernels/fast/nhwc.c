@@ -42,9 +42,14 @@ static void combine(double *sa, double *sb, const bn_sums *t, int cn)
     }
 }
 
-/* For channels [c0, c0 + cn): sa[c] = sum (x - shift), sb[c] = sum (x - shift)^2 over rows. */
-static void sums_shifted(double *sa, double *sb, const float *x, const float *shift, size_t rows,
-                         int c, int c0, int cn, bn_sums *t)
+/* The one reduction of batch norm, for channels [c0, c0 + cn) over all rows:
+ *   u = g ? (g [* (y_relu > 0)]) : (x - center),  v = x - center,  sa = sum u,  sb = sum u v.
+ * Forward statistics: g NULL, center = the first row (sum of x - x0 and of (x - x0)^2).
+ * Backward: g = dy, center = the mean (sum of g and of g (x - mean)). The pointer tests are
+ * loop-invariant; the compiler unswitches them out of the vectorised inner loop. */
+static void piece_sums(double *sa, double *sb, const float *g, const float *y_relu,
+                       const float *x, const float *center, size_t rows, int c, int c0, int cn,
+                       bn_sums *t)
 {
 #pragma omp parallel for schedule(static) if (rows * (size_t)cn >= PAR_MIN)
     for (int p = 0; p < PARTS; p++) {
@@ -57,11 +62,12 @@ static void sums_shifted(double *sa, double *sb, const float *x, const float *sh
             float fa[CMAX] = {0}, fb[CMAX] = {0};
             size_t r1 = r0 + BLOCK < hi ? r0 + BLOCK : hi;
             for (size_t r = r0; r < r1; r++) {
-                const float *xr = x + r * (size_t)c + c0;
+                const size_t o = r * (size_t)c + c0;
                 for (int j = 0; j < cn; j++) {
-                    float d = xr[j] - shift[j];
-                    fa[j] += d;
-                    fb[j] += d * d;
+                    float v = x[o + j] - center[j];
+                    float u = !g ? v : y_relu && !(y_relu[o + j] > 0.0f) ? 0.0f : g[o + j];
+                    fa[j] += u;
+                    fb[j] += u * v;
                 }
             }
             for (int j = 0; j < cn; j++) {
@@ -104,7 +110,7 @@ void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
         const float *x0 = x + c0; /* the first row: the shift */
         float first[CMAX];
         memcpy(first, x0, (size_t)cn * sizeof(float));
-        sums_shifted(sa, sb, x, first, rows, c, c0, cn, &t);
+        piece_sums(sa, sb, NULL, NULL, x, first, rows, c, c0, cn, &t);
         for (int j = 0; j < cn; j++) {
             const int ci = c0 + j;
             const double dm = sa[j] / m;
@@ -151,38 +157,6 @@ void dpf_fast_bn_forward_eval(float *y, const float *x, const float *gamma, cons
     }
 }
 
-/* For channels [c0, c0 + cn): sa = sum g, sb = sum g * (x - mean), g = dy [* (y > 0)]. */
-static void bn_grad_sums(double *sa, double *sb, const float *dy, const float *x,
-                         const float *y_relu, const float *mean, size_t rows, int c, int c0,
-                         int cn, bn_sums *t)
-{
-#pragma omp parallel for schedule(static) if (rows * (size_t)cn >= PAR_MIN)
-    for (int p = 0; p < PARTS; p++) {
-        size_t lo, hi;
-        piece(rows, p, &lo, &hi);
-        double *pa = t->a[p], *pb = t->b[p];
-        for (int j = 0; j < cn; j++)
-            pa[j] = pb[j] = 0.0;
-        for (size_t r0 = lo; r0 < hi; r0 += BLOCK) {
-            float fa[CMAX] = {0}, fb[CMAX] = {0};
-            size_t r1 = r0 + BLOCK < hi ? r0 + BLOCK : hi;
-            for (size_t r = r0; r < r1; r++) {
-                const size_t o = r * (size_t)c + c0;
-                for (int j = 0; j < cn; j++) {
-                    float g = y_relu && !(y_relu[o + j] > 0.0f) ? 0.0f : dy[o + j];
-                    fa[j] += g;
-                    fb[j] += g * (x[o + j] - mean[j]);
-                }
-            }
-            for (int j = 0; j < cn; j++) {
-                pa[j] += fa[j];
-                pb[j] += fb[j];
-            }
-        }
-    }
-    combine(sa, sb, t, cn);
-}
-
 void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                           const float *y_relu, const float *save_mean, const float *save_invstd,
                           const float *gamma, int n, int c, int hw)
@@ -194,7 +168,7 @@ void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *d
         const int cn = c - c0 < CMAX ? c - c0 : CMAX;
         double sa[CMAX], sb[CMAX];
         float k[CMAX], mdy[CMAX], cx[CMAX];
-        bn_grad_sums(sa, sb, dy, x, y_relu, save_mean + c0, rows, c, c0, cn, &t);
+        piece_sums(sa, sb, dy, y_relu, x, save_mean + c0, rows, c, c0, cn, &t);
         for (int j = 0; j < cn; j++) {
             const int ci = c0 + j;
             const double invstd = (double)save_invstd[ci];
