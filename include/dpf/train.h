@@ -30,6 +30,7 @@ typedef struct dpf_train_config {
     int density_erk;        /* SET/RigL/SM/DSR initial layer densities: 1 ERK, 0 uniform, -1
                                method default */
     char compressor[16];    /* DPF with w~ = C(w): "" (mask), "sign", "q2".."q8" */
+    char mask_from[1024];   /* method fixed: the model file whose zero pattern is the mask */
     int epochs;
     int batch;
     char optimizer[8];      /* sgd | adam */
@@ -38,6 +39,8 @@ typedef struct dpf_train_config {
     int n_milestones;
     double milestones[DPF_MAX_MILESTONES];  /* fractions of training */
     uint64_t seed;
+    uint64_t init_seed;     /* seed of the weight initialisation (has_init_seed; else seed) */
+    int has_init_seed;
     int threads;            /* 0 = all cores */
     int limit_train;        /* 0 = all training images */
     int crop_pad;           /* random-crop padding; 0 = no crop */
@@ -47,6 +50,7 @@ typedef struct dpf_train_config {
     int force;              /* allow an --out that already holds a run */
     int progress;           /* 0 none, 1 plain lines, 2 live bar, -1 auto (bar on a terminal) */
     int checkpoint_every;   /* also checkpoint every N steps (0: only at epoch ends / signals) */
+    int eval_every;         /* test-set evaluation every N epochs and at each phase's end */
     int resume;             /* continue the run in `out` from its checkpoint */
 } dpf_train_config;
 
@@ -68,7 +72,7 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *result);
 dpf_status dpf_checkpoint_config(const char *run_dir, dpf_train_config *cfg);
 /* Compares a resumed run's configuration with the saved one: 0 if the run can continue with it,
  * else -1 with an error naming the first option that differs. Thread count, progress, data
- * directory and checkpoint interval may change. */
+ * directory, checkpoint interval and evaluation interval may change. */
 int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now);
 /* Asks a running dpf_train_run to save a checkpoint after the current step and return
  * DPF_ERR_INTERRUPTED (async-signal-safe: for SIGINT / SIGTERM handlers). */

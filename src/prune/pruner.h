@@ -149,7 +149,7 @@ double dpf_pruner_scheduled_sparsity(const dpf_pruner *p, const dpf_prune_ctx *c
 /* ---- the methods ---- */
 extern const dpf_method_ops dpf_method_dense, dpf_method_dpf, dpf_method_incremental,
     dpf_method_oneshot, dpf_method_snip, dpf_method_lt, dpf_method_dsr, dpf_method_sm,
-    dpf_method_sfp, dpf_method_set, dpf_method_rigl;
+    dpf_method_sfp, dpf_method_set, dpf_method_rigl, dpf_method_fixed;
 const dpf_method_ops *dpf_method_find(const char *name);
 const char *dpf_method_list(void);
 

@@ -32,6 +32,7 @@ void dpf_train_config_defaults(dpf_train_config *c)
     c->flip = 1;
     c->progress = -1;
     c->period = 16;
+    c->eval_every = 1;
     c->ramp_end = -1;
     c->lt_rounds = 3;
     c->prune_rate = -1;
@@ -86,6 +87,9 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
                          c->compressor);
     if (c->compressor[0] && strcmp(c->method, "dpf") != 0)
         return dpf_error(DPF_ERR_ARG, "--compressor works with --method dpf");
+    if ((strcmp(c->method, "fixed") == 0) != (c->mask_from[0] != 0))
+        return dpf_error(DPF_ERR_ARG, c->mask_from[0] ? "--mask-from works with --method fixed"
+                                                      : "--method fixed needs --mask-from MODEL");
     if (c->lt_rounds < 1 || c->lt_rounds > 30)
         return dpf_error(DPF_ERR_ARG, "--lt-rounds: %d is out of range [1, 30]", c->lt_rounds);
     if (c->epochs < 1 || c->epochs > 100000)
@@ -119,6 +123,9 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
         return dpf_error(DPF_ERR_ARG, "--limit-train: %d must be >= 0", c->limit_train);
     if (c->crop_pad < 0 || c->crop_pad > 64)
         return dpf_error(DPF_ERR_ARG, "--crop-pad: %d is out of range [0, 64]", c->crop_pad);
+    if (c->eval_every < 1 || c->eval_every > 100000)
+        return dpf_error(DPF_ERR_ARG, "--eval-every: %d is out of range [1, 100000]",
+                         c->eval_every);
     if (c->checkpoint_every < 0)
         return dpf_error(DPF_ERR_ARG, "--checkpoint-every: %d must be >= 0", c->checkpoint_every);
     if (c->resume && !c->out[0])
@@ -149,6 +156,8 @@ static const struct {
     FIELD("--gamma", gamma, 0),          FIELD("--warmup", warmup_epochs, 0),
     FIELD("--nesterov", nesterov, 0),    FIELD("--milestones", milestones, 0),
     FIELD("--milestones", n_milestones, 0), FIELD("--seed", seed, 0),
+    FIELD("--init-seed", init_seed, 0),  FIELD("--init-seed", has_init_seed, 0),
+    FIELD("--mask-from", mask_from, 1),
     FIELD("--limit-train", limit_train, 0), FIELD("--crop-pad", crop_pad, 0),
     FIELD("--no-flip", flip, 0),         FIELD("normalisation", mean, 0),
     FIELD("normalisation", std, 0),
@@ -161,8 +170,8 @@ int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_c
         const char *b = (const char *)now + kept[i].offset;
         if (kept[i].text ? strncmp(a, b, kept[i].size) != 0 : memcmp(a, b, kept[i].size) != 0) {
             dpf_error(DPF_ERR_ARG, "--resume %s: %s differs from the interrupted run's; a run "
-                      "continues with its own options (only --threads, --progress, --data-dir "
-                      "and --checkpoint-every may change)", now->out, kept[i].option);
+                      "continues with its own options (only --threads, --progress, --data-dir, "
+                      "--checkpoint-every and --eval-every may change)", now->out, kept[i].option);
             return -1;
         }
     }

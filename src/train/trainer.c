@@ -94,7 +94,7 @@ static dpf_status setup(run *r)
                             r->train.classes, c->batch);
     if (st != DPF_OK)
         return st;
-    dpf_net_init(r->net, c->seed);
+    dpf_net_init(r->net, c->has_init_seed ? c->init_seed : c->seed);
     st = make_optimizer(r);
     if (st == DPF_OK)
         st = dpf_pruner_create(&r->pruner, c, r->net);
@@ -192,36 +192,43 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
     return st;
 }
 
-static dpf_status end_epoch(run *r, dpf_prune_ctx *ctx, const epoch_stats *es, double *test_acc)
+/* Ends an epoch: mask statistics, the test set (every --eval-every epochs and at the end of
+ * each phase), the progress line and the metrics line. */
+static dpf_status end_epoch(run *r, dpf_prune_ctx *ctx, const epoch_stats *es, int last_of_phase)
 {
     json_t *m = json_object();
     dpf_status st = dpf_pruner_end_epoch(r->pruner, ctx, m);
-    double test_loss = 0;
-    if (st == DPF_OK)
-        st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, test_acc, &test_loss);
+    double test_acc = 0, test_loss = 0;
+    int eval = last_of_phase || (ctx->global_epoch + 1) % r->cfg.eval_every == 0;
+    if (st == DPF_OK && eval)
+        st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, &test_acc, &test_loss);
     if (st == DPF_OK) {
-        char line[256];
+        char line[256], test[48] = "";
         double sparsity = json_real_value(json_object_get(m, "sparsity"));
-        snprintf(line, sizeof line, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test acc "
-                 "%.2f%%  sparsity %.1f%%  %.0f img/s  %.1fs", ctx->global_epoch + 1,
-                 r->total_epochs, es->lr, es->loss, 100 * es->acc, 100 * *test_acc,
-                 100 * sparsity, es->images_per_s, es->wall_s);
+        if (eval)
+            snprintf(test, sizeof test, "  test acc %.2f%%", 100 * test_acc);
+        snprintf(line, sizeof line, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s  "
+                 "sparsity %.1f%%  %.0f img/s  %.1fs", ctx->global_epoch + 1, r->total_epochs,
+                 es->lr, es->loss, 100 * es->acc, test, 100 * sparsity, es->images_per_s,
+                 es->wall_s);
         dpf_progress_line(&r->progress, line);
     }
     if (st == DPF_OK && r->cfg.out[0]) {
         json_object_update_missing_new(
-            m, json_pack("{s:i, s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "epoch",
+            m, json_pack("{s:i, s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "epoch",
                          ctx->global_epoch + 1, "phase", r->phases[ctx->phase].name, "step",
                          (json_int_t)ctx->step, "lr", es->lr, "train_loss", es->loss, "train_acc",
-                         es->acc, "test_acc", *test_acc, "test_loss", test_loss, "images_per_s",
-                         es->images_per_s, "wall_s", es->wall_s));
+                         es->acc, "images_per_s", es->images_per_s, "wall_s", es->wall_s));
+        if (eval)
+            json_object_update_missing_new(m, json_pack("{s:f, s:f}", "test_acc", test_acc,
+                                                        "test_loss", test_loss));
         st = dpf_run_append_metrics(r->cfg.out, m);
     }
     json_decref(m);
     return st;
 }
 
-static dpf_status run_phase(run *r, int phase, epoch_stats *es, double *test_acc)
+static dpf_status run_phase(run *r, int phase, epoch_stats *es)
 {
     const dpf_phase *ph = &r->phases[phase];
     dpf_lr_schedule sched = {.base_lr = ph->lr, .gamma = r->cfg.gamma,
@@ -264,7 +271,7 @@ static dpf_status run_phase(run *r, int phase, epoch_stats *es, double *test_acc
         r->pos.phase = phase, r->pos.epoch = e;
         st = train_epoch(r, &ctx, &sched, es);
         if (st == DPF_OK)
-            st = end_epoch(r, &ctx, es, test_acc);
+            st = end_epoch(r, &ctx, es, e + 1 == ph->epochs);
         if (st == DPF_OK) {
             r->pos.epoch = e + 1, r->pos.global_epoch++, r->pos.batch = 0;
             r->pos.loss_sum = r->pos.t_steps = 0, r->pos.hits = r->pos.seen = 0;
@@ -406,9 +413,8 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     if (st == DPF_OK && r.cfg.resume)
         st = prepare_resume(&r);
     epoch_stats es = {0};
-    double test_acc = 0;
     for (int ph = r.resuming ? r.pos.phase : 0; st == DPF_OK && ph < r.n_phases; ph++)
-        st = run_phase(&r, ph, &es, &test_acc);
+        st = run_phase(&r, ph, &es);
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
     if (st == DPF_OK)

@@ -29,7 +29,8 @@ static void train_help(const dpf_train_config *d)
            "  --method NAME        %s   [%s]\n"
            "                       dpf: Dynamic Pruning with Feedback; incremental: Zhu & Gupta;\n"
            "                       oneshot: prune after training (+ --finetune); snip: mask at\n"
-           "                       initialisation; lt: Lottery Ticket rounds; dense: no pruning\n"
+           "                       initialisation; lt: Lottery Ticket rounds; dense: no pruning;\n"
+           "                       fixed: the mask of --mask-from, fixed for the whole run\n"
            "  --sparsity F         target sparsity of the prunable weights (every conv/linear\n"
            "                       weight except the final classifier), 0 <= F < 1   [%g;\n"
            "                       0 with --method dense]\n"
@@ -53,6 +54,12 @@ static void train_help(const dpf_train_config *d)
            "                       methods   [each method's published default]\n"
            "  --compressor C       DPF with w~ = C(w) instead of a mask: sign (binary with a\n"
            "                       per-layer scale) | qK (K-bit uniform quantisation)   [none]\n"
+           "  --mask-from MODEL    --method fixed: the mask is the zero pattern of MODEL's\n"
+           "                       prunable weights (a model file or a run directory, e.g. a\n"
+           "                       DPF run: retrain its mask, paper Fig. 5)   [none]\n",
+           d->data, d->limit_train, d->crop_pad, dpf_model_list(), d->model, dpf_method_list(),
+           d->method, d->sparsity, d->period, d->ramp_start, d->finetune_epochs, d->lt_rounds);
+    printf(
            "optimisation:\n"
            "  --epochs N           training epochs   [%d]\n"
            "  --batch N            mini-batch size   [%d]\n"
@@ -66,18 +73,21 @@ static void train_help(const dpf_train_config *d)
            "  --warmup E           linear LR warm-up over E epochs (fractions allowed)   [%g]\n"
            "run:\n"
            "  --seed N             seed of initialisation, order and augmentation   [%llu]\n"
+           "  --init-seed N        seed of the weight initialisation alone (e.g. --method fixed\n"
+           "                       from a new initialisation)   [--seed]\n"
            "  --threads N          compute threads (0 = all cores)   [%d]\n"
            "  --out DIR            save the run in DIR (refused if DIR holds a run)   [none]\n"
            "  --force              overwrite the run already in --out\n"
            "  --resume DIR         continue the run in DIR from its last checkpoint (written at\n"
            "                       every epoch end, every --checkpoint-every steps and on\n"
            "                       SIGINT / SIGTERM); other options must match the run's, except\n"
-           "                       --threads, --progress, --data-dir, --checkpoint-every\n"
+           "                       --threads, --progress, --data-dir, --checkpoint-every,\n"
+           "                       --eval-every\n"
            "  --checkpoint-every N also checkpoint every N steps (0 = epoch ends only)   [0]\n"
+           "  --eval-every N       test-set accuracy every N epochs and at the end of each\n"
+           "                       phase (the test set can cost more than a short epoch)   [1]\n"
            "  --progress MODE      auto | bar | lines | none   [auto: bar on a terminal]\n"
            "  -h, --help           this help\n",
-           d->data, d->limit_train, d->crop_pad, dpf_model_list(), d->model, dpf_method_list(),
-           d->method, d->sparsity, d->period, d->ramp_start, d->finetune_epochs, d->lt_rounds,
            d->epochs, d->batch, d->optimizer, d->lr, d->momentum,
            d->nesterov ? "on" : "off", d->weight_decay, d->gamma, d->warmup_epochs,
            (unsigned long long)d->seed, d->threads);
@@ -88,7 +98,7 @@ enum { O_DATA = 256, O_DATA_DIR, O_LIMIT, O_CROP, O_NOFLIP, O_MODEL, O_METHOD, O
        O_MILESTONES, O_GAMMA, O_WARMUP, O_SEED, O_THREADS, O_OUT, O_FORCE, O_PROGRESS,
        O_STRUCTURED, O_SCOPE, O_PERIOD, O_RAMP_START, O_RAMP_END, O_FINETUNE, O_FINETUNE_LR,
        O_LT_ROUNDS, O_PRUNE_RATE, O_UPDATE_EVERY, O_DENSITY, O_COMPRESSOR, O_RESUME,
-       O_CKPT_EVERY };
+       O_CKPT_EVERY, O_MASK_FROM, O_INIT_SEED, O_EVAL_EVERY };
 
 static const struct option train_options[] = {
     {"data", required_argument, 0, O_DATA},         {"data-dir", required_argument, 0, O_DATA_DIR},
@@ -114,6 +124,9 @@ static const struct option train_options[] = {
     {"compressor", required_argument, 0, O_COMPRESSOR},
     {"resume", required_argument, 0, O_RESUME},
     {"checkpoint-every", required_argument, 0, O_CKPT_EVERY},
+    {"mask-from", required_argument, 0, O_MASK_FROM},
+    {"init-seed", required_argument, 0, O_INIT_SEED},
+    {"eval-every", required_argument, 0, O_EVAL_EVERY},
     {"help", no_argument, 0, 'h'},                  {0, 0, 0, 0}};
 
 static int parse_density(const char *v, int *erk)
@@ -187,6 +200,9 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
     case O_COMPRESSOR: return cli_string("--compressor", v, c->compressor, sizeof c->compressor);
     case O_RESUME: c->resume = 1; return cli_string("--resume", v, c->out, sizeof c->out);
     case O_CKPT_EVERY: return cli_int("--checkpoint-every", v, &c->checkpoint_every);
+    case O_MASK_FROM: return cli_model_path(v, c->mask_from, sizeof c->mask_from);
+    case O_EVAL_EVERY: return cli_int("--eval-every", v, &c->eval_every);
+    case O_INIT_SEED: c->has_init_seed = 1; return cli_u64("--init-seed", v, &c->init_seed);
     }
     return -1;
 }

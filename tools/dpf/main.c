@@ -16,6 +16,7 @@ static void usage(FILE *f)
             "  eval     test accuracy of a run directory or a model file\n"
             "  export   write a run's model in a deployable format (safetensors)\n"
             "  bench    time training steps of a model (images/s, GFLOP/s)\n"
+            "  report   tables and plots of finished runs (paper-style, mean ± std over seeds)\n"
             "\n"
             "dpf COMMAND --help lists the options of a command and their defaults.\n",
             DPF_VERSION);
@@ -44,7 +45,9 @@ int main(int argc, char **argv)
         return cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
-    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, bench; see dpf --help)\n",
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(argc - 1, argv + 1);
+    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, bench, report; see dpf --help)\n",
             cmd);
     return 2;
 }

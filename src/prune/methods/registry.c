@@ -7,6 +7,7 @@ static const dpf_method_ops *const methods[] = {
     &dpf_method_dense, &dpf_method_dpf, &dpf_method_incremental, &dpf_method_oneshot,
     &dpf_method_snip,  &dpf_method_lt,          &dpf_method_dsr,         &dpf_method_sm,
     &dpf_method_sfp,   &dpf_method_set,         &dpf_method_rigl,
+    &dpf_method_fixed,
 };
 
 const dpf_method_ops *dpf_method_find(const char *name)
@@ -19,5 +20,5 @@ const dpf_method_ops *dpf_method_find(const char *name)
 
 const char *dpf_method_list(void)
 {
-    return "dense, dpf, incremental, oneshot, snip, lt, dsr, sm, sfp, set, rigl";
+    return "dense, dpf, incremental, oneshot, snip, lt, dsr, sm, sfp, set, rigl, fixed";
 }
