@@ -50,8 +50,9 @@ static int dir_is_empty(const char *dir)
     return empty;
 }
 
-/* DIR may be new, empty, or an earlier report (it has report.md): nothing else is overwritten. */
-static int prepare_out(const char *dir)
+/* DIR may be new, empty, or an earlier report (it has report.md): nothing else is overwritten.
+ * create = 0 only checks; create = 1 makes the directory (and its parents). */
+static int prepare_out(const char *dir, int create)
 {
     struct stat st;
     char probe[4200];
@@ -68,6 +69,8 @@ static int prepare_out(const char *dir)
         }
         return 0;
     }
+    if (!create)
+        return 0;
     char path[4096]; /* mkdir -p */
     snprintf(path, sizeof path, "%s", dir);
     for (char *p = path + 1; *p; p++)
@@ -139,12 +142,14 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "dpf report: give at least one run directory (see dpf report --help)\n");
         return 2;
     }
+    if (prepare_out(out, 0) != 0)
+        return 1;
     rep_set s;
     if (rep_load(&s, argv + optind, argc - optind) != 0) {
         rep_free(&s);
         return 1;
     }
-    if (prepare_out(out) != 0) {
+    if (prepare_out(out, 1) != 0) {
         rep_free(&s);
         return 1;
     }

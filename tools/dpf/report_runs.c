@@ -169,11 +169,11 @@ static int load_path(rep_set *s, const char *path)
     for (int i = 0; i < n; i++) {
         char sub[2048];
         snprintf(sub, sizeof sub, "%s/%s", path, list[i]->d_name);
-        if (list[i]->d_name[0] != '.' && stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (rc == 0 && list[i]->d_name[0] != '.' && stat(sub, &st) == 0 &&
+            S_ISDIR(st.st_mode)) {
             if (is_file(sub, "summary.json")) {
                 found++;
-                if (rc == 0)
-                    rc = load_run(s, sub);
+                rc = load_run(s, sub);
             } else if (is_file(sub, "config.json")) {
                 fprintf(stderr, "dpf: note: %s has not finished (no summary.json); left out\n",
                         sub);

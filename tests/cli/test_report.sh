@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# test_report.sh — dpf report on tiny runs (seeds grouped, the fine-tuning columns, figures and
+# their data, refusal to overwrite foreign files), and the training options it relies on:
+# --method fixed --mask-from / --init-seed (lottery-ticket check) and --eval-every.
+# usage: test_report.sh PATH/TO/dpf
+set -uo pipefail
+dpf=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+pass=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# expect_error CODE PATTERN -- command...: exit code, a single stderr line matching PATTERN
+expect_error() {
+  local code=$1 pattern=$2; shift 3
+  "$@" >"$tmp/out" 2>"$tmp/err"
+  local rc=$?
+  local lines; lines=$(wc -l <"$tmp/err")
+  if [[ $rc -ne $code ]]; then bad "$* exited $rc, expected $code: $(cat "$tmp/err")"; return; fi
+  if [[ $lines -ne 1 ]]; then bad "$* printed $lines stderr lines: $(cat "$tmp/err")"; return; fi
+  if ! grep -qE -- "$pattern" "$tmp/err"; then bad "$*: '$(cat "$tmp/err")' lacks /$pattern/"; return; fi
+  ok
+}
+
+train() { # dir, args...
+  local d=$1; shift
+  "$dpf" train --model mlp --limit-train 512 --batch 64 --threads 2 --progress none --out "$d" \
+    "$@" >/dev/null 2>"$tmp/train.err" && ok || bad "train $*: $(tail -2 "$tmp/train.err")"
+}
+
+runs=$tmp/runs
+mkdir -p "$runs"
+train "$runs/dense-s1" --method dense --epochs 2
+train "$runs/dpf-s1" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 1
+train "$runs/dpf-s2" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 2
+train "$runs/snip-s1" --method snip --sparsity 0.9 --epochs 2 --eval-every 2
+
+# --- --eval-every: epoch 1 has no test accuracy, the last epoch of the phase has one
+python3 - "$runs/snip-s1/metrics.jsonl" <<'PY' && ok || bad "--eval-every 2: wrong test_acc lines"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert len(lines) == 2 and "test_acc" not in lines[0] and "test_acc" in lines[1], lines
+PY
+expect_error 2 "--eval-every" -- "$dpf" train --eval-every 0
+
+# --- method fixed: the mask of another run, from the same or a new initialisation
+train "$runs/fixed-s1" --method fixed --mask-from "$runs/dpf-s1" --epochs 1
+train "$runs/fixed-new-s1" --method fixed --mask-from "$runs/dpf-s1" --epochs 1 --init-seed 99
+python3 - "$runs" <<'PY' && ok || bad "fixed: mask or init seed not taken over"
+import json, sys
+d = sys.argv[1]
+src = json.load(open(f"{d}/dpf-s1/summary.json"))["pruning"]["layer_sparsity"]
+got = json.load(open(f"{d}/fixed-s1/summary.json"))["pruning"]["layer_sparsity"]
+assert src == got, (src, got)
+assert json.load(open(f"{d}/fixed-s1/config.json"))["init_seed"] == 1
+assert json.load(open(f"{d}/fixed-new-s1/config.json"))["init_seed"] == 99
+PY
+expect_error 2 "--method fixed needs --mask-from" -- "$dpf" train --method fixed
+expect_error 2 "--mask-from works with --method fixed" -- "$dpf" train --mask-from "$runs/dpf-s1"
+expect_error 1 "holds a mlp, this run trains a lenet5" -- \
+  "$dpf" train --model lenet5 --method fixed --mask-from "$runs/dpf-s1" --limit-train 64
+expect_error 1 "--mask-from: .*nope.*cannot open" -- \
+  "$dpf" train --method fixed --mask-from "$tmp/nope.safetensors" --limit-train 64
+
+# --- an unfinished run is left out with a note
+mkdir -p "$runs/unfinished" && cp "$runs/dense-s1/config.json" "$runs/unfinished/"
+
+# --- the report
+rep=$tmp/report
+if "$dpf" report "$runs" -o "$rep" >"$tmp/rep.out" 2>"$tmp/rep.err"; then ok
+else bad "report failed: $(cat "$tmp/rep.err")"; fi
+grep -q "unfinished has not finished" "$tmp/rep.err" && ok || bad "no note on the unfinished run"
+for f in report.md results.json accuracy_vs_sparsity.dat curves_mlp.dat; do
+  [[ -s $rep/$f ]] && ok || bad "report lacks $f"
+done
+if command -v gnuplot >/dev/null; then
+  for f in accuracy_vs_sparsity accuracy_vs_params accuracy_vs_macs mask_convergence_mlp \
+           layer_sparsity_mlp dynamics_mlp curves_mlp; do
+    [[ $(head -c 4 "$rep/$f.png" 2>/dev/null | tail -c 3) == PNG ]] && ok || bad "$f.png missing"
+  done
+fi
+# the table: one row at 90%, DPF before and after fine-tuning, two seeds as mean ± std
+row=$(grep "^| 90% |" "$rep/report.md")
+[[ -n $row ]] && ok || bad "no 90% row in report.md"
+head=$(grep "^| sparsity |" "$rep/report.md")
+for col in Dense SNIP "DPF " "DPF+FT" "Fixed mask (same init)" "Fixed mask (new init)"; do
+  grep -qF "$col" <<<"$head" && ok || bad "table header lacks '$col': $head"
+done
+python3 - "$rep/results.json" "$runs" <<'PY' && ok || bad "results.json: wrong grouping or values"
+import json, statistics, sys
+res = json.load(open(sys.argv[1]))
+dpf = [r for r in res if r["label"] == "DPF+FT"]
+assert len(dpf) == 1 and dpf[0]["seeds"] == 2, dpf
+accs = [json.load(open(f"{sys.argv[2]}/dpf-s{s}/summary.json"))["test_acc_sparse"] for s in (1, 2)]
+assert abs(dpf[0]["test_acc_mean"] - statistics.mean(accs)) < 1e-6
+assert abs(dpf[0]["test_acc_std"] - statistics.stdev(accs)) < 1e-6
+pre = [r for r in res if r["label"] == "DPF"][0]
+assert pre["before_finetune"] and pre["seeds"] == 2
+assert len(res) == 6, [r["label"] for r in res]  # Dense SNIP DPF DPF+FT Fixed x2
+PY
+grep -q "± " <<<"$row" && ok || bad "90% row has no mean ± std: $row"
+grep -qF '| 90% |' "$tmp/rep.out" && ok || bad "tables not on stdout"
+# a second report into the same directory replaces the first
+"$dpf" report "$runs" -o "$rep" >/dev/null 2>&1 && ok || bad "report into an earlier report failed"
+
+# --- bad input: one line, non-zero, nothing touched
+expect_error 2 "give at least one run directory" -- "$dpf" report
+expect_error 2 "unknown or incomplete option" -- "$dpf" report --bogus "$runs"
+expect_error 1 "nope: not a directory" -- "$dpf" report "$tmp/nope"
+mkdir -p "$tmp/empty"
+expect_error 1 "no finished dpf run" -- "$dpf" report "$tmp/empty"
+mkdir -p "$tmp/precious" && echo keep >"$tmp/precious/notes.txt"
+expect_error 1 "holds files but no report.md" -- "$dpf" report "$runs" -o "$tmp/precious"
+[[ $(cat "$tmp/precious/notes.txt") == keep && $(ls "$tmp/precious" | wc -l) -eq 1 ]] && ok ||
+  bad "report touched a foreign directory"
+echo x >"$tmp/afile"
+expect_error 1 "not a directory" -- "$dpf" report "$runs" -o "$tmp/afile"
+echo '{"model": ' >"$runs/dense-s1/summary.json"
+expect_error 1 "dense-s1/summary.json: line" -- "$dpf" report "$runs" -o "$tmp/r2"
+"$dpf" report --help | grep -q -- "--out" && ok || bad "report --help lacks --out"
+
+echo "$pass passed, $fails failed"
+[[ $fails -eq 0 ]]
