@@ -76,6 +76,10 @@ double rep_value_macs(const rep_run *r, int pre_ft);
 double rep_value_sparsity(const rep_run *r, int pre_ft);
 double rep_value_wall(const rep_run *r, int pre_ft);
 
+/* The distinct (target sparsity, structured) pairs of a model's pruned results, ascending
+ * (filter-wise after unstructured): the rows of its table, the panels of its figures. */
+int rep_rows(const rep_set *s, const char *model, double *sp, int *st, int max);
+
 /* Appends printf-style text to the string dst of capacity cap, truncating. */
 void rep_appendf(char *dst, size_t cap, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -141,29 +141,6 @@ static const char *colour_of(const rep_set *s, const rep_entry *e)
     return colours[k % (int)(sizeof colours / sizeof colours[0])];
 }
 
-/* The (target sparsity, structured) panels of a model: its pruned groups' distinct targets. */
-static int panels(const rep_set *s, const char *model, double *sp, int *st, int max)
-{
-    int n = 0;
-    for (int i = 0; i < s->n_entries; i++) {
-        const rep_group *g = s->entries[i].g;
-        if (strcmp(g->model, model) != 0 || strcmp(g->method, "dense") == 0)
-            continue;
-        int k = 0;
-        while (k < n && !(sp[k] == g->sparsity && st[k] == g->structured))
-            k++;
-        if (k == n && n < max) {
-            sp[n] = g->sparsity, st[n] = g->structured;
-            for (int j = n++; j > 0 && (st[j - 1] > st[j] || (st[j - 1] == st[j] &&
-                                                             sp[j - 1] > sp[j])); j--) {
-                double t = sp[j]; sp[j] = sp[j - 1]; sp[j - 1] = t;
-                int u = st[j]; st[j] = st[j - 1]; st[j - 1] = u;
-            }
-        }
-    }
-    return n;
-}
-
 static void panel_title(fig *g, const char *what, double sp, int st)
 {
     gp(g, "set title '%s, %g%% sparsity%s'\n", what, 100 * sp, st ? " of filters" : "");
@@ -230,7 +207,7 @@ static int model_figure(const rep_set *s, const char *dir, FILE *md, const char 
 {
     double sp[32];
     int st[32];
-    int np = panels(s, model, sp, st, 32);
+    int np = rep_rows(s, model, sp, st, 32);
     if (np == 0)
         return 0; /* dense runs only: nothing pruned to show */
     char fname[96];

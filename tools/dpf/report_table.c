@@ -36,8 +36,7 @@ static void fmt_count(char *buf, size_t cap, double v)
         snprintf(buf, cap, "%.0f", v);
 }
 
-/* The distinct (target sparsity, structured) rows of a model's pruned results, ascending. */
-static int model_rows(const rep_set *s, const char *model, double *sp, int *st, int max)
+int rep_rows(const rep_set *s, const char *model, double *sp, int *st, int max)
 {
     int n = 0;
     for (int i = 0; i < s->n_entries; i++) {
@@ -47,13 +46,13 @@ static int model_rows(const rep_set *s, const char *model, double *sp, int *st, 
         int k = 0;
         while (k < n && !(sp[k] == e->g->sparsity && st[k] == e->g->structured))
             k++;
-        if (k == n && n < max) {
-            sp[n] = e->g->sparsity, st[n] = e->g->structured;
-            for (int j = n++; j > 0 && (st[j - 1] > st[j] || (st[j - 1] == st[j] &&
-                                                             sp[j - 1] > sp[j])); j--) {
-                double t = sp[j]; sp[j] = sp[j - 1]; sp[j - 1] = t;
-                int u = st[j]; st[j] = st[j - 1]; st[j - 1] = u;
-            }
+        if (k < n || n == max)
+            continue;
+        sp[n] = e->g->sparsity, st[n] = e->g->structured; /* insertion sort */
+        for (int j = n++; j > 0 && (st[j - 1] > st[j] || (st[j - 1] == st[j] &&
+                                                         sp[j - 1] > sp[j])); j--) {
+            double t = sp[j]; sp[j] = sp[j - 1]; sp[j - 1] = t;
+            int u = st[j]; st[j] = st[j - 1]; st[j - 1] = u;
         }
     }
     return n;
@@ -87,7 +86,7 @@ static void model_table(const rep_set *s, const char *model, FILE *f)
     }
     double sp[64];
     int st[64];
-    int rows = model_rows(s, model, sp, st, 64);
+    int rows = rep_rows(s, model, sp, st, 64);
     fprintf(f, "\n### %s\n\nTop-1 test accuracy (%%) of the sparse model, mean ± sample std over "
             "seeds; the best pruned result of a row in bold.\n\n| sparsity |", model);
     for (int c = 0; c < nl; c++)
