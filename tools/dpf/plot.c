@@ -71,7 +71,8 @@ int plot_draw(const char *dir, const char *name, const char *script)
     }
     char line[512], first[512] = "";
     while (fgets(line, sizeof line, p))
-        if (!first[0] && strspn(line, " \t\r\n") < strlen(line))
+        if (!first[0] && strspn(line, " \t\r\n") < strlen(line) &&
+            !strstr(line, "empty x range") && !strstr(line, "empty y range")) /* one point */
             snprintf(first, sizeof first, "%s", line);
     int rc = pclose(p);
     first[strcspn(first, "\r\n")] = '\0';

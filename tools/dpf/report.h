@@ -36,7 +36,8 @@ typedef struct rep_run {
 /* Runs with equal configurations apart from the seed. */
 typedef struct rep_group {
     char key[2048];         /* canonical configuration text without the seed */
-    char model[32], method[32], data[32];
+    char model[80];         /* the model, "MODEL on DATA" when the runs use several data sets */
+    char method[32], data[32];
     double sparsity;        /* the target */
     int finetune, structured, same_init;
     rep_run **runs;
@@ -58,7 +59,7 @@ typedef struct rep_set {
     int n_groups;
     rep_entry *entries;
     int n_entries;
-    char models[16][32];    /* in order of first appearance */
+    char models[16][80];    /* rep_group.model, in order of first appearance */
     int n_models;
 } rep_set;
 

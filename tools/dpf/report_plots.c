@@ -3,6 +3,7 @@
  * Figures (per model where it applies): accuracy vs sparsity, nonzero parameters and MACs (paper
  * Fig. 3), mask convergence (Fig. 4), per-layer sparsity (Fig. 14), delta and mask IoU over
  * training (Fig. 7), loss and accuracy curves. */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,6 +213,9 @@ static int model_figure(const rep_set *s, const char *dir, FILE *md, const char 
         return 0; /* dense runs only: nothing pruned to show */
     char fname[96];
     snprintf(fname, sizeof fname, "%s_%s", name, model);
+    for (char *c = fname; *c; c++) /* "resnet20 on cifar10" -> resnet20_on_cifar10 */
+        if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '.'))
+            *c = '_';
     fig g;
     if (fig_open(&g, dir, fname, 460 * np, 360 * rows) != 0)
         return 1;

@@ -290,6 +290,9 @@ static int group_runs(rep_set *s)
     s->groups = calloc((size_t)s->n_runs, sizeof *s->groups);
     if (!s->groups)
         return -1;
+    int mixed_data = 0; /* then the tables and figures are per model and data set */
+    for (int i = 1; i < s->n_runs; i++)
+        mixed_data |= strcmp(str(s->runs[i].config, "data"), str(s->runs[0].config, "data")) != 0;
     for (int i = 0; i < s->n_runs; i++) {
         rep_run *r = &s->runs[i];
         char key[2048];
@@ -301,7 +304,8 @@ static int group_runs(rep_set *s)
         if (!g) {
             g = &s->groups[s->n_groups++];
             snprintf(g->key, sizeof g->key, "%s", key);
-            snprintf(g->model, sizeof g->model, "%s", str(r->config, "model"));
+            snprintf(g->model, sizeof g->model, mixed_data ? "%s on %s" : "%s",
+                     str(r->config, "model"), str(r->config, "data"));
             snprintf(g->method, sizeof g->method, "%s", str(r->config, "method"));
             snprintf(g->data, sizeof g->data, "%s", str(r->config, "data"));
             g->sparsity = strcmp(g->method, "dense") == 0 ? 0 : num(r->config, "sparsity");
