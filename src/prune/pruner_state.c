@@ -36,8 +36,9 @@ dpf_status dpf_pruner_save(dpf_pruner *p, dpf_st_writer *w, json_t *meta)
     }
     if (st == DPF_OK)
         json_object_set_new(meta, "pruner",
-                            json_pack("{s:f, s:I, s:O}", "target", p->target, "n_updates",
-                                      (json_int_t)p->n_updates, "updates", p->updates));
+                            json_pack("{s:f, s:I, s:O, s:b, s:b}", "target", p->target,
+                                      "n_updates", (json_int_t)p->n_updates, "updates",
+                                      p->updates, "hard", p->hard, "monotone", p->monotone));
     return st;
 }
 
@@ -60,7 +61,9 @@ dpf_status dpf_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *me
     const json_t *pj = json_object_get(meta, "pruner");
     json_t *updates = json_object_get(pj, "updates");
     if (!json_is_real(json_object_get(pj, "target")) || !json_is_array(updates) ||
-        !json_is_integer(json_object_get(pj, "n_updates")))
+        !json_is_integer(json_object_get(pj, "n_updates")) ||
+        !json_is_boolean(json_object_get(pj, "hard")) ||
+        !json_is_boolean(json_object_get(pj, "monotone")))
         return dpf_error(DPF_ERR_FORMAT, "%s: checkpoint metadata lacks the pruner's state",
                          f->path);
     json_t *copy = json_deep_copy(updates);
@@ -86,6 +89,9 @@ dpf_status dpf_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *me
     }
     p->target = json_real_value(json_object_get(pj, "target"));
     p->n_updates = json_integer_value(json_object_get(pj, "n_updates"));
+    /* set by an earlier phase's end (LT's rewind makes the mask hard): not redone on resume */
+    p->hard = json_is_true(json_object_get(pj, "hard"));
+    p->monotone = json_is_true(json_object_get(pj, "monotone"));
     json_decref(p->updates);
     p->updates = copy;
     return DPF_OK;

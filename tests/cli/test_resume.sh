@@ -65,11 +65,16 @@ for m in dpf lt dsr; do
   "$dpf" train "${base[@]}" "${extra[@]}" --out "$tmp/ref-$m" >/dev/null 2>&1 || bad "$m reference failed"
   "$dpf" train "${base[@]}" "${extra[@]}" --out "$tmp/term-$m" >/dev/null 2>"$tmp/err" &
   pid=$!
-  for _ in $(seq 100); do   # wait for the first step checkpoint, then stop it
-    [[ -f "$tmp/term-$m/checkpoint.safetensors" ]] && break
+  # stop it after its first checkpoint; LT after its first round, inside the final training
+  # (the rewind made the mask hard in a phase the resumed process never runs)
+  lines=0
+  [[ $m == lt ]] && lines=2
+  for _ in $(seq 400); do
+    [[ -f "$tmp/term-$m/checkpoint.safetensors" ]] &&
+      [[ $(cat "$tmp/term-$m/metrics.jsonl" 2>/dev/null | wc -l) -ge $lines ]] && break
     sleep 0.05
   done
-  sleep 0.7
+  [[ $m == lt ]] && sleep 0.2 || sleep 0.7
   kill -TERM "$pid" 2>/dev/null
   wait "$pid"
   rc=$?
