@@ -11,6 +11,7 @@
 #include "dpf/rng.h"
 #include "dpf/safetensors.h"
 #include "dpf/status.h"
+#include "dpf/theory.h"
 #include "dpf/train.h"
 
 #endif

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_cli.sh — dpf end to end on a tiny run: train writes the run files, eval and export read
-# them, and bad options / bad files give one-line errors, non-zero exits and touch nothing.
+# them, theory writes its results, and bad options / bad files give one-line errors, non-zero
+# exits and touch nothing.
 # usage: test_cli.sh PATH/TO/dpf
 set -uo pipefail
 dpf=$1
@@ -106,6 +107,39 @@ expect_error 2 "--data-shape" -- "$dpf" bench --data-shape 3,32
 for o in --data --data-dir --model --method --sparsity --epochs --batch --lr --momentum --nesterov \
          --wd --milestones --gamma --warmup --seed --threads --limit-train --out; do
   grep -q -- "$o" "$tmp/help" && ok || bad "train --help lacks $o"
+done
+
+# --- theory: Theorem 4.1 on logistic regression (300 steps on 500 images), files, refusals
+th="$tmp/theory"
+if "$dpf" theory --iterations 300 --limit-train 500 -o "$th" >"$tmp/th.out" 2>"$tmp/th.err"; then
+  ok; else bad "theory failed: $(tail -3 "$tmp/th.err")"; fi
+for f in summary.json theory.dat; do [[ -s "$th/$f" ]] && ok || bad "theory lacks $f"; done
+if command -v gnuplot >/dev/null; then [[ -s "$th/theory.png" ]] && ok || bad "theory lacks theory.png"; fi
+for k in fstar grad_norm iterations lambda mu sgd_final_gap dpf_final_gap dpf_expected_gap \
+         dpf_mean_delta oneshot_final_gap; do
+  grep -q "\"$k\"" "$th/summary.json" && ok || bad "theory summary.json lacks $k"
+done
+for s in 0.5 0.8 0.9 0.95; do
+  grep -qE "^$s +[0-9.e+-]+ +[0-9.e+-]+ +[0-9.e+-]+ +[0-9.]+$" "$tmp/th.out" && ok || bad "theory table lacks sparsity $s: $(cat "$tmp/th.out")"
+done
+rows=$(grep -vc '^#' "$th/theory.dat")
+[[ $rows -ge 30 && $(awk '!/^#/ { print NF; exit }' "$th/theory.dat") -eq 31 ]] && ok || bad "theory.dat: $rows rows or not 3 + 4 x 7 columns"
+grep -q "f\* = .*L-BFGS" "$tmp/th.err" && ok || bad "theory prints no f* progress line"
+expect_error 1 "already holds results \(summary.json\)" -- "$dpf" theory --iterations 10 --limit-train 100 -o "$th"
+"$dpf" theory --iterations 10 --limit-train 100 -o "$th" --force --progress none >/dev/null 2>&1 \
+  && grep -q '"iterations": 10,' "$th/summary.json" && ok || bad "theory --force did not overwrite"
+expect_error 2 "^dpf: --sparsities: 1 is not in" -- "$dpf" theory --sparsities 0.5,1
+expect_error 2 "^dpf: --lambda: 'abc' is not a number" -- "$dpf" theory --lambda abc
+expect_error 2 "^dpf: --lambda: must be > 0" -- "$dpf" theory --lambda 0
+expect_error 2 "^dpf: --lr-shift" -- "$dpf" theory --lr-shift 0.5
+expect_error 2 "^dpf: --iterations" -- "$dpf" theory --iterations 0
+expect_error 2 "^dpf: --progress" -- "$dpf" theory --progress bar
+expect_error 2 "^dpf: --data: unknown data set" -- "$dpf" theory --data imagenet
+expect_error 2 "unknown or incomplete option '--frobnicate'" -- "$dpf" theory --frobnicate
+"$dpf" theory --help >"$tmp/help" && ok || bad "theory --help failed"
+for o in --data --data-dir --limit-train --lambda --sparsities --iterations --batch --lr-shift \
+         --l2-at --seed --log-points --fstar-tol --threads --out --force --progress; do
+  grep -q -- "$o" "$tmp/help" && ok || bad "theory --help lacks $o"
 done
 
 echo "$pass passed, $fails failed"

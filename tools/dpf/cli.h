@@ -11,6 +11,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_theory(int argc, char **argv);
 
 /* Each returns 0 on success, or prints "dpf: OPTION: ..." and returns -1. */
 int cli_int(const char *opt, const char *text, int *out);

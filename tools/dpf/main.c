@@ -17,6 +17,7 @@ static void usage(FILE *f)
             "  export   write a run's model in a deployable format (safetensors)\n"
             "  bench    time training steps of a model (images/s, GFLOP/s)\n"
             "  report   tables and plots of finished runs (paper-style, mean ± std over seeds)\n"
+            "  theory   Theorem 4.1 on logistic regression: DPF vs one-shot, f - f* over the steps\n"
             "\n"
             "dpf COMMAND --help lists the options of a command and their defaults.\n",
             DPF_VERSION);
@@ -47,7 +48,9 @@ int main(int argc, char **argv)
         return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
-    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, bench, report; see dpf --help)\n",
+    if (strcmp(cmd, "theory") == 0)
+        return cmd_theory(argc - 1, argv + 1);
+    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, bench, report, theory; see dpf --help)\n",
             cmd);
     return 2;
 }
