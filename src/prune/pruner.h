@@ -138,6 +138,9 @@ void dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c);
 void dpf_pruner_form_forward(dpf_pruner *p);   /* w~ = m ⊙ w */
 void dpf_pruner_mask_grads(dpf_pruner *p);     /* g = m ⊙ g */
 void dpf_pruner_enforce(dpf_pruner *p, dpf_optimizer *opt);  /* w, momentum = m ⊙ (w, momentum) */
+/* Ready-made hooks of methods with a hard mask: after_backward g = m ⊙ g; after_step enforce. */
+void dpf_hook_mask_grads(dpf_pruner *p, dpf_prune_ctx *c);
+void dpf_hook_enforce(dpf_pruner *p, dpf_prune_ctx *c);
 /* Compressors (compress.c): w~ = C(w) per prunable tensor for --compressor sign|qK; K of qK
  * (1 for sign); delta = ||w - w~||^2 / ||w||^2 over the prunable weights. */
 void dpf_pruner_compress_forward(dpf_pruner *p);

@@ -158,3 +158,14 @@ json_t *dpf_pruner_report(dpf_pruner *p, int epochs_total)
                      "layer_sparsity", layers, "mask_updates", (json_int_t)p->n_updates,
                      "params_prunable", (json_int_t)p->n_prunable);
 }
+
+void dpf_hook_mask_grads(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    (void)c;
+    dpf_pruner_mask_grads(p);
+}
+
+void dpf_hook_enforce(dpf_pruner *p, dpf_prune_ctx *c)
+{
+    dpf_pruner_enforce(p, c->opt);
+}

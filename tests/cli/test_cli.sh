@@ -3,26 +3,8 @@
 # them, theory writes its results, and bad options / bad files give one-line errors, non-zero
 # exits and touch nothing.
 # usage: test_cli.sh PATH/TO/dpf
-set -uo pipefail
 dpf=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error CODE PATTERN -- command...: exit code, a single stderr line matching PATTERN
-expect_error() {
-  local code=$1 pattern=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  local lines; lines=$(wc -l <"$tmp/err")
-  if [[ $rc -ne $code ]]; then bad "$* exited $rc, expected $code: $(cat "$tmp/err")"; return; fi
-  if [[ $lines -ne 1 ]]; then bad "$* printed $lines stderr lines: $(cat "$tmp/err")"; return; fi
-  if ! grep -qE -- "$pattern" "$tmp/err"; then bad "$*: '$(cat "$tmp/err")' lacks /$pattern/"; return; fi
-  ok
-}
+source "$(dirname "$0")/lib.sh"
 
 data=/usr/share/datasets/fashion-mnist
 run="$tmp/run"
@@ -142,5 +124,4 @@ for o in --data --data-dir --limit-train --lambda --sparsities --iterations --ba
   grep -q -- "$o" "$tmp/help" && ok || bad "theory --help lacks $o"
 done
 
-echo "$pass passed, $fails failed"
-[[ $fails -eq 0 ]]
+finish

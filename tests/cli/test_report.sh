@@ -3,26 +3,8 @@
 # their data, refusal to overwrite foreign files), and the training options it relies on:
 # --method fixed --mask-from / --init-seed (lottery-ticket check) and --eval-every.
 # usage: test_report.sh PATH/TO/dpf
-set -uo pipefail
 dpf=$1
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0
-pass=0
-ok() { pass=$((pass + 1)); }
-bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error CODE PATTERN -- command...: exit code, a single stderr line matching PATTERN
-expect_error() {
-  local code=$1 pattern=$2; shift 3
-  "$@" >"$tmp/out" 2>"$tmp/err"
-  local rc=$?
-  local lines; lines=$(wc -l <"$tmp/err")
-  if [[ $rc -ne $code ]]; then bad "$* exited $rc, expected $code: $(cat "$tmp/err")"; return; fi
-  if [[ $lines -ne 1 ]]; then bad "$* printed $lines stderr lines: $(cat "$tmp/err")"; return; fi
-  if ! grep -qE -- "$pattern" "$tmp/err"; then bad "$*: '$(cat "$tmp/err")' lacks /$pattern/"; return; fi
-  ok
-}
+source "$(dirname "$0")/lib.sh"
 
 train() { # dir, args...
   local d=$1; shift
@@ -121,5 +103,4 @@ echo '{"model": ' >"$runs/dense-s1/summary.json"
 expect_error 1 "dense-s1/summary.json: line" -- "$dpf" report "$runs" -o "$tmp/r2"
 "$dpf" report --help | grep -q -- "--out" && ok || bad "report --help lacks --out"
 
-echo "$pass passed, $fails failed"
-[[ $fails -eq 0 ]]
+finish

@@ -304,12 +304,6 @@ static void dsr_reallocate(dpf_pruner *p, dpf_prune_ctx *c)
     }
 }
 
-static void dsr_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    dpf_pruner_mask_grads(p);
-}
-
 static void dsr_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
     dpf_pruner_enforce(p, c->opt);
@@ -330,6 +324,6 @@ static int dsr_state_items(dpf_pruner *p, dpf_state_item *items, int max)
 
 const dpf_method_ops dpf_method_dsr = {
     .name = "dsr", .begin_phase = dsr_begin,
-    .after_backward = dsr_after_backward, .after_step = dsr_after_step, .destroy = dsr_destroy,
+    .after_backward = dpf_hook_mask_grads, .after_step = dsr_after_step, .destroy = dsr_destroy,
     .state_items = dsr_state_items,
 };

@@ -60,18 +60,7 @@ static dpf_status fixed_begin(dpf_pruner *p, dpf_prune_ctx *c)
     return DPF_OK;
 }
 
-static void fixed_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    dpf_pruner_mask_grads(p);
-}
-
-static void fixed_after_step(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    dpf_pruner_enforce(p, c->opt);
-}
-
 const dpf_method_ops dpf_method_fixed = {
     .name = "fixed", .begin_phase = fixed_begin,
-    .after_backward = fixed_after_backward, .after_step = fixed_after_step,
+    .after_backward = dpf_hook_mask_grads, .after_step = dpf_hook_enforce,
 };

@@ -21,19 +21,8 @@ static void incremental_before_step(dpf_pruner *p, dpf_prune_ctx *c)
     dpf_pruner_enforce(p, c->opt);
 }
 
-static void incremental_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    dpf_pruner_mask_grads(p);
-}
-
-static void incremental_after_step(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    dpf_pruner_enforce(p, c->opt);
-}
-
 const dpf_method_ops dpf_method_incremental = {
     .name = "incremental", .begin_phase = incremental_begin,
-    .before_step = incremental_before_step, .after_backward = incremental_after_backward,
-    .after_step = incremental_after_step,
+    .before_step = incremental_before_step, .after_backward = dpf_hook_mask_grads,
+    .after_step = dpf_hook_enforce,
 };

@@ -25,11 +25,6 @@ static void rigl_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
     dpf_pruner_mask_grads(p);
 }
 
-static void rigl_after_step(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    dpf_pruner_enforce(p, c->opt);
-}
-
 /* ERK unless --density-dist uniform (RigL paper's default for both). */
 static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -38,5 +33,5 @@ static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
 
 const dpf_method_ops dpf_method_rigl = {
     .name = "rigl", .begin_phase = rigl_begin,
-    .after_backward = rigl_after_backward, .after_step = rigl_after_step,
+    .after_backward = rigl_after_backward, .after_step = dpf_hook_enforce,
 };

@@ -16,12 +16,6 @@
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 
-static void set_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    dpf_pruner_mask_grads(p);
-}
-
 static void set_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
     dpf_pruner_enforce(p, c->opt);
@@ -38,5 +32,5 @@ static dpf_status set_begin(dpf_pruner *p, dpf_prune_ctx *c)
 
 const dpf_method_ops dpf_method_set = {
     .name = "set", .begin_phase = set_begin,
-    .after_backward = set_after_backward, .after_step = set_after_step,
+    .after_backward = dpf_hook_mask_grads, .after_step = set_after_step,
 };

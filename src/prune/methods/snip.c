@@ -17,18 +17,7 @@ static void snip_before_step(dpf_pruner *p, dpf_prune_ctx *c)
     dpf_pruner_enforce(p, c->opt);
 }
 
-static void snip_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    dpf_pruner_mask_grads(p);
-}
-
-static void snip_after_step(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    dpf_pruner_enforce(p, c->opt);
-}
-
 const dpf_method_ops dpf_method_snip = {
     .name = "snip", .before_step = snip_before_step,
-    .after_backward = snip_after_backward, .after_step = snip_after_step,
+    .after_backward = dpf_hook_mask_grads, .after_step = dpf_hook_enforce,
 };
