@@ -46,6 +46,9 @@ typedef struct dpf_buffer_info {
 
 typedef struct dpf_net dpf_net;
 
+/* Batch norm's running statistics: r = (1 - m) r + m * (batch statistic), as PyTorch's default. */
+#define DPF_BN_MOMENTUM 0.1
+
 /* Known models: mlp, lenet5, resnet20, resnet32, resnet56, resnet110, wrn-28-2, wrn-28-4,
  * wrn-28-8 (any wrn-28-K), vgg16. Input (c, h, w) and classes follow the data set; max_batch
  * bounds the batch of forward calls. Errors name the model and why it does not fit the input. */

@@ -84,5 +84,11 @@ struct dpf_net;
 struct dpf_dataset;
 dpf_status dpf_evaluate(struct dpf_net *net, const struct dpf_dataset *ds, const float mean[3],
                         const float std[3], double *accuracy, double *loss);
+/* Recomputes the BN running statistics of the net's current weights as the plain average of the
+ * batch statistics over the first max_batches batches of ds (no augmentation), as PyTorch's BN
+ * with momentum=None would; num_batches_tracked is left as it was. For DPF's dense w, whose own
+ * statistics were never tracked (the forward passes of training ran the pruned w~). */
+dpf_status dpf_recalibrate_bn(struct dpf_net *net, const struct dpf_dataset *ds,
+                              const float mean[3], const float std[3], int max_batches);
 
 #endif

@@ -4,7 +4,7 @@
  * (nd->relu). */
 #include "nn/net_internal.h"
 
-#define BN_MOMENTUM ((dpf_real)0.1)
+#define BN_MOMENTUM ((dpf_real)DPF_BN_MOMENTUM)
 #define BN_EPS ((dpf_real)1e-5)
 
 static void bn_forward(dpf_net *net, dpf_node *nd, int batch, int train)

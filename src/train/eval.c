@@ -1,5 +1,7 @@
-/* eval.c — accuracy and loss of a net in evaluation mode over a whole data set. */
+/* eval.c — accuracy and loss of a net in evaluation mode over a whole data set; BN recalibration. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "dpf/data.h"
 #include "dpf/net.h"
@@ -40,4 +42,42 @@ dpf_status dpf_evaluate(dpf_net *net, const dpf_dataset *ds, const float mean[3]
     if (loss)
         *loss = seen ? loss_sum / (double)seen : 0;
     return DPF_OK;
+}
+
+dpf_status dpf_recalibrate_bn(dpf_net *net, const dpf_dataset *ds, const float mean[3],
+                              const float std[3], int max_batches)
+{
+    size_t n = dpf_net_buffers_size(net);
+    if (n == 0)
+        return DPF_OK;
+    dpf_real *running = dpf_net_buffers(net);
+    double *sum = calloc(n, sizeof *sum);
+    if (!sum)
+        return dpf_error(DPF_ERR_NOMEM, "BN recalibration: out of memory");
+    dpf_augment norm = {0};
+    for (int i = 0; i < 3; i++)
+        norm.mean[i] = mean[i], norm.std[i] = std[i];
+    dpf_loader *loader = NULL;
+    dpf_status st = dpf_loader_create(&loader, ds, dpf_net_max_batch(net), 0, &norm, 0);
+    if (st == DPF_OK)
+        st = dpf_loader_start_epoch(loader, 0, 0);
+    int64_t tracked = dpf_net_batches_tracked(net);
+    int batches = 0;
+    const float *x;
+    const int32_t *y;
+    for (int b; st == DPF_OK && batches < max_batches && (b = dpf_loader_next(loader, &x, &y)) > 0;
+         batches++) {
+        /* from r = 0 one training forward leaves r = m * (this batch's statistic) */
+        memset(running, 0, n * sizeof *running);
+        dpf_net_forward(net, x, b, 1);
+        for (size_t i = 0; i < n; i++)
+            sum[i] += (double)running[i] / DPF_BN_MOMENTUM;
+    }
+    dpf_loader_free(loader);
+    if (st == DPF_OK && batches > 0)
+        for (size_t i = 0; i < n; i++)
+            running[i] = (dpf_real)(sum[i] / batches);
+    dpf_net_set_batches_tracked(net, tracked);
+    free(sum);
+    return st;
 }

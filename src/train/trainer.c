@@ -47,6 +47,7 @@ typedef struct run {
     dpf_ckpt_pos pos;           /* where the run stands (what a checkpoint records) */
     int resuming;               /* pos came from a checkpoint and is not reached yet */
     int lock_fd;                /* the run directory's lock, -1 without --out */
+    dpf_real *dense_bn;         /* DPF: BN statistics recalibrated for the dense w (or NULL) */
 } run;
 
 typedef struct epoch_stats {
@@ -343,7 +344,22 @@ static void weight_stats(dpf_net *net, dpf_train_result *res)
     res->macs_sparse = dpf_net_macs_nonzero(net);
 }
 
-/* Test accuracy of the sparse model w~ and of the dense model w (they differ for DPF). */
+/* Batches of training data that give DPF's dense w its own BN statistics. */
+#define BN_RECALIBRATION_BATCHES 100
+
+/* Swaps the net's BN statistics with those in other (n values each). */
+static void swap_bn(dpf_net *net, dpf_real *other)
+{
+    dpf_real *bn = dpf_net_buffers(net);
+    for (size_t i = 0; i < dpf_net_buffers_size(net); i++) {
+        dpf_real t = bn[i];
+        bn[i] = other[i], other[i] = t;
+    }
+}
+
+/* Test accuracy of the sparse model w~ and of the dense model w (they differ for DPF). The BN
+ * statistics of training belong to w~; the dense w is evaluated (and saved) with statistics
+ * recalibrated for it on training batches, kept in r->dense_bn. */
 static dpf_status final_accuracies(run *r, dpf_train_result *res)
 {
     dpf_pruner_refresh(r->pruner);
@@ -352,9 +368,21 @@ static dpf_status final_accuracies(run *r, dpf_train_result *res)
     res->test_acc_dense = res->test_acc_sparse;
     if (st != DPF_OK || !r->pruner->masked_forward)
         return st;
+    size_t nbn = dpf_net_buffers_size(r->net);
+    if (nbn) {
+        r->dense_bn = malloc(nbn * sizeof *r->dense_bn);
+        if (!r->dense_bn)
+            return dpf_error(DPF_ERR_NOMEM, "out of memory");
+        memcpy(r->dense_bn, dpf_net_buffers(r->net), nbn * sizeof *r->dense_bn);
+    }
     st = dpf_net_use_forward_weights(r->net, 0);
+    if (st == DPF_OK && nbn)
+        st = dpf_recalibrate_bn(r->net, &r->train, r->cfg.mean, r->cfg.std,
+                                BN_RECALIBRATION_BATCHES);
     if (st == DPF_OK)
         st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, &res->test_acc_dense, NULL);
+    if (nbn)
+        swap_bn(r->net, r->dense_bn); /* the net gets w~'s statistics back */
     dpf_status st2 = dpf_net_use_forward_weights(r->net, 1);
     dpf_pruner_refresh(r->pruner);
     return st != DPF_OK ? st : st2;
@@ -376,7 +404,12 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
         return st;
     meta.sparsity = 0;  /* the dense w of DPF: what the feedback kept training */
     snprintf(path, sizeof path, "%s/dense.safetensors", r->cfg.out);
-    return dpf_model_save(r->net, &meta, 0, path);
+    if (r->dense_bn)
+        swap_bn(r->net, r->dense_bn); /* with its own BN statistics */
+    st = dpf_model_save(r->net, &meta, 0, path);
+    if (r->dense_bn)
+        swap_bn(r->net, r->dense_bn);
+    return st;
 }
 
 static dpf_status finish(run *r, dpf_train_result *res, double t_start)
@@ -420,6 +453,7 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     if (st == DPF_OK)
         st = finish(&r, res, t_start);
     dpf_loader_free(r.loader);
+    free(r.dense_bn);
     dpf_pruner_free(r.pruner);
     dpf_optim_free(&r.opt);
     dpf_net_free(r.net);

@@ -46,6 +46,25 @@ expect_error 1 "holds a mlp, this run trains a lenet5" -- \
 expect_error 1 "--mask-from: .*nope.*cannot open" -- \
   "$dpf" train --method fixed --mask-from "$tmp/nope.safetensors" --limit-train 64
 
+# --- DPF's dense w on a BN model: evaluated and saved with BN statistics recalibrated for it
+"$dpf" train --model resnet20 --limit-train 256 --batch 64 --epochs 1 --threads 2 --progress none \
+  --out "$tmp/bn" >/dev/null 2>&1 && ok || bad "resnet20 DPF run failed"
+want=$(python3 -c "import json; print('%.2f' % (100 * json.load(open('$tmp/bn/summary.json'))['test_acc_dense']))")
+got=$("$dpf" eval "$tmp/bn/dense.safetensors" | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
+[[ -n $got && $got == "$want" ]] && ok || bad "dense.safetensors evaluates to $got%, summary says $want%"
+python3 - "$tmp/bn" <<'PY' && ok || bad "dense.safetensors has the sparse model's BN statistics"
+import json, struct, sys
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in head.items() if k != "__metadata__"}
+sparse, dense = (tensors(f"{sys.argv[1]}/{f}.safetensors") for f in ("model", "dense"))
+stats = [k for k in sparse if k.endswith(("running_mean", "running_var"))]
+assert stats and all(sparse[k] != dense[k] for k in stats), "statistics not recalibrated"
+PY
+
 # --- an unfinished run is left out with a note
 mkdir -p "$runs/unfinished" && cp "$runs/dense-s1/config.json" "$runs/unfinished/"
 
