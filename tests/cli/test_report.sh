@@ -6,9 +6,26 @@
 dpf=$1
 source "$(dirname "$0")/lib.sh"
 
+# A small copy of Fashion-MNIST (256 training, 500 test images) keeps the runs quick under ASan.
+python3 - /usr/share/datasets/fashion-mnist "$tmp/small" <<'PY'
+import gzip, os, struct, sys
+src, dst = sys.argv[1:]
+os.makedirs(dst)
+for name, n in (("train-images-idx3-ubyte", 256), ("train-labels-idx1-ubyte", 256),
+                ("t10k-images-idx3-ubyte", 500), ("t10k-labels-idx1-ubyte", 500)):
+    raw = gzip.open(f"{src}/{name}.gz").read()
+    dims = raw[3]
+    shape = list(struct.unpack(f">{dims}I", raw[4:4 + 4 * dims]))
+    item = 1
+    for d in shape[1:]:
+        item *= d
+    head = raw[:4] + struct.pack(f">{dims}I", n, *shape[1:])
+    open(f"{dst}/{name}", "wb").write(head + raw[4 + 4 * dims:4 + 4 * dims + n * item])
+PY
+
 train() { # dir, args...
   local d=$1; shift
-  "$dpf" train --model mlp --limit-train 512 --batch 64 --threads 2 --progress none --out "$d" \
+  "$dpf" train --model mlp --data-dir "$tmp/small" --batch 64 --threads 2 --progress none --out "$d" \
     "$@" >/dev/null 2>"$tmp/train.err" && ok || bad "train $*: $(tail -2 "$tmp/train.err")"
 }
 
@@ -42,15 +59,15 @@ PY
 expect_error 2 "--method fixed needs --mask-from" -- "$dpf" train --method fixed
 expect_error 2 "--mask-from works with --method fixed" -- "$dpf" train --mask-from "$runs/dpf-s1"
 expect_error 1 "holds a mlp, this run trains a lenet5" -- \
-  "$dpf" train --model lenet5 --method fixed --mask-from "$runs/dpf-s1" --limit-train 64
+  "$dpf" train --model lenet5 --method fixed --mask-from "$runs/dpf-s1" --data-dir "$tmp/small"
 expect_error 1 "--mask-from: .*nope.*cannot open" -- \
-  "$dpf" train --method fixed --mask-from "$tmp/nope.safetensors" --limit-train 64
+  "$dpf" train --method fixed --mask-from "$tmp/nope.safetensors" --data-dir "$tmp/small"
 
 # --- DPF's dense w on a BN model: evaluated and saved with BN statistics recalibrated for it
-"$dpf" train --model resnet20 --limit-train 256 --batch 64 --epochs 1 --threads 2 --progress none \
-  --out "$tmp/bn" >/dev/null 2>&1 && ok || bad "resnet20 DPF run failed"
+"$dpf" train --model resnet20 --data-dir "$tmp/small" --batch 64 --epochs 1 --threads 2 \
+  --progress none --out "$tmp/bn" >/dev/null 2>&1 && ok || bad "resnet20 DPF run failed"
 want=$(python3 -c "import json; print('%.2f' % (100 * json.load(open('$tmp/bn/summary.json'))['test_acc_dense']))")
-got=$("$dpf" eval "$tmp/bn/dense.safetensors" | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
+got=$("$dpf" eval "$tmp/bn/dense.safetensors" --data-dir "$tmp/small" | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
 [[ -n $got && $got == "$want" ]] && ok || bad "dense.safetensors evaluates to $got%, summary says $want%"
 python3 - "$tmp/bn" <<'PY' && ok || bad "dense.safetensors has the sparse model's BN statistics"
 import json, struct, sys
