@@ -47,15 +47,17 @@ run_one() {
 }
 export -f run_one
 
-# run_queue OUT — runs every queued run, JOBS at a time, and records the wall time in OUT/wall.txt.
+# run_queue OUT — runs every queued run, JOBS at a time, and records the wall time in OUT/wall.txt;
+# fails (after all runs) if a run failed.
 run_queue() {
-  local out=$1 t0=$SECONDS
+  local out=$1 t0=$SECONDS rc=0
   mkdir -p "$out"
   printf '%s\n' "${_runs[@]}" |
-    xargs -P "$JOBS" -L 1 bash -c 'run_one "$0" "$@"' "$out"
-  echo "$(( SECONDS - t0 )) s for ${#_runs[@]} runs, JOBS=$JOBS THREADS=$THREADS, $(date -u +%FT%TZ)" \
-    >>"$out/wall.txt"
+    xargs -P "$JOBS" -L 1 bash -c 'run_one "$0" "$@"' "$out" || rc=1
+  echo "$(( SECONDS - t0 )) s for ${#_runs[@]} runs, JOBS=$JOBS THREADS=$THREADS, $(date -u +%FT%TZ)$(
+    (( rc )) && echo ', some runs FAILED (see the logs)')" >>"$out/wall.txt"
   _runs=()
+  return $rc
 }
 
 # sparsity in run names: 0.9 -> 90, 0.995 -> 99.5

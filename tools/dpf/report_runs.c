@@ -1,4 +1,5 @@
 /* report_runs.c — dpf report: loading finished runs and grouping those that differ only in seed. */
+#define _GNU_SOURCE /* strverscmp */
 #include <dirent.h>
 #include <stdarg.h>
 #include <math.h>
@@ -282,7 +283,7 @@ static int cmp_entry(const void *a, const void *b)
     const rep_entry *x = a, *y = b;
     if (x->order != y->order)
         return x->order - y->order;
-    return strcmp(x->label, y->label);
+    return strverscmp(x->label, y->label); /* period=4 before period=16 */
 }
 
 static int group_runs(rep_set *s)
