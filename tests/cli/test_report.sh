@@ -47,6 +47,9 @@ expect_error 2 "--eval-every" -- "$dpf" train --eval-every 0
 # --- method fixed: the mask of another run, from the same or a new initialisation
 train "$runs/fixed-s1" --method fixed --mask-from "$runs/dpf-s1" --epochs 1
 train "$runs/fixed-new-s1" --method fixed --mask-from "$runs/dpf-s1" --epochs 1 --init-seed 99
+# the mask of an 80% run: the report files it at 80%, whatever --sparsity says
+train "$runs/dpf80-s1" --method dpf --sparsity 0.8 --epochs 2 --period 1
+train "$runs/fixed80-s1" --method fixed --mask-from "$runs/dpf80-s1" --epochs 1
 python3 - "$runs" <<'PY' && ok || bad "fixed: mask or init seed not taken over"
 import json, sys
 d = sys.argv[1]
@@ -116,7 +119,9 @@ assert abs(dpf[0]["test_acc_mean"] - statistics.mean(accs)) < 1e-6
 assert abs(dpf[0]["test_acc_std"] - statistics.stdev(accs)) < 1e-6
 pre = [r for r in res if r["label"] == "DPF"][0]
 assert pre["before_finetune"] and pre["seeds"] == 2
-assert len(res) == 6, [r["label"] for r in res]  # Dense SNIP DPF DPF+FT Fixed x2
+fixed80 = [r for r in res if r["label"] == "Fixed mask (same init)" and r["target_sparsity"] == 0.8]
+assert len(fixed80) == 1 and fixed80[0]["seeds"] == 1, fixed80
+assert len(res) == 8, [r["label"] for r in res]  # Dense SNIP DPF DPF+FT Fixed x2, DPF/Fixed 80%
 PY
 grep -q "± " <<<"$row" && ok || bad "90% row has no mean ± std: $row"
 grep -qF '| 90% |' "$tmp/rep.out" && ok || bad "tables not on stdout"

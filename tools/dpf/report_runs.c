@@ -191,21 +191,33 @@ static int load_path(rep_set *s, const char *path)
     return rc;
 }
 
+/* The target sparsity of a run: --sparsity, except for --method fixed, whose sparsity is its
+ * mask's (rounded to 0.1%: the source run's target). */
+static double target_of(const rep_run *r)
+{
+    if (strcmp(str(r->config, "method"), "dense") == 0)
+        return 0;
+    if (strcmp(str(r->config, "method"), "fixed") == 0)
+        return round(r->sparsity * 1000) / 1000;
+    return num(r->config, "sparsity");
+}
+
 static void make_key(const rep_run *r, char *key, size_t cap)
 {
-    size_t n = 0;
     key[0] = '\0';
     for (size_t i = 0; i < sizeof key_fields / sizeof key_fields[0]; i++) {
-        char *v = json_dumps(json_object_get(r->config, key_fields[i]),
-                             JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10));
-        n += (size_t)snprintf(key + n, n < cap ? cap - n : 0, "%s=%s;", key_fields[i],
-                              v ? v : "null");
-        free(v);
+        json_t *v = json_object_get(r->config, key_fields[i]);
+        json_t *target = strcmp(key_fields[i], "sparsity") == 0 ? json_real(target_of(r)) : NULL;
+        char *text = json_dumps(target ? target : v, JSON_ENCODE_ANY | JSON_COMPACT |
+                                                     JSON_REAL_PRECISION(10));
+        rep_appendf(key, cap, "%s=%s;", key_fields[i], text ? text : "null");
+        free(text);
+        json_decref(target);
     }
     /* --method fixed from the run's own initialisation or another one */
     int same = num(r->config, "init_seed") == num(r->config, "seed") ||
                isnan(num(r->config, "init_seed"));
-    snprintf(key + (n < cap ? n : cap - 1), n < cap ? cap - n : 1, "init=%s", same ? "same" : "new");
+    rep_appendf(key, cap, "init=%s", same ? "same" : "new");
 }
 
 static const struct {
@@ -309,7 +321,7 @@ static int group_runs(rep_set *s)
                      str(r->config, "model"), str(r->config, "data"));
             snprintf(g->method, sizeof g->method, "%s", str(r->config, "method"));
             snprintf(g->data, sizeof g->data, "%s", str(r->config, "data"));
-            g->sparsity = strcmp(g->method, "dense") == 0 ? 0 : num(r->config, "sparsity");
+            g->sparsity = target_of(r);
             g->finetune = (int)num(r->config, "finetune");
             g->structured = json_is_true(json_object_get(r->config, "structured"));
             g->same_init = strstr(key, "init=same") != NULL;
