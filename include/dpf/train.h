@@ -61,6 +61,8 @@ typedef struct dpf_train_result {
     int64_t params_total, params_nonzero, params_prunable;
     int64_t macs_dense, macs_sparse;
     double train_images_per_s, wall_s;
+    int layers_emptied;            /* prunable tensors left with no nonzero weight (layer collapse) */
+    char first_emptied[96];        /* the first of them */
 } dpf_train_result;
 
 void dpf_train_config_defaults(dpf_train_config *cfg);

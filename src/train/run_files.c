@@ -132,7 +132,7 @@ dpf_status dpf_run_append_metrics(const char *dir, json_t *obj)
 json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *r)
 {
     return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
-                     "s:f, s:f, s:f, s:f}",
+                     "s:f, s:f, s:f, s:f, s:i}",
                      "model", c->model, "method", c->method, "data", c->data, "epochs", c->epochs,
                      "test_acc_dense", r->test_acc_dense, "test_acc_sparse", r->test_acc_sparse,
                      "target_sparsity", c->sparsity, "sparsity_prunable", r->sparsity_prunable,
@@ -142,5 +142,5 @@ json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *
                      (json_int_t)r->macs_dense, "macs_sparse", (json_int_t)r->macs_sparse,
                      "train_images_per_s", r->train_images_per_s, "wall_s", r->wall_s,
                      "final_train_loss", r->final_train_loss, "final_train_acc",
-                     r->final_train_acc);
+                     r->final_train_acc, "layers_emptied", r->layers_emptied);
 }

@@ -333,6 +333,8 @@ static void weight_stats(dpf_net *net, dpf_train_result *res)
         if (pi->prunable) {
             prunable += (int64_t)pi->count;
             prunable_zero += (int64_t)pi->count - nz;
+            if (nz == 0 && res->layers_emptied++ == 0)
+                snprintf(res->first_emptied, sizeof res->first_emptied, "%s", pi->name);
         }
     }
     res->params_total = total;

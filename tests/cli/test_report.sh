@@ -85,6 +85,14 @@ stats = [k for k in sparse if k.endswith(("running_mean", "running_var"))]
 assert stats and all(sparse[k] != dense[k] for k in stats), "statistics not recalibrated"
 PY
 
+# --- layer collapse: a layer without weights is named in a warning and counted in summary.json
+"$dpf" train --model mlp --data-dir "$tmp/small" --epochs 2 --period 1 --sparsity 0.9999 \
+  --progress none --out "$tmp/collapse" >/dev/null 2>"$tmp/err"
+grep -q "warning: 1 prunable layer lost every weight (fc1.weight).*layer collapse" "$tmp/err" && ok ||
+  bad "no layer-collapse warning: $(cat "$tmp/err")"
+grep -q '"layers_emptied": 1' "$tmp/collapse/summary.json" && ok || bad "summary lacks layers_emptied 1"
+grep -q '"layers_emptied": 0' "$runs/dpf-s1/summary.json" && ok || bad "a healthy run reports emptied layers"
+
 # --- an unfinished run is left out with a note
 mkdir -p "$runs/unfinished" && cp "$runs/dense-s1/config.json" "$runs/unfinished/"
 

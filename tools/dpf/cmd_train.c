@@ -209,6 +209,12 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
 
 static void print_result(const dpf_train_config *c, const dpf_train_result *r)
 {
+    if (r->layers_emptied)
+        fprintf(stderr, "dpf: warning: %d prunable layer%s lost every weight (%s%s): no signal "
+                "passes %s (layer collapse); a lower --sparsity or --scope layer keeps every "
+                "layer alive\n", r->layers_emptied, r->layers_emptied > 1 ? "s" : "",
+                r->first_emptied, r->layers_emptied > 1 ? ", ..." : "",
+                r->layers_emptied > 1 ? "them" : "it");
     printf("model %s on %s, method %s, %d epochs\n", c->model, c->data, c->method, c->epochs);
     printf("test accuracy: %.2f%% (sparse model), %.2f%% (dense model)\n",
            100 * r->test_acc_sparse, 100 * r->test_acc_dense);
