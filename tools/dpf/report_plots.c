@@ -94,6 +94,15 @@ static void item(fig *g, int block, const char *using, const char *style, const 
        g->items++ ? ", \\\n     " : "plot ", g->name, block, using, style, colour, t);
 }
 
+/* A horizontal reference line at y (e.g. the dense accuracy) across the panel's x range. */
+static void item_const(fig *g, double y, const char *colour, const char *label)
+{
+    char t[200];
+    clean(t, sizeof t, label);
+    gp(g, "%s%g with lines dt 2 lc rgb '%s' lw 1.5 title '%s'", g->items++ ? ", \\\n     " : "plot ",
+       y, colour, t);
+}
+
 static void panel_end(fig *g)
 {
     if (g->items == 0)
@@ -158,7 +167,8 @@ static int accuracy_figure(const rep_set *s, const char *dir, FILE *md, int axis
     fig g;
     if (fig_open(&g, dir, names[axis], 640, 420 * s->n_models) != 0)
         return 1;
-    gp(&g, "set multiplot layout %d,1\nset ylabel 'test accuracy (%%)'\nset xlabel '%s'\n%s",
+    gp(&g, "set multiplot layout %d,1\nset ylabel 'test accuracy (%%)'\nset xlabel '%s'\n"
+       "set key bottom left\nset offsets graph 0.03, graph 0.03, 0, 0\n%s",
        s->n_models, xl[axis], axis ? "set logscale x\nset format x '%.0s%c'\n" : "");
     for (int m = 0; m < s->n_models; m++) {
         gp(&g, "set title '%s'\n", s->models[m]);
@@ -182,8 +192,8 @@ static int accuracy_figure(const rep_set *s, const char *dir, FILE *md, int axis
                         rep_mean(o, rep_value_macs, NULL, NULL));
             }
             static const char *cols[] = {"1:2:3", "4:2:3", "5:2:3"};
-            if (is_dense(e) && axis == 0)
-                item(&g, b, "(0):2:3", "yerrorbars pt 7", "#000000", e->label);
+            if (is_dense(e) && axis == 0) /* a line, so the x range fits the pruned results */
+                item_const(&g, 100 * rep_mean(e, rep_value_acc, NULL, NULL), "#000000", e->label);
             else
                 item(&g, b, cols[axis], "yerrorlines pt 7 ps 0.8", colour_of(s, e), e->label);
         }

@@ -7,6 +7,8 @@ set key inside top right font ',8' samplen 2
 set multiplot layout 1,1
 set ylabel 'test accuracy (%)'
 set xlabel 'MACs per image (sparse)'
+set key bottom left
+set offsets graph 0.03, graph 0.03, 0, 0
 set logscale x
 set format x '%.0s%c'
 set title 'lenet5'

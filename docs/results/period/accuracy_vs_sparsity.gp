@@ -7,6 +7,8 @@ set key inside top right font ',8' samplen 2
 set multiplot layout 1,1
 set ylabel 'test accuracy (%)'
 set xlabel 'sparsity of the prunable weights (%)'
+set key bottom left
+set offsets graph 0.03, graph 0.03, 0, 0
 set title 'lenet5'
 plot 'accuracy_vs_sparsity.dat' index 0 using 1:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#1f77b4' lw 1.5 title 'DPF period=1', \
      'accuracy_vs_sparsity.dat' index 1 using 1:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#ff7f0e' lw 1.5 title 'DPF period=4', \
