@@ -78,6 +78,7 @@ static int load_metrics(rep_run *r)
         }
         rep_epoch *ne = realloc(r->epochs, (size_t)(r->n_epochs + 1) * sizeof *ne);
         if (!ne) {
+            fprintf(stderr, "dpf: %s: out of memory\n", p);
             json_decref(m);
             rc = -1;
             break;
@@ -94,13 +95,19 @@ static int load_metrics(rep_run *r)
         if (steps_per_epoch == 0 && step > 0 && ep >= 1)
             steps_per_epoch = step / ep;
         const json_t *ups = json_object_get(m, "mask_updates");
+        size_t more = json_array_size(ups); /* one allocation per line, not per update */
+        rep_update *nu = more ? realloc(r->updates, (r->n_updates + more) * sizeof *nu)
+                              : r->updates;
+        if (more && !nu) {
+            fprintf(stderr, "dpf: %s: out of memory\n", p);
+            json_decref(m);
+            rc = -1;
+            break;
+        }
+        r->updates = nu;
         size_t i;
         const json_t *u;
         json_array_foreach(ups, i, u) {
-            rep_update *nu = realloc(r->updates, (size_t)(r->n_updates + 1) * sizeof *nu);
-            if (!nu)
-                break;
-            r->updates = nu;
             r->updates[r->n_updates++] = (rep_update){.epoch = num(u, "step"),
                                                       .delta = num(u, "delta"),
                                                       .iou = num(u, "iou"),
