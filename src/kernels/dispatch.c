@@ -1,8 +1,8 @@
 /* dispatch.c — the one dispatch point of the compute layer: every dpf_k_* picks its backend here.
  * float64 build (DPF_REAL_DOUBLE): everything runs the reference kernels (ref/), activations
- * NCHW, and no fast/ symbol is referenced. float32 build: activations are channels last (NHWC);
- * convolutions run on oneDNN primitives, linear layers on oneDNN sgemm, batch norm, pooling and
- * the layout changes on fast/nhwc.c; ReLU, the residual add and the loss do not depend on the
+ * NCHW, and no fast/ symbol is referenced. float32 build: activations are channels last, in
+ * blocks of 16 channels (kernels.h); convolutions run on oneDNN primitives, linear layers on oneDNN sgemm, batch norm, pooling and
+ * the layout changes on fast/act.c; ReLU, the residual add and the loss do not depend on the
  * layout and run ref/, which is their production implementation (OpenMP-parallel loops). */
 #include <string.h>
 
@@ -20,8 +20,8 @@
 
 void dpf_k_act_from_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw)
 {
-#ifdef DPF_ACT_NHWC
-    dpf_fast_nchw_to_nhwc(y, x, n, c, hw);
+#ifdef DPF_ACT_BLOCKED
+    dpf_fast_act_from_nchw(y, x, n, c, hw);
 #else
     memcpy(y, x, (size_t)n * c * hw * sizeof(dpf_real));
 #endif
@@ -29,8 +29,8 @@ void dpf_k_act_from_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw)
 
 void dpf_k_act_to_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw)
 {
-#ifdef DPF_ACT_NHWC
-    dpf_fast_nhwc_to_nchw(y, x, n, c, hw);
+#ifdef DPF_ACT_BLOCKED
+    dpf_fast_act_to_nchw(y, x, n, c, hw);
 #else
     memcpy(y, x, (size_t)n * c * hw * sizeof(dpf_real));
 #endif
@@ -40,6 +40,15 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
                 const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc)
 {
     B(gemm)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void dpf_k_conv2d_set_winograd(int on)
+{
+#ifdef DPF_REAL_DOUBLE
+    (void)on;
+#else
+    dpf_fast_conv2d_set_winograd(on);
+#endif
 }
 
 size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s)

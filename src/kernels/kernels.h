@@ -4,13 +4,16 @@
  * which backend runs. Backends:
  *   ref/   plain C loops — the oracle every fast kernel is tested against (also the float64
  *          build used by the finite-difference gradient checks);
- *   fast/  float32 only: oneDNN convolution primitives, channels-last (NHWC) batch norm, pooling
- *          and layout kernels, oneDNN sgemm for linear layers.
+ *   fast/  float32 only: oneDNN convolution primitives (Winograd or direct), batch norm,
+ *          pooling and layout kernels on the activation layout, oneDNN sgemm for linear layers.
  * The ref kernels are also callable directly as dpf_ref_* (same signatures) for tests.
  *
- * Activation layout: the dpf_k_* kernels take activations (N, C, H, W) in the build's layout,
- * DPF_ACT_NHWC (channels last: element (n, c, h, w) at ((n*H + h)*W + w)*C + c) in the float32
- * build, NCHW in the float64 build. The dpf_ref_* kernels are always NCHW. Weights are always
+ * Activation layout: the dpf_k_* kernels take activations (N, C, H, W) in the build's layout:
+ * NCHW in the float64 build; in the float32 build DPF_ACT_BLOCKED, channels last in blocks of
+ * cb channels, cb = 16 where C is a multiple of 16 (oneDNN's nChw16c) and cb = C otherwise
+ * (plain NHWC): element (n, c, h, w) at (((n*C/cb + c/cb)*H + h)*W + w)*cb + c%cb. The two agree
+ * for C = 16, and with NCHW for one channel or one pixel. A convolution may read the net's input
+ * in NCHW instead (dpf_conv_shape.src_nchw). The dpf_ref_* kernels are always NCHW. Weights are always
  * PyTorch's (K, C, KH, KW); the net's public input and logits are always NCHW / (N, classes).
  *
  * Conventions: outputs first, then const inputs, then sizes. Backward kernels compute the true
@@ -28,7 +31,7 @@
 #include "dpf/real.h"
 
 #ifndef DPF_REAL_DOUBLE
-#define DPF_ACT_NHWC 1
+#define DPF_ACT_BLOCKED 1
 #endif
 
 typedef struct dpf_conv_shape {
@@ -36,6 +39,8 @@ typedef struct dpf_conv_shape {
     int k, kh, kw;       /* output channels, kernel size */
     int stride, pad;     /* same in both dimensions */
     int oh, ow;          /* output size: (h + 2*pad - kh) / stride + 1 */
+    int src_nchw;        /* x (and dx) NCHW whatever the build's layout: the net's input,
+                            whose gradient is not wanted (a dx costs a slow kernel) */
 } dpf_conv_shape;
 
 /* Fills oh/ow from the rest; returns 0 if the shape is valid (oh, ow >= 1), -1 otherwise. */
@@ -51,7 +56,11 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
                 const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc);
 
 /* ---- conv2d (no dilation, no groups) ----
+ * dpf_k_conv2d_set_winograd: whether the float build may run 3x3 layers as Winograd convolutions
+ * (default on; process-wide, applies to shapes first used after the call; no effect in the
+ * float64 build). Winograd rounds differently from the direct sum (relative error ~1e-6).
  * The workspace function returns (size_t)-1 when no kernel can run the shape (error recorded). */
+void dpf_k_conv2d_set_winograd(int on);
 size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s);
 void dpf_k_conv2d_forward(dpf_real *y,        /* (N, K, OH, OW) */
                           const dpf_real *x,  /* (N, C, H, W) */

@@ -81,10 +81,10 @@ static void *carve(arena *a, size_t bytes)
 }
 
 /* Does node `in` need its own buffer to hold its activation in the net's layout? Only where
- * NCHW and NHWC differ: more than one channel and more than one pixel. */
+ * NCHW and the activation layout differ: more than one channel and more than one pixel. */
 static int layouts_differ(const dpf_node *in)
 {
-#ifdef DPF_ACT_NHWC
+#ifdef DPF_ACT_BLOCKED
     return in->c > 1 && in->h * in->w > 1;
 #else
     (void)in;
@@ -117,6 +117,32 @@ static void fuse(dpf_net *net)
     free(readers);
 }
 
+/* Float build: where the net's input has a few channels (2..15) and only convolutions with a
+ * multiple of 16 outputs read it, they read it in NCHW (oneDNN's first-layer kernels) and the
+ * input needs no layout change. */
+static void plan_input(dpf_net *net)
+{
+#ifdef DPF_ACT_BLOCKED
+    const dpf_node *in = &net->nodes[0];
+    if (in->c < 2 || in->c >= 16 || in->h * in->w == 1)
+        return;
+    int readers = 0;
+    for (int i = 1; i < net->n_nodes; i++)
+        for (int k = 0; k < 2; k++)
+            if (net->nodes[i].in[k] == 0) {
+                if (net->nodes[i].op != DPF_OP_CONV || net->nodes[i].conv.k % 16 != 0)
+                    return;
+                readers++;
+            }
+    for (int i = 1; i < net->n_nodes && readers; i++)
+        if (net->nodes[i].in[0] == 0)
+            net->nodes[i].conv.src_nchw = 1;
+    net->input_nchw = readers > 0;
+#else
+    (void)net;
+#endif
+}
+
 static void plan(dpf_net *net, arena *a)
 {
     size_t mb = (size_t)net->max_batch, largest = 0;
@@ -129,7 +155,9 @@ static void plan(dpf_net *net, arena *a)
     for (int i = 0; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
         if (nd->op == DPF_OP_INPUT) { /* no gradient; own memory only to change layout */
-            net->input_buf = layouts_differ(nd) ? carve(a, mb * nd->size * sizeof(dpf_real)) : NULL;
+            net->input_buf = layouts_differ(nd) && !net->input_nchw
+                                 ? carve(a, mb * nd->size * sizeof(dpf_real))
+                                 : NULL;
             nd->y = nd->dy = NULL;
             continue;
         }
@@ -154,6 +182,7 @@ static void plan(dpf_net *net, arena *a)
 
 static dpf_status allocate(dpf_net *net)
 {
+    plan_input(net);
     for (int i = 0; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
         if (nd->op != DPF_OP_CONV)
@@ -177,6 +206,15 @@ static dpf_status allocate(dpf_net *net)
     a.used = 0;
     plan(net, &a);
     net->wf = net->w;
+    return DPF_OK;
+}
+
+dpf_status dpf_set_conv_algo(const char *algo)
+{
+    if (!algo || (strcmp(algo, "auto") != 0 && strcmp(algo, "direct") != 0))
+        return dpf_error(DPF_ERR_ARG, "unknown convolution algorithm '%s' (known: auto, direct)",
+                         algo ? algo : "(null)");
+    dpf_k_conv2d_set_winograd(strcmp(algo, "auto") == 0);
     return DPF_OK;
 }
 

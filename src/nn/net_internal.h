@@ -71,6 +71,7 @@ struct dpf_net {
     size_t workspace_size;
     dpf_real *probs;                /* (max_batch, classes) softmax of the last loss */
     dpf_real *input_buf;            /* the input in the activation layout, where it differs */
+    int input_nchw;                 /* the convolutions reading the input read it as NCHW */
     dpf_real *scratch[2];           /* input gradients of a node whose input already holds one */
     dpf_real *dx_to[2];             /* where the running backward writes its input gradients */
     unsigned char *written;         /* per node: its dy holds a gradient in this backward */

@@ -139,7 +139,7 @@ static void conv_fwd(void *p, double *y)
 
 static void conv_case(int n, int ch, int h, int w, int k, int ks, int stride, int pad, int bias)
 {
-    conv_ctx c = {{n, ch, h, w, k, ks, ks, stride, pad, 0, 0}, NULL, NULL, NULL, NULL};
+    conv_ctx c = {{n, ch, h, w, k, ks, ks, stride, pad, 0, 0, 0}, NULL, NULL, NULL, NULL};
     assert_int_equal(dpf_conv_shape_finish(&c.s), 0);
     const size_t nx = (size_t)n * ch * h * w, nw = (size_t)k * ch * ks * ks;
     const size_t ny = (size_t)n * k * c.s.oh * c.s.ow;
@@ -451,7 +451,7 @@ static void test_conv_forward_values(void **state)
     double x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, w[9], y[4], b = 0.5;
     for (int i = 0; i < 9; i++)
         w[i] = 1.0;
-    dpf_conv_shape s = {1, 1, 3, 3, 1, 2, 2, 1, 0, 0, 0}; /* 2x2 ones, stride 1 */
+    dpf_conv_shape s = {1, 1, 3, 3, 1, 2, 2, 1, 0, 0, 0, 0}; /* 2x2 ones, stride 1 */
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
     assert_int_equal(s.oh, 2);
     assert_int_equal(s.ow, 2);
@@ -459,14 +459,14 @@ static void test_conv_forward_values(void **state)
     const double want[4] = {12.5, 16.5, 24.5, 28.5};
     for (int i = 0; i < 4; i++)
         assert_close(y[i], want[i], 1e-12);
-    dpf_conv_shape t = {1, 1, 3, 3, 1, 3, 3, 2, 1, 0, 0}; /* 3x3 ones, stride 2, pad 1 */
+    dpf_conv_shape t = {1, 1, 3, 3, 1, 3, 3, 2, 1, 0, 0, 0}; /* 3x3 ones, stride 2, pad 1 */
     assert_int_equal(dpf_conv_shape_finish(&t), 0);
     assert_int_equal(t.oh, 2);
     dpf_k_conv2d_forward(y, x, w, NULL, &t, NULL);
     const double want2[4] = {12, 16, 24, 28}; /* zero padding contributes nothing */
     for (int i = 0; i < 4; i++)
         assert_close(y[i], want2[i], 1e-12);
-    dpf_conv_shape bad = {1, 1, 2, 2, 1, 3, 3, 1, 0, 0, 0}; /* kernel larger than input */
+    dpf_conv_shape bad = {1, 1, 2, 2, 1, 3, 3, 1, 0, 0, 0, 0}; /* kernel larger than input */
     assert_int_equal(dpf_conv_shape_finish(&bad), -1);
     bad.pad = 1; /* now valid: 2 + 2 - 3 + 1 = 2 */
     assert_int_equal(dpf_conv_shape_finish(&bad), 0);

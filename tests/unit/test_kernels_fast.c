@@ -1,9 +1,10 @@
-/* test_kernels_fast.c — the float32 fast kernels (oneDNN convolutions and sgemm, channels-last
- * batch norm / pooling / layout kernels) against the NCHW reference kernels on awkward shapes:
- * stride 2, padding, 1x1 / 3x3 / 5x5, channel counts that are not a multiple of 16, batch 1, odd
- * and non-square spatial sizes, one thread and two. Fast results are turned back into NCHW
- * before they are compared. Also the float build of the ref BN and loss against double
- * arithmetic written in the test.
+/* test_kernels_fast.c — the float32 fast kernels (oneDNN convolutions, direct and Winograd, and
+ * sgemm; batch norm / pooling / layout kernels on the blocked channels-last activation layout)
+ * against the NCHW reference kernels on awkward shapes: stride 2, padding, 1x1 / 3x3 / 5x5,
+ * channel counts that are and are not multiples of 16 (blocked, NHWC and the mixed pairs), the
+ * net's NCHW input, batch 1, odd and non-square spatial sizes, one thread and two. Fast results
+ * are turned back into NCHW (by the test's own index formula) before they are compared. Also the
+ * float build of the ref BN and loss against double arithmetic written in the test.
  *
  * Comparison: ||fast - ref|| / ||ref - prefill|| <= 1e-5. Parameter-gradient buffers start from
  * the same random prefill (accumulation, +=, is checked too); input-gradient buffers start as
@@ -28,10 +29,13 @@
 
 static dpf_rng rng;
 
+/* 64-byte aligned, as the net's buffers are (oneDNN's kernels may require it) */
 static float *fvec(size_t n)
 {
-    float *p = calloc(n ? n : 1, sizeof *p);
+    size_t bytes = ((n ? n : 1) * sizeof(float) + 63) & ~(size_t)63;
+    float *p = aligned_alloc(64, bytes);
     assert_non_null(p);
+    memset(p, 0, bytes);
     return p;
 }
 
@@ -87,14 +91,21 @@ static void expect_close(const char *what, const float *fast, const float *ref,
     free(bad);
 }
 
-/* NCHW <-> NHWC copies of (n, c, hw) tensors, for feeding / reading the channels-last kernels */
-static float *to_nhwc(const float *x, int n, int c, int hw)
+/* NCHW <-> activation-layout copies of (n, c, hw) tensors, for feeding / reading the fast
+ * kernels: blocks of cb = 16 channels where c is a multiple of 16, else cb = c (kernels.h) */
+static size_t act_at(int i, int j, int p, int c, int hw)
+{
+    const int cb = c % 16 == 0 ? 16 : c;
+    return (((size_t)i * (c / cb) + (size_t)(j / cb)) * hw + p) * cb + (size_t)(j % cb);
+}
+
+static float *to_act(const float *x, int n, int c, int hw)
 {
     float *y = fvec((size_t)n * c * hw);
     for (int i = 0; i < n; i++)
         for (int j = 0; j < c; j++)
             for (int p = 0; p < hw; p++)
-                y[((size_t)i * hw + p) * c + j] = x[((size_t)i * c + j) * hw + p];
+                y[act_at(i, j, p, c, hw)] = x[((size_t)i * c + j) * hw + p];
     return y;
 }
 
@@ -104,7 +115,7 @@ static float *to_nchw(const float *x, int n, int c, int hw)
     for (int i = 0; i < n; i++)
         for (int j = 0; j < c; j++)
             for (int p = 0; p < hw; p++)
-                y[((size_t)i * c + j) * hw + p] = x[((size_t)i * hw + p) * c + j];
+                y[((size_t)i * c + j) * hw + p] = x[act_at(i, j, p, c, hw)];
     return y;
 }
 
@@ -116,25 +127,38 @@ static float *nan_fvec(size_t n)
     return p;
 }
 
-/* expect_close on a channels-last fast result against an NCHW reference */
-static void expect_close_nhwc(const char *what, const float *fast_nhwc, const float *ref,
-                              const float *base, int n, int c, int hw)
+/* expect_close on a fast result in the activation layout against an NCHW reference */
+static void expect_close_act(const char *what, const float *fast_act, const float *ref,
+                             const float *base, int n, int c, int hw)
 {
-    float *f = to_nchw(fast_nhwc, n, c, hw);
+    float *f = to_nchw(fast_act, n, c, hw);
     expect_close(what, f, ref, base, (size_t)n * c * hw);
     free(f);
 }
 
 /* ---- conv2d ---- */
 
-static void conv_case(int n, int c, int h, int w, int k, int kh, int kw, int stride, int pad)
+/* src_nchw: x in NCHW (the net's input) rather than the activation layout */
+/* dx of a convolution: in the activation layout, or NCHW where x was read as NCHW */
+static void expect_close_x(const char *what, const float *fast, const float *ref, int n, int c,
+                           int hw, int src_nchw)
 {
-    dpf_conv_shape s = {n, c, h, w, k, kh, kw, stride, pad, 0, 0};
+    if (src_nchw)
+        expect_close(what, fast, ref, NULL, (size_t)n * c * hw);
+    else
+        expect_close_act(what, fast, ref, NULL, n, c, hw);
+}
+
+static void conv_case_x(int n, int c, int h, int w, int k, int kh, int kw, int stride, int pad,
+                        int src_nchw)
+{
+    dpf_conv_shape s = {n, c, h, w, k, kh, kw, stride, pad, 0, 0, src_nchw};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
     const int hw = h * w, ohw = s.oh * s.ow;
     const size_t nx = (size_t)n * c * hw, nw = (size_t)k * c * kh * kw, ny = (size_t)n * k * ohw;
     float *x = rand_fvec(nx), *wt = rand_fvec(nw), *b = rand_fvec((size_t)k);
-    float *dy = rand_fvec(ny), *xl = to_nhwc(x, n, c, hw), *dyl = to_nhwc(dy, n, k, ohw);
+    float *dy = rand_fvec(ny), *dyl = to_act(dy, n, k, ohw);
+    float *xl = src_nchw ? copy_fvec(x, nx) : to_act(x, n, c, hw);
     float *ws = fvec(dpf_k_conv2d_workspace(&s)), *rws = fvec(dpf_ref_conv2d_workspace(&s));
     float *yf = fvec(ny), *yr = fvec(ny);
     /* forward, with and without bias; y starts as garbage (NaN) to prove it is overwritten */
@@ -143,7 +167,7 @@ static void conv_case(int n, int c, int h, int w, int k, int kh, int kw, int str
             yf[i] = NAN;
         dpf_k_conv2d_forward(yf, xl, wt, bias ? b : NULL, &s, ws);
         dpf_ref_conv2d_forward(yr, x, wt, bias ? b : NULL, &s, rws);
-        expect_close_nhwc("conv forward", yf, yr, NULL, n, k, ohw);
+        expect_close_act("conv forward", yf, yr, NULL, n, k, ohw);
     }
     /* backward: all three at once; dw / db accumulate onto a prefill, dx is written */
     float *pw = rand_fvec(nw), *pb = rand_fvec((size_t)k);
@@ -151,14 +175,14 @@ static void conv_case(int n, int c, int h, int w, int k, int kh, int kw, int str
     float *dxr = nan_fvec(nx), *dwr = copy_fvec(pw, nw), *dbr = copy_fvec(pb, (size_t)k);
     dpf_k_conv2d_backward(dxf, dwf, dbf, dyl, xl, wt, &s, ws);
     dpf_ref_conv2d_backward(dxr, dwr, dbr, dy, x, wt, &s, rws);
-    expect_close_nhwc("conv backward data", dxf, dxr, NULL, n, c, hw);
+    expect_close_x("conv backward data", dxf, dxr, n, c, hw, src_nchw);
     expect_close("conv backward weights", dwf, dwr, pw, nw);
     expect_close("conv backward bias", dbf, dbr, pb, (size_t)k);
     /* each one alone (the others NULL) */
     for (size_t i = 0; i < nx; i++)
         dxf[i] = NAN;
     dpf_k_conv2d_backward(dxf, NULL, NULL, dyl, xl, wt, &s, ws);
-    expect_close_nhwc("conv backward data only", dxf, dxr, NULL, n, c, hw);
+    expect_close_x("conv backward data only", dxf, dxr, n, c, hw, src_nchw);
     memcpy(dwf, pw, nw * sizeof *dwf);
     dpf_k_conv2d_backward(NULL, dwf, NULL, dyl, xl, wt, &s, ws);
     expect_close("conv backward weights only", dwf, dwr, pw, nw);
@@ -167,6 +191,11 @@ static void conv_case(int n, int c, int h, int w, int k, int kh, int kw, int str
     expect_close("conv backward bias only", dbf, dbr, pb, (size_t)k);
     free(x), free(wt), free(b), free(dy), free(xl), free(dyl), free(ws), free(rws), free(yf);
     free(yr), free(pw), free(pb), free(dxf), free(dwf), free(dbf), free(dxr), free(dwr), free(dbr);
+}
+
+static void conv_case(int n, int c, int h, int w, int k, int kh, int kw, int stride, int pad)
+{
+    conv_case_x(n, c, h, w, k, kh, kw, stride, pad, 0);
 }
 
 static void conv_shapes(void)
@@ -185,12 +214,51 @@ static void conv_shapes(void)
     conv_case(2, 16, 10, 10, 16, 3, 3, 1, 1); /* 16 channels: oneDNN's blocked JIT path */
     conv_case(2, 20, 12, 12, 50, 5, 5, 1, 0); /* LeNet-5's conv2 */
     conv_case(2, 3, 3, 3, 2, 3, 3, 1, 0);     /* output 1x1 */
+    /* blocked (nChw16c) layouts, direct */
+    conv_case(2, 32, 8, 8, 32, 3, 3, 1, 1);   /* 3x3, too few tiles for Winograd */
+    conv_case(2, 32, 3, 3, 32, 3, 3, 1, 1);   /* output below one tile */
+    conv_case(2, 32, 9, 9, 64, 3, 3, 2, 1);   /* stride 2 */
+    conv_case(2, 16, 9, 9, 32, 1, 1, 2, 0);   /* 1x1 shortcut from 16 channels */
+    conv_case(2, 64, 5, 5, 16, 1, 1, 1, 0);   /* 1x1 down to 16 channels */
+    /* mixed pairs: one side blocked, the other NHWC (oneDNN's reference kernel) */
+    conv_case(1, 5, 6, 6, 32, 3, 3, 1, 1);
+    conv_case(1, 32, 6, 6, 6, 3, 3, 1, 1);
+    /* the net's NCHW input: first-layer kernels writing blocked output */
+    conv_case_x(2, 3, 9, 9, 16, 3, 3, 1, 1, 1);
+    conv_case_x(3, 3, 11, 10, 64, 3, 3, 1, 1, 1);
+    conv_case_x(1, 2, 8, 8, 32, 3, 3, 2, 1, 1);
 }
 
 static void test_conv_vs_ref(void **state)
 {
     (void)state;
     conv_shapes();
+}
+
+/* Winograd F(4x4, 3x3): 3x3 stride-1 layers with 32+ channels and 128+ output tiles. The
+ * shapes do run Winograd, and with it switched off the same shapes run direct. */
+static void winograd_case(int n, int c, int h, int w, int k, int pad, int want)
+{
+    dpf_conv_shape s = {n, c, h, w, k, 3, 3, 1, pad, 0, 0, 0};
+    assert_int_equal(dpf_conv_shape_finish(&s), 0);
+    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 0), want);
+    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 1), want);
+    conv_case(n, c, h, w, k, 3, 3, 1, pad);
+}
+
+static void test_conv_winograd_vs_ref(void **state)
+{
+    (void)state;
+    for (int on = 1; on >= 0; on--) {
+        dpf_k_conv2d_set_winograd(on);
+        winograd_case(8, 32, 16, 16, 32, 1, on); /* whole 4x4 tiles */
+        winograd_case(32, 48, 7, 9, 32, 1, on);  /* partial tiles, 48 channels */
+        winograd_case(16, 32, 14, 14, 64, 0, on); /* no padding */
+    }
+    dpf_k_conv2d_set_winograd(1);
+    dpf_conv_shape one = {1, 64, 8, 8, 64, 3, 3, 1, 1, 0, 0, 0}; /* batch 1: direct */
+    assert_int_equal(dpf_conv_shape_finish(&one), 0);
+    assert_int_equal(dpf_fast_conv2d_is_winograd(&one, 0), 0);
 }
 
 /* One thread: oneDNN and the OpenMP loops run serially. */
@@ -207,13 +275,13 @@ static void test_conv_vs_ref_one_thread(void **state)
 static void test_dispatch_is_fast(void **state)
 {
     (void)state;
-    dpf_conv_shape s = {4, 16, 8, 8, 16, 3, 3, 1, 1, 0, 0};
+    dpf_conv_shape s = {4, 16, 8, 8, 16, 3, 3, 1, 1, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
     assert_int_equal(dpf_k_conv2d_workspace(&s), dpf_fast_conv2d_workspace(&s));
     assert_true(dpf_k_conv2d_workspace(&s) > 0);
     assert_true(dpf_k_conv2d_workspace(&s) * sizeof(float) <= ((size_t)64 << 20));
     /* ResNet-20 at batch 128 keeps within the 64 MB budget */
-    dpf_conv_shape big = {128, 16, 32, 32, 16, 3, 3, 1, 1, 0, 0};
+    dpf_conv_shape big = {128, 16, 32, 32, 16, 3, 3, 1, 1, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&big), 0);
     assert_true(dpf_k_conv2d_workspace(&big) * sizeof(float) <= ((size_t)64 << 20));
 }
@@ -365,7 +433,7 @@ static void test_float_bn_and_loss(void **state)
     free(x), free(dy), free(g), free(b), free(y), free(dx), free(yd), free(dxd);
 }
 
-/* ---- channels-last batch norm (fused ReLU or not), pooling, layout ---- */
+/* ---- batch norm (fused ReLU or not), pooling, layout on the activation layout ---- */
 
 static void bn_case(int n, int c, int hw, int relu)
 {
@@ -373,7 +441,7 @@ static void bn_case(int n, int c, int hw, int relu)
     float *x = rand_fvec(t), *dy = rand_fvec(t), *g = rand_fvec((size_t)c), *b = rand_fvec((size_t)c);
     for (size_t i = 0; i < t; i++)
         x[i] = 3.0f + 2.0f * x[i] + (float)(i / (size_t)hw % (size_t)c); /* means far from 0 */
-    float *xl = to_nhwc(x, n, c, hw), *dyl = to_nhwc(dy, n, c, hw);
+    float *xl = to_act(x, n, c, hw), *dyl = to_act(dy, n, c, hw);
     float *yf = nan_fvec(t), *yr = nan_fvec(t), *dxf = nan_fvec(t), *dxr = nan_fvec(t);
     float *mf = fvec((size_t)c), *sf = fvec((size_t)c), *mr = fvec((size_t)c), *sr = fvec((size_t)c);
     float *rmf = rand_fvec((size_t)c), *rvf = fvec((size_t)c), *dgf = rand_fvec((size_t)c);
@@ -383,26 +451,26 @@ static void bn_case(int n, int c, int hw, int relu)
         rvf[j] = rvr[j] = 1.0f + (float)j;
     dpf_k_bn_forward_train(yf, mf, sf, rmf, rvf, xl, g, b, n, c, hw, 0.1f, 1e-5f, relu);
     dpf_ref_bn_forward_train(yr, mr, sr, rmr, rvr, x, g, b, n, c, hw, 0.1f, 1e-5f, relu);
-    expect_close_nhwc("nhwc bn forward", yf, yr, NULL, n, c, hw);
-    expect_close("nhwc bn mean", mf, mr, NULL, (size_t)c);
-    expect_close("nhwc bn invstd", sf, sr, NULL, (size_t)c);
-    expect_close("nhwc bn running mean", rmf, rmr, NULL, (size_t)c);
-    expect_close("nhwc bn running var", rvf, rvr, NULL, (size_t)c);
-    float *yr_l = to_nhwc(yr, n, c, hw);
+    expect_close_act("bn forward", yf, yr, NULL, n, c, hw);
+    expect_close("bn mean", mf, mr, NULL, (size_t)c);
+    expect_close("bn invstd", sf, sr, NULL, (size_t)c);
+    expect_close("bn running mean", rmf, rmr, NULL, (size_t)c);
+    expect_close("bn running var", rvf, rvr, NULL, (size_t)c);
+    float *yr_l = to_act(yr, n, c, hw);
     dpf_k_bn_backward(dxf, dgf, dbf, dyl, xl, relu ? yf : NULL, mf, sf, g, n, c, hw);
     dpf_ref_bn_backward(dxr, dgr, dbr, dy, x, relu ? yr : NULL, mr, sr, g, n, c, hw);
-    expect_close_nhwc("nhwc bn backward", dxf, dxr, NULL, n, c, hw);
-    expect_close("nhwc bn dgamma", dgf, dgr, NULL, (size_t)c);
-    expect_close("nhwc bn dbeta", dbf, dbr, NULL, (size_t)c);
+    expect_close_act("bn backward", dxf, dxr, NULL, n, c, hw);
+    expect_close("bn dgamma", dgf, dgr, NULL, (size_t)c);
+    expect_close("bn dbeta", dbf, dbr, NULL, (size_t)c);
     dpf_k_bn_forward_eval(yf, xl, g, b, rmf, rvf, n, c, hw, 1e-5f, relu);
     dpf_ref_bn_forward_eval(yr, x, g, b, rmr, rvr, n, c, hw, 1e-5f, relu);
-    expect_close_nhwc("nhwc bn eval", yf, yr, NULL, n, c, hw);
+    expect_close_act("bn eval", yf, yr, NULL, n, c, hw);
     free(x), free(dy), free(g), free(b), free(xl), free(dyl), free(yf), free(yr), free(dxf);
     free(dxr), free(mf), free(sf), free(mr), free(sr), free(rmf), free(rvf), free(dgf), free(rmr);
     free(dgr), free(dbf), free(dbr), free(rvr), free(yr_l);
 }
 
-static void test_nhwc_bn_vs_ref(void **state)
+static void test_act_bn_vs_ref(void **state)
 {
     (void)state;
     for (int relu = 0; relu < 2; relu++) {
@@ -410,6 +478,9 @@ static void test_nhwc_bn_vs_ref(void **state)
         bn_case(1, 3, 5, relu);    /* batch 1, few rows: fewer rows than reduction pieces */
         bn_case(3, 17, 49, relu);  /* odd channel count and size */
         bn_case(2, 600, 4, relu);  /* more channels than one reduction chunk */
+        bn_case(4, 32, 49, relu);  /* blocked layout: two channel blocks */
+        bn_case(1, 48, 5, relu);   /* blocked, batch 1, fewer rows than pieces */
+        bn_case(2, 1056, 4, relu); /* blocked, more than one chunk of blocks (66 blocks) */
     }
 }
 
@@ -417,26 +488,26 @@ static void pool_case(int n, int c, int h, int w, int k, int st)
 {
     const int oh = (h - k) / st + 1, ow = (w - k) / st + 1, hw = h * w, ohw = oh * ow;
     const size_t nx = (size_t)n * c * hw, ny = (size_t)n * c * ohw;
-    float *x = rand_fvec(nx), *dy = rand_fvec(ny), *xl = to_nhwc(x, n, c, hw);
-    float *dyl = to_nhwc(dy, n, c, ohw), *yf = nan_fvec(ny), *yr = nan_fvec(ny);
+    float *x = rand_fvec(nx), *dy = rand_fvec(ny), *xl = to_act(x, n, c, hw);
+    float *dyl = to_act(dy, n, c, ohw), *yf = nan_fvec(ny), *yr = nan_fvec(ny);
     float *dxf = nan_fvec(nx), *dxr = nan_fvec(nx);
     int32_t *af = calloc(ny, sizeof *af), *ar = calloc(ny, sizeof *ar);
     assert_true(af && ar);
     dpf_k_maxpool_forward(yf, af, xl, n, c, h, w, k, st, oh, ow);
     dpf_ref_maxpool_forward(yr, ar, x, n, c, h, w, k, st, oh, ow);
-    expect_close_nhwc("nhwc maxpool forward", yf, yr, NULL, n, c, ohw);
+    expect_close_act("maxpool forward", yf, yr, NULL, n, c, ohw);
     dpf_k_maxpool_backward(dxf, dyl, af, n, c, h, w, oh, ow);
     dpf_ref_maxpool_backward(dxr, dy, ar, n, c, h, w, oh, ow);
-    expect_close_nhwc("nhwc maxpool backward", dxf, dxr, NULL, n, c, hw);
+    expect_close_act("maxpool backward", dxf, dxr, NULL, n, c, hw);
     float *gf = nan_fvec((size_t)n * c), *gr = nan_fvec((size_t)n * c);
     dpf_k_gap_forward(gf, xl, n, c, hw);
     dpf_ref_gap_forward(gr, x, n, c, hw);
-    expect_close("nhwc gap forward", gf, gr, NULL, (size_t)n * c);
+    expect_close("gap forward", gf, gr, NULL, (size_t)n * c);
     for (size_t i = 0; i < nx; i++)
         dxf[i] = dxr[i] = NAN;
     dpf_k_gap_backward(dxf, dy, n, c, hw); /* dy (n, c): the same in both layouts */
     dpf_ref_gap_backward(dxr, dy, n, c, hw);
-    expect_close_nhwc("nhwc gap backward", dxf, dxr, NULL, n, c, hw);
+    expect_close_act("gap backward", dxf, dxr, NULL, n, c, hw);
     /* the layout kernels are exact inverses and agree with the test's own transposition */
     float *l = fvec(nx), *back = fvec(nx);
     dpf_k_act_from_nchw(l, x, n, c, hw);
@@ -447,12 +518,14 @@ static void pool_case(int n, int c, int h, int w, int k, int st)
     free(ar), free(gf), free(gr), free(l), free(back);
 }
 
-static void test_nhwc_pool_vs_ref(void **state)
+static void test_act_pool_vs_ref(void **state)
 {
     (void)state;
     pool_case(2, 20, 24, 24, 2, 2); /* LeNet-5 */
     pool_case(1, 3, 7, 7, 2, 2);    /* floor mode: the last row / column is dropped */
     pool_case(2, 5, 7, 9, 3, 2);    /* overlapping windows */
+    pool_case(2, 32, 8, 8, 2, 2);   /* blocked layout (VGG-like) */
+    pool_case(1, 48, 7, 5, 3, 2);   /* blocked, overlapping, floor mode */
 }
 
 int main(void)
@@ -461,13 +534,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_vs_ref),
         cmocka_unit_test(test_conv_vs_ref_one_thread),
+        cmocka_unit_test(test_conv_winograd_vs_ref),
         cmocka_unit_test(test_dispatch_is_fast),
         cmocka_unit_test(test_gemm_vs_ref),
         cmocka_unit_test(test_gemm_degenerate),
         cmocka_unit_test(test_linear_vs_ref),
         cmocka_unit_test(test_float_bn_and_loss),
-        cmocka_unit_test(test_nhwc_bn_vs_ref),
-        cmocka_unit_test(test_nhwc_pool_vs_ref),
+        cmocka_unit_test(test_act_bn_vs_ref),
+        cmocka_unit_test(test_act_pool_vs_ref),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,8 @@
-/* fast.h — internal: the float32 fast backend (oneDNN convolutions and sgemm, channels-last
- * kernels). Same contracts as the matching dpf_k_* in kernels.h, activations NHWC. Never compiled into the float64 build: only kernels/dispatch.c
- * (float build) and the tests call these. */
+/* fast.h — internal: the float32 fast backend (oneDNN convolutions and sgemm, kernels on the
+ * activation layout). Same contracts as the matching dpf_k_* in kernels.h, activations in the
+ * float build's layout (kernels.h: channels last, blocks of 16 channels where C is a multiple of
+ * 16). Never compiled into the float64 build: only kernels/dispatch.c (float build) and the tests
+ * call these. */
 #ifndef DPF_KERNELS_FAST_H
 #define DPF_KERNELS_FAST_H
 
@@ -10,12 +12,22 @@
 #error "kernels/fast is float32 only"
 #endif
 
+/* Channels per block of the activation layout for C channels: 16 where C is a multiple of 16
+ * (nChw16c), else C (NHWC). */
+static inline int dpf_fast_act_block(int c)
+{
+    return c % 16 == 0 ? 16 : c;
+}
+
 void dpf_fast_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc);
 
+void dpf_fast_conv2d_set_winograd(int on);
 size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s);
 /* Creates (and caches) the oneDNN primitives of shape s: 0, or -1 with the error recorded. */
 int dpf_fast_conv2d_prepare(const dpf_conv_shape *s);
+/* 1 if shape s (with a bias or not) runs as a Winograd convolution, 0 if direct, -1 on error. */
+int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias);
 void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                              const dpf_conv_shape *s, float *ws);
 void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
@@ -37,8 +49,8 @@ void dpf_fast_maxpool_backward(float *dx, const float *dy, const int32_t *argmax
                                int h, int w, int oh, int ow);
 void dpf_fast_gap_forward(float *y, const float *x, int n, int c, int hw);
 void dpf_fast_gap_backward(float *dx, const float *dy, int n, int c, int hw);
-void dpf_fast_nchw_to_nhwc(float *y, const float *x, int n, int c, int hw);
-void dpf_fast_nhwc_to_nchw(float *y, const float *x, int n, int c, int hw);
+void dpf_fast_act_from_nchw(float *y, const float *x, int n, int c, int hw);
+void dpf_fast_act_to_nchw(float *y, const float *x, int n, int c, int hw);
 void dpf_fast_accumulate(float *y, const float *x, size_t count);
 
 void dpf_fast_linear_forward(float *y, const float *x, const float *w, const float *b, int n,
