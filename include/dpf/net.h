@@ -63,6 +63,7 @@ const char *dpf_model_list(void);   /* "mlp, lenet5, ..." for help texts */
  * this kind of CPU, rounding differently at ~1e-6 relative) or "direct" (every layer a direct
  * convolution, PyTorch's algorithm). DPF_ERR_ARG for any other name. */
 dpf_status dpf_set_conv_algo(const char *algo);
+const char *dpf_conv_algo(void); /* the current setting: "auto" or "direct" */
 
 /* PyTorch reference initialisation: conv Kaiming normal (fan_out, relu), linear PyTorch default
  * (uniform ±1/sqrt(fan_in) for weight and bias), conv bias 0, BN weight 1 / bias 0, running

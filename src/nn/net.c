@@ -209,13 +209,21 @@ static dpf_status allocate(dpf_net *net)
     return DPF_OK;
 }
 
+static int conv_algo_auto = 1;
+
 dpf_status dpf_set_conv_algo(const char *algo)
 {
     if (!algo || (strcmp(algo, "auto") != 0 && strcmp(algo, "direct") != 0))
         return dpf_error(DPF_ERR_ARG, "unknown convolution algorithm '%s' (known: auto, direct)",
                          algo ? algo : "(null)");
-    dpf_k_conv2d_set_winograd(strcmp(algo, "auto") == 0);
+    conv_algo_auto = strcmp(algo, "auto") == 0;
+    dpf_k_conv2d_set_winograd(conv_algo_auto);
     return DPF_OK;
+}
+
+const char *dpf_conv_algo(void)
+{
+    return conv_algo_auto ? "auto" : "direct";
 }
 
 dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w, int classes,

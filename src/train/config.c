@@ -170,7 +170,7 @@ int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_c
         const char *b = (const char *)now + kept[i].offset;
         if (kept[i].text ? strncmp(a, b, kept[i].size) != 0 : memcmp(a, b, kept[i].size) != 0) {
             dpf_error(DPF_ERR_ARG, "--resume %s: %s differs from the interrupted run's; a run "
-                      "continues with its own options (only --threads, --progress, --data-dir, "
+                      "continues with its own options (only --threads, --conv-algo, --progress, --data-dir, "
                       "--checkpoint-every and --eval-every may change)", now->out, kept[i].option);
             return -1;
         }

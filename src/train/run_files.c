@@ -84,7 +84,7 @@ json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
             json_array_append_new(prunable, json_string(dpf_net_param(net, p)->name));
     return json_pack(
         "{s:s, s:s, s:s, s:s, s:f, s:i, s:i, s:s, s:f, s:f, s:b, s:f, s:o, s:f, s:f, s:I, s:i, "
-        "s:i, s:i, s:b, s:{s:o, s:o}, s:s, s:o, s:s, s:b, s:s, s:i, s:f, s:f, s:i, s:f, s:i, s:f, s:i, s:i, s:s, s:s, s:I, s:i}",
+        "s:i, s:i, s:b, s:{s:o, s:o}, s:s, s:o, s:s, s:b, s:s, s:i, s:f, s:f, s:i, s:f, s:i, s:f, s:i, s:i, s:s, s:s, s:I, s:i, s:s}",
         "data", c->data, "data_dir", c->data_dir, "model", c->model, "method", c->method,
         "sparsity", c->sparsity, "epochs", c->epochs, "batch", c->batch, "optimizer",
         c->optimizer, "lr", c->lr, "momentum", c->momentum, "nesterov", c->nesterov, "wd",
@@ -98,7 +98,8 @@ json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
         "finetune_lr", c->finetune_lr, "lt_rounds", c->lt_rounds, "prune_rate", c->prune_rate,
         "update_every", c->update_every, "density_erk", c->density_erk, "compressor",
         c->compressor, "mask_from", c->mask_from, "init_seed",
-        (json_int_t)(c->has_init_seed ? c->init_seed : c->seed), "eval_every", c->eval_every);
+        (json_int_t)(c->has_init_seed ? c->init_seed : c->seed), "eval_every", c->eval_every,
+        "conv_algo", dpf_conv_algo());
 }
 
 dpf_status dpf_run_write_json(const char *dir, const char *name, json_t *obj)

@@ -23,6 +23,7 @@ for k in model method data epochs test_acc_dense test_acc_sparse target_sparsity
   grep -q "\"$k\"" "$run/summary.json" && ok || bad "summary.json lacks $k"
 done
 grep -q '"normalize"' "$run/config.json" && grep -q '0.286' "$run/config.json" && ok || bad "config.json lacks the normalisation"
+grep -q '"conv_algo": "auto"' "$run/config.json" && ok || bad "config.json lacks the convolution algorithm"
 grep -q '"prunable"' "$run/config.json" && grep -q 'fc1.weight' "$run/config.json" && ok || bad "config.json lacks the prunable tensors"
 grep -q "test accuracy" "$tmp/train.out" && ok || bad "train prints no result"
 grep -qE "epoch 2/2 .*img/s" "$tmp/train.err" && ok || bad "no progress lines on stderr"
@@ -49,6 +50,9 @@ expect_error 1 "file exists" -- "$dpf" export "$run" -o "$tmp/m.safetensors"
 
 # --- bad options: one line naming the option, exit 2
 expect_error 2 "--sparsity"        -- "$dpf" train --sparsity 1
+expect_error 2 "^dpf: --conv-algo: 'fft' is not auto or direct$" -- "$dpf" train --conv-algo fft
+expect_error 2 "^dpf: --conv-algo: 'x' is not auto or direct$" -- "$dpf" bench --conv-algo x
+expect_error 2 "^dpf: --conv-algo: 'x' is not auto or direct$" -- "$dpf" eval --conv-algo x "$run"
 expect_error 2 "--sparsity"        -- "$dpf" train --sparsity -0.1
 expect_error 2 "--lr"              -- "$dpf" train --lr 0
 expect_error 2 "--lr.*not a number" -- "$dpf" train --lr abc

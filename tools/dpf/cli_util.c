@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "dpf/net.h"
 #include "dpf/status.h"
 
 int cli_int(const char *opt, const char *text, int *out)
@@ -56,6 +57,15 @@ int cli_string(const char *opt, const char *text, char *dst, size_t cap)
     }
     memcpy(dst, text, strlen(text) + 1);
     return 0;
+}
+
+int cli_conv_algo(const char *text)
+{
+    if (strcmp(text, "auto") != 0 && strcmp(text, "direct") != 0) {
+        fprintf(stderr, "dpf: --conv-algo: '%s' is not auto or direct\n", text);
+        return -1;
+    }
+    return dpf_set_conv_algo(text) == DPF_OK ? 0 : (cli_report_error(), -1);
 }
 
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n)

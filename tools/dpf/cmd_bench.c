@@ -34,6 +34,8 @@ static void bench_help(void)
            "  --classes N         classes   [10]\n"
            "  --batch N           mini-batch   [128]\n"
            "  --threads N         compute threads (0 = all cores)   [0]\n"
+           "  --conv-algo A       auto (Winograd for 3x3 layers with 32+ channels) | direct\n"
+           "                      (as dpf train)   [auto]\n"
            "  --method NAME       %s   [dense]\n"
            "  --sparsity F        target sparsity, from the first step   [0.9; 0 if dense]\n"
            "  --period P          mask update period   [16]\n"
@@ -53,7 +55,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},    {"method", 1, 0, 'M'},
         {"sparsity", 1, 0, 's'}, {"period", 1, 0, 'p'},  {"steps", 1, 0, 'n'},
         {"warmup", 1, 0, 'W'}, {"peak-gflops", 1, 0, 'P'}, {"json", 0, 0, 'j'},
-        {"inference", 0, 0, 'I'},
+        {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'},
         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int sparsity_given = 0, bad = 0;
     optind = 1;
@@ -81,6 +83,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
         case 'j': o->json = 1; break;
         case 'I': o->inference = 1; break;
+        case 'A': bad = cli_conv_algo(optarg); break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
     }
@@ -261,11 +264,11 @@ int cmd_bench(int argc, char **argv)
     double ips = o.cfg.batch / mean;
     if (o.json)
         printf("{\"model\": \"%s\", \"method\": \"%s\", \"sparsity\": %g, \"batch\": %d, "
-               "\"threads\": %d, \"train_images_per_s\": %.2f, \"step_ms\": %.4f, "
+               "\"threads\": %d, \"conv_algo\": \"%s\", \"train_images_per_s\": %.2f, \"step_ms\": %.4f, "
                "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f, "
                "\"method_ms\": %.4f, \"method_share\": %.5f}\n",
                o.cfg.model, o.cfg.method, o.cfg.sparsity, o.cfg.batch, omp_get_max_threads(),
-               ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
+               dpf_conv_algo(), ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
                1e3 * method_s / o.steps, method_share);
     else
         printf("%s %d,%d,%d batch %d, %s%s, %d threads: %.0f images/s, %.2f ms/step (median "

@@ -19,6 +19,7 @@ static void eval_help(void)
            "  --data-dir DIR   where the data set's files are   [the data set's default]\n"
            "  --batch N        evaluation batch size   [256]\n"
            "  --threads N      compute threads (0 = all cores)   [0]\n"
+           "  --conv-algo A    auto (Winograd for 3x3 layers with 32+ channels) | direct   [auto]\n"
            "  -h, --help       this help\n");
 }
 
@@ -27,6 +28,7 @@ int cmd_eval(int argc, char **argv)
     static const struct option opts[] = {{"data-dir", required_argument, 0, 'd'},
                                           {"batch", required_argument, 0, 'b'},
                                           {"threads", required_argument, 0, 't'},
+                                          {"conv-algo", required_argument, 0, 'A'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
     char data_dir[1024] = "";
@@ -43,6 +45,8 @@ int cmd_eval(int argc, char **argv)
             bad = cli_int("--batch", optarg, &batch);
         else if (opt == 't')
             bad = cli_int("--threads", optarg, &threads);
+        else if (opt == 'A')
+            bad = cli_conv_algo(optarg);
         else
             return cli_bad_option("eval", argv[optind - 1]), 2;
         if (bad)
