@@ -42,12 +42,12 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
     B(gemm)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void dpf_k_conv2d_set_winograd(int on)
+void dpf_k_conv2d_set_winograd(int mode)
 {
 #ifdef DPF_REAL_DOUBLE
-    (void)on;
+    (void)mode;
 #else
-    dpf_fast_conv2d_set_winograd(on);
+    dpf_fast_conv2d_set_winograd(mode);
 #endif
 }
 

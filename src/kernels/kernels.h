@@ -56,11 +56,12 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
                 const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc);
 
 /* ---- conv2d (no dilation, no groups) ----
- * dpf_k_conv2d_set_winograd: whether the float build may run 3x3 layers as Winograd convolutions
- * (default on; process-wide, applies to shapes first used after the call; no effect in the
- * float64 build). Winograd rounds differently from the direct sum (relative error ~1e-6).
+ * dpf_k_conv2d_set_winograd: whether the float build may run 3x3 layers as Winograd convolutions:
+ * 0 never, 1 where it is faster (the default), 2 wherever oneDNN can, however small the batch
+ * (tests). Process-wide, for calls made after it; no effect in the float64 build. Winograd
+ * rounds differently from the direct sum (relative error ~1e-6).
  * The workspace function returns (size_t)-1 when no kernel can run the shape (error recorded). */
-void dpf_k_conv2d_set_winograd(int on);
+void dpf_k_conv2d_set_winograd(int mode);
 size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s);
 void dpf_k_conv2d_forward(dpf_real *y,        /* (N, K, OH, OW) */
                           const dpf_real *x,  /* (N, C, H, W) */

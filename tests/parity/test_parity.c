@@ -26,6 +26,7 @@
 #include "dpf/net.h"
 #include "dpf/optim.h"
 #include "dpf/safetensors.h"
+#include "kernels/fast/fast.h"
 
 _Static_assert(sizeof(dpf_real) == sizeof(float), "parity tests run on the float32 library");
 
@@ -420,6 +421,24 @@ static void test_forward_backward(void **state)
         fail_msg("%s: %d comparison group(s) beyond tolerance (see above)", f->desc->file, bad);
 }
 
+/* The same forward / backward with every eligible layer as a Winograd convolution (the default
+ * runs them only from 128 output tiles on, far above a fixture's batch): Winograd's rounding
+ * stays within the tolerances of one step. (Not over 5 SGD steps: they cross ReLU kinks; see
+ * docs/architecture.md.) */
+static void test_forward_backward_winograd(void **state)
+{
+    fixture *f = *state;
+    int c, h, w;
+    dpf_net_input_shape(f->net, &c, &h, &w, NULL);
+    dpf_conv_shape s = {f->batch, 32, h / 2, w / 2, 32, 3, 3, 1, 1, 0, 0, 0}; /* stage 2 */
+    assert_int_equal(dpf_conv_shape_finish(&s), 0);
+    dpf_k_conv2d_set_winograd(2);
+    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 0), 1);
+    test_forward_backward(state);
+    dpf_k_conv2d_set_winograd(1);
+    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 0), 0);
+}
+
 static void test_sgd_steps(void **state)
 {
     fixture *f = *state;
@@ -547,6 +566,10 @@ int main(void)
         FIXTURE_TESTS("lenet5_3x32x32", fx_lenet5_32),
         FIXTURE_TESTS("resnet20_1x28x28", fx_resnet20_28),
         FIXTURE_TESTS("resnet20_3x32x32", fx_resnet20_32),
+        FIXTURE_TEST("resnet20_1x28x28/forward_backward_winograd", test_forward_backward_winograd,
+                     fx_resnet20_28),
+        FIXTURE_TEST("resnet20_3x32x32/forward_backward_winograd", test_forward_backward_winograd,
+                     fx_resnet20_32),
         FIXTURE_TEST("resnet20_1x28x28/negative_control", test_negative_control, fx_resnet20_28),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,7 +9,8 @@
  * channels are 16), and the network's input may be read as NCHW (src_nchw: oneDNN's first-layer
  * kernels, which write nChw16c). Layout pairs oneDNN has no fast kernel for (one side blocked,
  * the other NHWC with channels not a multiple of 16) still run, on its reference kernel.
- * dpf_fast_conv2d_set_winograd(0) makes every layer direct (closest to PyTorch's numbers).
+ * dpf_fast_conv2d_set_winograd(0) makes every layer direct (closest to PyTorch's numbers); 2
+ * lifts the tile minimum (tests: Winograd at a parity fixture's batch of 4).
  *
  * oneDNN picks its own weight layout (format "any": blocked, for its JIT kernels); each call
  * reorders the plain weights into it (they change every step) and reorders the weight gradient
@@ -39,7 +40,7 @@ typedef struct prim {
 typedef struct conv_entry {
     dpf_conv_shape s;
     int bias;                            /* with a bias (forward) / its gradient (backward) */
-    int winograd_allowed;                /* the setting it was built under (part of the key) */
+    int winograd_allowed;                /* the mode it was built under (part of the key) */
     prim fwd, bwd_data, bwd_w;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: none if the layout is plain) */
     dnnl_memory_desc_t src, dst, bias_md, w_user, w_fwd, w_bwd, dw;
@@ -55,10 +56,10 @@ static dnnl_engine_t engine;
 static dnnl_stream_t stream;
 static int winograd_on = 1;
 
-void dpf_fast_conv2d_set_winograd(int on)
+void dpf_fast_conv2d_set_winograd(int mode)
 {
     pthread_mutex_lock(&cache_lock);
-    winograd_on = on != 0;
+    winograd_on = mode < 0 ? 0 : mode > 2 ? 2 : mode;
     pthread_mutex_unlock(&cache_lock);
 }
 
@@ -167,11 +168,11 @@ static int blocked(const dpf_conv_shape *s)
 /* Winograd where it pays: 3x3 stride 1, 32+ channels each side, an output of at least one 4x4
  * tile, and at least 128 tiles in the batch (below that, e.g. batch-1 inference, the direct
  * kernels are faster). */
-static int winograd_fits(const dpf_conv_shape *s)
+static int winograd_fits(const dpf_conv_shape *s, int mode)
 {
     const long tiles = (long)s->n * ((s->oh + 3) / 4) * ((s->ow + 3) / 4);
     return blocked(s) && s->kh == 3 && s->kw == 3 && s->stride == 1 && s->c >= 32 &&
-           s->k >= 32 && s->oh >= 4 && s->ow >= 4 && tiles >= 128;
+           s->k >= 32 && s->oh >= 4 && s->ow >= 4 && (tiles >= 128 || mode == 2);
 }
 
 /* The activation layout's tag for C channels (kernels.h), or blocked for both sides. */
@@ -243,7 +244,7 @@ static dnnl_status_t entry_build(conv_entry *e)
         return st;
 
     st = dnnl_unimplemented;
-    if (e->winograd_allowed && winograd_fits(s)) { /* else (or if oneDNN has none): direct */
+    if (e->winograd_allowed && winograd_fits(s, e->winograd_allowed)) { /* else (or if oneDNN has none): direct */
         st = build_convs(e, dnnl_convolution_winograd, &w_any, strides, pad, pad_r);
         if (st != dnnl_success)
             drop_convs(e);

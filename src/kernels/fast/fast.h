@@ -22,7 +22,7 @@ static inline int dpf_fast_act_block(int c)
 void dpf_fast_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc);
 
-void dpf_fast_conv2d_set_winograd(int on);
+void dpf_fast_conv2d_set_winograd(int mode); /* as dpf_k_conv2d_set_winograd */
 size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s);
 /* Creates (and caches) the oneDNN primitives of shape s: 0, or -1 with the error recorded. */
 int dpf_fast_conv2d_prepare(const dpf_conv_shape *s);
