@@ -3,9 +3,9 @@
  *
  * Layouts and algorithm per shape: where C and K are both multiples of 16 and one of them is
  * larger than 16, source and destination are nChw16c (blocked), and a 3x3 stride-1 layer with
- * C, K >= 32 and an output of at least 4x4 runs oneDNN's Winograd F(4x4, 3x3) (jit_wino_4x3),
- * which on ResNet-20's 32- and 64-channel stages takes 30-55% less time than the direct kernels
- * (measured: bench/conv_layouts.c). Otherwise both sides are NHWC (equal to nChw16c when the
+ * C, K >= 32, an output of at least 4x4 and 128+ output tiles in the batch runs oneDNN's
+ * Winograd F(4x4, 3x3) (jit_wino_4x3), which on ResNet-20's 32- and 64-channel stages at batch
+ * 128 takes 30-55% less time than the direct kernels (measured: bench/conv_layouts.c). Otherwise both sides are NHWC (equal to nChw16c when the
  * channels are 16), and the network's input may be read as NCHW (src_nchw: oneDNN's first-layer
  * kernels, which write nChw16c). Layout pairs oneDNN has no fast kernel for (one side blocked,
  * the other NHWC with channels not a multiple of 16) still run, on its reference kernel.
