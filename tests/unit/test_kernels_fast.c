@@ -441,6 +441,8 @@ static void bn_case(int n, int c, int hw, int relu)
     float *x = rand_fvec(t), *dy = rand_fvec(t), *g = rand_fvec((size_t)c), *b = rand_fvec((size_t)c);
     for (size_t i = 0; i < t; i++)
         x[i] = 3.0f + 2.0f * x[i] + (float)(i / (size_t)hw % (size_t)c); /* means far from 0 */
+    g[0] = 1.0f; /* channel 0 stays positive through a ReLU: no reference is all zero by chance
+                    (with 3 random gammas, one draw in eight zeroed every ReLU'd eval output) */
     float *xl = to_act(x, n, c, hw), *dyl = to_act(dy, n, c, hw);
     float *yf = nan_fvec(t), *yr = nan_fvec(t), *dxf = nan_fvec(t), *dxr = nan_fvec(t);
     float *mf = fvec((size_t)c), *sf = fvec((size_t)c), *mr = fvec((size_t)c), *sr = fvec((size_t)c);
@@ -479,7 +481,7 @@ static void test_act_bn_vs_ref(void **state)
         bn_case(3, 17, 49, relu);  /* odd channel count and size */
         bn_case(2, 600, 4, relu);  /* more channels than one reduction chunk */
         bn_case(4, 32, 49, relu);  /* blocked layout: two channel blocks */
-        bn_case(1, 48, 5, relu);   /* blocked, batch 1, fewer rows than pieces */
+        bn_case(1, 48, 3, relu);   /* blocked, batch 1, fewer rows than pieces */
         bn_case(2, 1056, 4, relu); /* blocked, more than one chunk of blocks (66 blocks) */
     }
 }
