@@ -1,9 +1,10 @@
 /* dispatch.c — the one dispatch point of the compute layer: every dpf_k_* picks its backend here.
  * float64 build (DPF_REAL_DOUBLE): everything runs the reference kernels (ref/), activations
  * NCHW, and no fast/ symbol is referenced. float32 build: activations are channels last, in
- * blocks of 16 channels (kernels.h); convolutions run on oneDNN primitives, linear layers on oneDNN sgemm, batch norm, pooling and
- * the layout changes on fast/act.c; ReLU, the residual add and the loss do not depend on the
- * layout and run ref/, which is their production implementation (OpenMP-parallel loops). */
+ * blocks of 16 channels (kernels.h); convolutions run on oneDNN primitives, linear layers on
+ * oneDNN sgemm, batch norm, pooling and the layout changes on fast/act.c; ReLU, the residual
+ * add and the loss do not depend on the layout and run ref/, which is their production
+ * implementation (OpenMP-parallel loops). */
 #include <string.h>
 
 #include "kernels/kernels.h"

@@ -458,7 +458,6 @@ static void bn_case(int n, int c, int hw, int relu)
     expect_close("bn invstd", sf, sr, NULL, (size_t)c);
     expect_close("bn running mean", rmf, rmr, NULL, (size_t)c);
     expect_close("bn running var", rvf, rvr, NULL, (size_t)c);
-    float *yr_l = to_act(yr, n, c, hw);
     dpf_k_bn_backward(dxf, dgf, dbf, dyl, xl, relu ? yf : NULL, mf, sf, g, n, c, hw);
     dpf_ref_bn_backward(dxr, dgr, dbr, dy, x, relu ? yr : NULL, mr, sr, g, n, c, hw);
     expect_close_act("bn backward", dxf, dxr, NULL, n, c, hw);
@@ -469,7 +468,7 @@ static void bn_case(int n, int c, int hw, int relu)
     expect_close_act("bn eval", yf, yr, NULL, n, c, hw);
     free(x), free(dy), free(g), free(b), free(xl), free(dyl), free(yf), free(yr), free(dxf);
     free(dxr), free(mf), free(sf), free(mr), free(sr), free(rmf), free(rvf), free(dgf), free(rmr);
-    free(dgr), free(dbf), free(dbr), free(rvr), free(yr_l);
+    free(dgr), free(dbf), free(dbr), free(rvr);
 }
 
 static void test_act_bn_vs_ref(void **state)

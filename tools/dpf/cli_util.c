@@ -61,11 +61,10 @@ int cli_string(const char *opt, const char *text, char *dst, size_t cap)
 
 int cli_conv_algo(const char *text)
 {
-    if (strcmp(text, "auto") != 0 && strcmp(text, "direct") != 0) {
-        fprintf(stderr, "dpf: --conv-algo: '%s' is not auto or direct\n", text);
-        return -1;
-    }
-    return dpf_set_conv_algo(text) == DPF_OK ? 0 : (cli_report_error(), -1);
+    if (dpf_set_conv_algo(text) == DPF_OK)
+        return 0;
+    fprintf(stderr, "dpf: --conv-algo: '%s' is not auto or direct\n", text);
+    return -1;
 }
 
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n)
