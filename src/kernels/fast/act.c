@@ -104,7 +104,9 @@ static void piece_sums(double *sa, double *sb, const float *g, const float *y_re
             const int i0 = (j - v->j0) * ln;
             const float *cj = center + i0;
             for (size_t r0 = lo; r0 < hi; r0 += BLOCK) {
-                float fa[CMAX] = {0}, fb[CMAX] = {0};
+                float fa[CMAX], fb[CMAX]; /* only the ln lanes in use are zeroed */
+                for (int l = 0; l < ln; l++)
+                    fa[l] = fb[l] = 0.0f;
                 size_t r1 = r0 + BLOCK < hi ? r0 + BLOCK : hi;
                 size_t ni = r0 / (size_t)v->hw, px = r0 % (size_t)v->hw; /* row r0 */
                 for (size_t r = r0; r < r1; r++) {
