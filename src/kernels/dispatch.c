@@ -88,26 +88,28 @@ void dpf_k_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_r
 
 void dpf_k_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
                             dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
-                            const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
-                            dpf_real momentum, dpf_real eps, int relu)
+                            const dpf_real *res, const dpf_real *gamma, const dpf_real *beta,
+                            int n, int c, int hw, dpf_real momentum, dpf_real eps, int relu)
 {
-    B(bn_forward_train)(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, n,
-                        c, hw, momentum, eps, relu);
+    B(bn_forward_train)(y, save_mean, save_invstd, running_mean, running_var, x, res, gamma,
+                        beta, n, c, hw, momentum, eps, relu);
 }
 
-void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
-                           const dpf_real *beta, const dpf_real *running_mean,
-                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
-                           int relu)
+void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *res,
+                           const dpf_real *gamma, const dpf_real *beta,
+                           const dpf_real *running_mean, const dpf_real *running_var, int n, int c,
+                           int hw, dpf_real eps, int relu)
 {
-    B(bn_forward_eval)(y, x, gamma, beta, running_mean, running_var, n, c, hw, eps, relu);
+    B(bn_forward_eval)(y, x, res, gamma, beta, running_mean, running_var, n, c, hw, eps, relu);
 }
 
-void dpf_k_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                       const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
-                       const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw)
+void dpf_k_bn_backward(dpf_real *dx, dpf_real *dres, dpf_real *dgamma, dpf_real *dbeta,
+                       const dpf_real *dy, const dpf_real *x, const dpf_real *y_relu,
+                       const dpf_real *save_mean, const dpf_real *save_invstd,
+                       const dpf_real *gamma, int n, int c, int hw)
 {
-    B(bn_backward)(dx, dgamma, dbeta, dy, x, y_relu, save_mean, save_invstd, gamma, n, c, hw);
+    B(bn_backward)(dx, dres, dgamma, dbeta, dy, x, y_relu, save_mean, save_invstd, gamma, n, c,
+                   hw);
 }
 
 void dpf_k_relu_forward(dpf_real *y, const dpf_real *x, size_t count)

@@ -57,8 +57,8 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
 
 /* ---- conv2d (no dilation, no groups) ----
  * dpf_k_conv2d_set_winograd: whether the float build may run 3x3 layers as Winograd convolutions:
- * 0 never, 1 where it is faster (the default), 2 wherever oneDNN can, however small the batch
- * (tests). Process-wide, for calls made after it; no effect in the float64 build. Winograd
+ * 0 never, 1 in the passes where it is faster (the default), 2 in the same passes however small
+ * the batch (tests). Process-wide, for calls made after it; no effect in the float64 build. Winograd
  * rounds differently from the direct sum (relative error ~1e-6).
  * The workspace function returns (size_t)-1 when no kernel can run the shape (error recorded). */
 void dpf_k_conv2d_set_winograd(int mode);
@@ -81,19 +81,24 @@ void dpf_k_conv2d_backward(dpf_real *dx,       /* (N, C, H, W) or NULL, = */
  *   running = (1 - momentum) * running + momentum * batch, with the UNBIASED variance (n*hw/(n*hw-1)).
  *   Saves mean and invstd = 1/sqrt(var_biased + eps) per channel for backward.
  * Eval: normalise with the running statistics.
- * relu != 0 fuses y = max(y, 0); the backward then takes that output as y_relu (NULL: no ReLU). */
+ * res (NULL: none) fuses a residual addition after the normalisation, y = bn(x) + res, and
+ * relu != 0 then y = max(y, 0); the backward takes that output as y_relu (NULL: no ReLU) and
+ * writes the residual's gradient (dy past the ReLU) to dres (NULL: not wanted).
+ * dx and dres must not overlap dy, x or y_relu. */
 void dpf_k_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
                             dpf_real *running_mean, dpf_real *running_var,
-                            const dpf_real *x, const dpf_real *gamma, const dpf_real *beta,
-                            int n, int c, int hw, dpf_real momentum, dpf_real eps, int relu);
-void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
-                           const dpf_real *beta, const dpf_real *running_mean,
-                           const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
-                           int relu);
+                            const dpf_real *x, const dpf_real *res, const dpf_real *gamma,
+                            const dpf_real *beta, int n, int c, int hw, dpf_real momentum,
+                            dpf_real eps, int relu);
+void dpf_k_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *res,
+                           const dpf_real *gamma, const dpf_real *beta,
+                           const dpf_real *running_mean, const dpf_real *running_var, int n, int c,
+                           int hw, dpf_real eps, int relu);
 /* Backward of the training-mode forward. */
-void dpf_k_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                       const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
-                       const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw);
+void dpf_k_bn_backward(dpf_real *dx, dpf_real *dres, dpf_real *dgamma, dpf_real *dbeta,
+                       const dpf_real *dy, const dpf_real *x, const dpf_real *y_relu,
+                       const dpf_real *save_mean, const dpf_real *save_invstd,
+                       const dpf_real *gamma, int n, int c, int hw);
 
 /* ---- relu: y = max(x, 0); backward uses the output: dx = dy * (y > 0) ---- */
 void dpf_k_relu_forward(dpf_real *y, const dpf_real *x, size_t count);
@@ -151,15 +156,16 @@ void dpf_ref_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf
                              const dpf_real *x, const dpf_real *w, int n, int in, int out);
 void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
                               dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
-                              const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
-                              dpf_real momentum, dpf_real eps, int relu);
-void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
-                             const dpf_real *beta, const dpf_real *running_mean,
-                             const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
-                             int relu);
-void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                         const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
-                         const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw);
+                              const dpf_real *res, const dpf_real *gamma, const dpf_real *beta,
+                              int n, int c, int hw, dpf_real momentum, dpf_real eps, int relu);
+void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *res,
+                             const dpf_real *gamma, const dpf_real *beta,
+                             const dpf_real *running_mean, const dpf_real *running_var, int n,
+                             int c, int hw, dpf_real eps, int relu);
+void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dres, dpf_real *dgamma, dpf_real *dbeta,
+                         const dpf_real *dy, const dpf_real *x, const dpf_real *y_relu,
+                         const dpf_real *save_mean, const dpf_real *save_invstd,
+                         const dpf_real *gamma, int n, int c, int hw);
 void dpf_ref_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
                              int w, int k, int st, int oh, int ow);
 void dpf_ref_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *argmax, int n,

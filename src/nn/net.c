@@ -92,8 +92,10 @@ static int layouts_differ(const dpf_node *in)
 #endif
 }
 
-/* Decides which nodes share their input's buffers: a flatten whose data need not move, and a
- * ReLU fused into a batch norm or residual add that no other node reads. */
+/* Decides which nodes share their input's buffers: a flatten whose data need not move, a
+ * residual add fused into a batch norm whose only reader it is (the batch norm takes the add's
+ * other input, computed before it, as its second: y = bn(x) + skip, a pass fewer each way), and
+ * a ReLU fused into the batch norm or residual add before it when nothing else reads that. */
 static void fuse(dpf_net *net)
 {
     int *readers = net->n_nodes > 0 ? calloc((size_t)net->n_nodes, sizeof(int)) : NULL;
@@ -108,10 +110,19 @@ static void fuse(dpf_net *net)
         dpf_node *in = nd->in[0] >= 0 ? &net->nodes[nd->in[0]] : NULL;
         if (nd->op == DPF_OP_FLATTEN && !layouts_differ(in))
             nd->alias = nd->in[0];
+        for (int k = 0; k < 2 && nd->op == DPF_OP_ADD && readers && nd->alias < 0; k++) {
+            dpf_node *bn = &net->nodes[nd->in[k]];
+            if (bn->op == DPF_OP_BN && bn->alias < 0 && bn->in[1] < 0 && !bn->relu &&
+                readers[nd->in[k]] == 1 && nd->in[1 - k] < nd->in[k]) {
+                bn->in[1] = nd->in[1 - k];
+                nd->alias = nd->in[k];
+            }
+        }
+        dpf_node *into = in && in->alias >= 0 ? &net->nodes[in->alias] : in; /* fused add: BN */
         if (nd->op == DPF_OP_RELU && readers && readers[nd->in[0]] == 1 &&
-            (in->op == DPF_OP_BN || in->op == DPF_OP_ADD) && in->alias < 0) {
-            in->relu = 1;
-            nd->alias = nd->in[0];
+            (in->op == DPF_OP_BN || in->op == DPF_OP_ADD) && into->alias < 0 && !into->relu) {
+            into->relu = 1;
+            nd->alias = (int)(into - net->nodes);
         }
     }
     free(readers);

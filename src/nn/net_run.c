@@ -185,7 +185,8 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
                  nd->conv.stride);
     else if (nd->op == DPF_OP_LINEAR)
         snprintf(what, sizeof what, " %zu->%d", in->size, nd->c);
-    int len = snprintf(out->name, sizeof out->name, "%s%s %.*s", kinds[nd->op],
+    int len = snprintf(out->name, sizeof out->name, "%s%s%s %.*s", kinds[nd->op],
+                       nd->op == DPF_OP_BN && nd->in[1] >= 0 ? "+add" : "",
                        nd->relu ? "+relu" : "",
                        (int)(strlen(param) > 6 ? strlen(param) - 7 : 0), param);
     if (len > 0 && (size_t)len < sizeof out->name)

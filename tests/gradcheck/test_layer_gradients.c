@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -190,22 +191,24 @@ static void test_conv_grad(void **state)
 
 typedef struct bn_ctx {
     int n, c, hw, relu;
-    double *x, *gamma, *beta, *rm, *rv, *mean, *invstd;
+    double *x, *res, *gamma, *beta, *rm, *rv, *mean, *invstd;
 } bn_ctx;
 
 static void bn_fwd(void *p, double *y)
 {
     bn_ctx *b = p;
-    dpf_k_bn_forward_train(y, b->mean, b->invstd, b->rm, b->rv, b->x, b->gamma, b->beta, b->n,
-                           b->c, b->hw, 0.1, 1e-5, b->relu);
+    dpf_k_bn_forward_train(y, b->mean, b->invstd, b->rm, b->rv, b->x, b->res, b->gamma, b->beta,
+                           b->n, b->c, b->hw, 0.1, 1e-5, b->relu);
 }
 
-/* relu: batch norm with the ReLU fused in (its backward takes the output for the mask) */
-static void bn_case(int relu)
+/* relu: batch norm with the ReLU fused in (its backward takes the output for the mask);
+ * residual: with a residual addition fused in before the ReLU (y = bn(x) + res) */
+static void bn_case(int relu, int residual)
 {
-    bn_ctx b = {3, 4, 5, relu, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+    bn_ctx b = {3, 4, 5, relu, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
     const size_t nx = (size_t)b.n * b.c * b.hw, nc = (size_t)b.c;
     b.x = rand_vec(nx, 2.0);
+    b.res = residual ? rand_vec(nx, 1.0) : NULL;
     for (size_t i = 0; i < nx; i++)
         b.x[i] += (double)(i / b.hw % b.c); /* channel means differ */
     b.gamma = rand_vec(nc, 1.0);
@@ -215,29 +218,42 @@ static void bn_case(int relu)
     bn_fwd(&b, y);
     double *px = rand_vec(nx, 1.0), *pg = rand_vec(nc, 1.0), *pb = rand_vec(nc, 1.0);
     double *dx = vec(nx), *dg = vec(nc), *dbt = vec(nc), *zero = vec(nx);
+    double *dres = residual ? rand_vec(nx, 1.0) : NULL; /* garbage: must be overwritten */
     memcpy(dx, px, nx * sizeof *dx);
     memcpy(dg, pg, nc * sizeof *dg);
     memcpy(dbt, pb, nc * sizeof *dbt);
-    dpf_k_bn_backward(dx, dg, dbt, r, b.x, relu ? y : NULL, b.mean, b.invstd, b.gamma, b.n, b.c,
-                      b.hw);
-    grad_case(relu ? "bn+relu dx" : "bn dx", &b, bn_fwd, nx, r, b.x, nx, dx, zero);
-    grad_case(relu ? "bn+relu dgamma" : "bn dgamma", &b, bn_fwd, nx, r, b.gamma, nc, dg, pg);
-    grad_case(relu ? "bn+relu dbeta" : "bn dbeta", &b, bn_fwd, nx, r, b.beta, nc, dbt, pb);
+    dpf_k_bn_backward(dx, dres, dg, dbt, r, b.x, relu ? y : NULL, b.mean, b.invstd, b.gamma, b.n,
+                      b.c, b.hw);
+    char name[64];
+    const char *kind = residual ? (relu ? "bn+add+relu" : "bn+add") : (relu ? "bn+relu" : "bn");
+    snprintf(name, sizeof name, "%s dx", kind);
+    grad_case(name, &b, bn_fwd, nx, r, b.x, nx, dx, zero);
+    snprintf(name, sizeof name, "%s dgamma", kind);
+    grad_case(name, &b, bn_fwd, nx, r, b.gamma, nc, dg, pg);
+    snprintf(name, sizeof name, "%s dbeta", kind);
+    grad_case(name, &b, bn_fwd, nx, r, b.beta, nc, dbt, pb);
+    if (residual) {
+        snprintf(name, sizeof name, "%s dres", kind);
+        grad_case(name, &b, bn_fwd, nx, r, b.res, nx, dres, zero);
+    }
     if (relu) { /* the ReLU really acted: some outputs are 0, some positive */
         size_t zeros = 0;
         for (size_t i = 0; i < nx; i++)
             zeros += y[i] == 0.0;
         assert_true(zeros > 0 && zeros < nx);
     }
-    free(b.x), free(b.gamma), free(b.beta), free(b.rm), free(b.rv), free(b.mean), free(zero);
+    free(b.x), free(b.res), free(dres), free(b.gamma), free(b.beta), free(b.rm), free(b.rv);
+    free(b.mean), free(zero);
     free(b.invstd), free(y), free(r), free(px), free(pg), free(pb), free(dx), free(dg), free(dbt);
 }
 
 static void test_bn_grad(void **state)
 {
     (void)state;
-    bn_case(0);
-    bn_case(1);
+    bn_case(0, 0);
+    bn_case(1, 0);
+    bn_case(0, 1);
+    bn_case(1, 1);
 }
 
 /* ---- relu, add, gap, maxpool ---- */
@@ -482,7 +498,7 @@ static void test_bn_forward_values(void **state)
     const double x[8] = {1, 2, 10, 10, 3, 4, 10, 14};
     const double gamma[2] = {2.0, 1.0}, beta[2] = {0.5, -1.0}, eps = 1e-5;
     double y[8], mean[2], invstd[2], rm[2] = {0.0, 1.0}, rv[2] = {1.0, 2.0};
-    dpf_k_bn_forward_train(y, mean, invstd, rm, rv, x, gamma, beta, 2, 2, 2, 0.1, eps, 0);
+    dpf_k_bn_forward_train(y, mean, invstd, rm, rv, x, NULL, gamma, beta, 2, 2, 2, 0.1, eps, 0);
     assert_close(mean[0], 2.5, 1e-14);
     assert_close(mean[1], 11.0, 1e-14);
     assert_close(invstd[0], 1.0 / sqrt(1.25 + eps), 1e-14); /* biased variance 1.25 */
@@ -495,7 +511,7 @@ static void test_bn_forward_values(void **state)
     assert_close(y[5], (4 - 2.5) / sqrt(1.25 + eps) * 2.0 + 0.5, 1e-12);
     assert_close(y[7], (14 - 11.0) / sqrt(3.0 + eps) - 1.0, 1e-12);
     /* eval mode uses the running statistics */
-    dpf_k_bn_forward_eval(y, x, gamma, beta, rm, rv, 2, 2, 2, eps, 0);
+    dpf_k_bn_forward_eval(y, x, NULL, gamma, beta, rm, rv, 2, 2, 2, eps, 0);
     assert_close(y[1], (2 - rm[0]) / sqrt(rv[0] + eps) * 2.0 + 0.5, 1e-12);
     assert_close(y[6], (10 - rm[1]) / sqrt(rv[1] + eps) - 1.0, 1e-12);
 }

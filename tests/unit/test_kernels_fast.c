@@ -235,8 +235,10 @@ static void test_conv_vs_ref(void **state)
     conv_shapes();
 }
 
-/* Winograd F(4x4, 3x3): 3x3 stride-1 layers with 32+ channels and 128+ output tiles. The
- * shapes do run Winograd, and with it switched off the same shapes run direct. */
+/* Winograd F(4x4, 3x3): 3x3 stride-1 layers with 32+ channels and 128+ output tiles (all three
+ * passes), or 16 channels and 1024+ tiles (backward-weights only). The shapes do run Winograd in
+ * those passes (want: bits forward 1, backward-data 2, backward-weights 4), and with it switched
+ * off the same shapes run direct. */
 static void winograd_case(int n, int c, int h, int w, int k, int pad, int want)
 {
     dpf_conv_shape s = {n, c, h, w, k, 3, 3, 1, pad, 0, 0, 0};
@@ -251,10 +253,14 @@ static void test_conv_winograd_vs_ref(void **state)
     (void)state;
     for (int on = 1; on >= 0; on--) {
         dpf_k_conv2d_set_winograd(on);
-        winograd_case(8, 32, 16, 16, 32, 1, on); /* whole 4x4 tiles */
-        winograd_case(32, 48, 7, 9, 32, 1, on);  /* partial tiles, 48 channels */
-        winograd_case(16, 32, 14, 14, 64, 0, on); /* no padding */
+        winograd_case(8, 32, 16, 16, 32, 1, on * 7); /* whole 4x4 tiles */
+        winograd_case(32, 48, 7, 9, 32, 1, on * 7);  /* partial tiles, 48 channels */
+        winograd_case(16, 32, 14, 14, 64, 0, on * 7); /* no padding */
+        winograd_case(64, 16, 15, 16, 16, 1, on * 4); /* 16 channels: backward-weights */
+        winograd_case(64, 16, 16, 16, 32, 1, on * 4); /* 16 -> 32 */
     }
+    dpf_k_conv2d_set_winograd(1);
+    winograd_case(63, 16, 16, 16, 16, 1, 0); /* 16 channels, 1008 tiles: direct */
     dpf_k_conv2d_set_winograd(1);
     dpf_conv_shape one = {1, 64, 8, 8, 64, 3, 3, 1, 1, 0, 0, 0}; /* batch 1: direct */
     assert_int_equal(dpf_conv_shape_finish(&one), 0);
@@ -394,8 +400,8 @@ static void test_float_bn_and_loss(void **state)
     float mean[C], invstd[C], rm[C] = {0}, rv[C] = {1, 1, 1}, dg[C] = {0}, db[C] = {0};
     for (int i = 0; i < T; i++)
         x[i] = 3.0f + 2.0f * x[i]; /* a mean far from 0 */
-    dpf_ref_bn_forward_train(y, mean, invstd, rm, rv, x, g, b, N, C, HW, 0.1f, 1e-5f, 0);
-    dpf_ref_bn_backward(dx, dg, db, dy, x, NULL, mean, invstd, g, N, C, HW);
+    dpf_ref_bn_forward_train(y, mean, invstd, rm, rv, x, NULL, g, b, N, C, HW, 0.1f, 1e-5f, 0);
+    dpf_ref_bn_backward(dx, NULL, dg, db, dy, x, NULL, mean, invstd, g, N, C, HW);
     for (int c = 0; c < C; c++) {
         double mu = 0, var = 0, sdy = 0, sdyx = 0;
         for (int n = 0; n < N; n++)
@@ -435,10 +441,13 @@ static void test_float_bn_and_loss(void **state)
 
 /* ---- batch norm (fused ReLU or not), pooling, layout on the activation layout ---- */
 
-static void bn_case(int n, int c, int hw, int relu)
+/* residual: with a residual addition fused in (y = bn(x) + res [then the ReLU]) */
+static void bn_case(int n, int c, int hw, int relu, int residual)
 {
     const size_t t = (size_t)n * c * hw;
     float *x = rand_fvec(t), *dy = rand_fvec(t), *g = rand_fvec((size_t)c), *b = rand_fvec((size_t)c);
+    float *res = residual ? rand_fvec(t) : NULL, *resl = residual ? to_act(res, n, c, hw) : NULL;
+    float *dresf = residual ? nan_fvec(t) : NULL, *dresr = residual ? nan_fvec(t) : NULL;
     for (size_t i = 0; i < t; i++)
         x[i] = 3.0f + 2.0f * x[i] + (float)(i / (size_t)hw % (size_t)c); /* means far from 0 */
     g[0] = 1.0f; /* channel 0 stays positive through a ReLU: no reference is all zero by chance
@@ -451,37 +460,40 @@ static void bn_case(int n, int c, int hw, int relu)
     float *dbf = rand_fvec((size_t)c), *dbr = copy_fvec(dbf, (size_t)c), *rvr = fvec((size_t)c);
     for (int j = 0; j < c; j++)
         rvf[j] = rvr[j] = 1.0f + (float)j;
-    dpf_k_bn_forward_train(yf, mf, sf, rmf, rvf, xl, g, b, n, c, hw, 0.1f, 1e-5f, relu);
-    dpf_ref_bn_forward_train(yr, mr, sr, rmr, rvr, x, g, b, n, c, hw, 0.1f, 1e-5f, relu);
+    dpf_k_bn_forward_train(yf, mf, sf, rmf, rvf, xl, resl, g, b, n, c, hw, 0.1f, 1e-5f, relu);
+    dpf_ref_bn_forward_train(yr, mr, sr, rmr, rvr, x, res, g, b, n, c, hw, 0.1f, 1e-5f, relu);
     expect_close_act("bn forward", yf, yr, NULL, n, c, hw);
     expect_close("bn mean", mf, mr, NULL, (size_t)c);
     expect_close("bn invstd", sf, sr, NULL, (size_t)c);
     expect_close("bn running mean", rmf, rmr, NULL, (size_t)c);
     expect_close("bn running var", rvf, rvr, NULL, (size_t)c);
-    dpf_k_bn_backward(dxf, dgf, dbf, dyl, xl, relu ? yf : NULL, mf, sf, g, n, c, hw);
-    dpf_ref_bn_backward(dxr, dgr, dbr, dy, x, relu ? yr : NULL, mr, sr, g, n, c, hw);
+    dpf_k_bn_backward(dxf, dresf, dgf, dbf, dyl, xl, relu ? yf : NULL, mf, sf, g, n, c, hw);
+    dpf_ref_bn_backward(dxr, dresr, dgr, dbr, dy, x, relu ? yr : NULL, mr, sr, g, n, c, hw);
     expect_close_act("bn backward", dxf, dxr, NULL, n, c, hw);
+    if (residual)
+        expect_close_act("bn backward residual", dresf, dresr, NULL, n, c, hw);
     expect_close("bn dgamma", dgf, dgr, NULL, (size_t)c);
     expect_close("bn dbeta", dbf, dbr, NULL, (size_t)c);
-    dpf_k_bn_forward_eval(yf, xl, g, b, rmf, rvf, n, c, hw, 1e-5f, relu);
-    dpf_ref_bn_forward_eval(yr, x, g, b, rmr, rvr, n, c, hw, 1e-5f, relu);
+    dpf_k_bn_forward_eval(yf, xl, resl, g, b, rmf, rvf, n, c, hw, 1e-5f, relu);
+    dpf_ref_bn_forward_eval(yr, x, res, g, b, rmr, rvr, n, c, hw, 1e-5f, relu);
     expect_close_act("bn eval", yf, yr, NULL, n, c, hw);
     free(x), free(dy), free(g), free(b), free(xl), free(dyl), free(yf), free(yr), free(dxf);
     free(dxr), free(mf), free(sf), free(mr), free(sr), free(rmf), free(rvf), free(dgf), free(rmr);
-    free(dgr), free(dbf), free(dbr), free(rvr);
+    free(dgr), free(dbf), free(dbr), free(rvr), free(res), free(resl), free(dresf), free(dresr);
 }
 
 static void test_act_bn_vs_ref(void **state)
 {
     (void)state;
-    for (int relu = 0; relu < 2; relu++) {
-        bn_case(4, 16, 64, relu);  /* ResNet-like */
-        bn_case(1, 3, 5, relu);    /* batch 1, few rows: fewer rows than reduction pieces */
-        bn_case(3, 17, 49, relu);  /* odd channel count and size */
-        bn_case(2, 600, 4, relu);  /* more channels than one reduction chunk */
-        bn_case(4, 32, 49, relu);  /* blocked layout: two channel blocks */
-        bn_case(1, 48, 3, relu);   /* blocked, batch 1, fewer rows than pieces */
-        bn_case(2, 1056, 4, relu); /* blocked, more than one chunk of blocks (66 blocks) */
+    for (int mode = 0; mode < 4; mode++) { /* ReLU or not, residual or not */
+        const int relu = mode & 1, res = mode >> 1;
+        bn_case(4, 16, 64, relu, res);  /* ResNet-like */
+        bn_case(1, 3, 5, relu, res);    /* batch 1, few rows: fewer rows than reduction pieces */
+        bn_case(3, 17, 49, relu, res);  /* odd channel count and size */
+        bn_case(2, 600, 4, relu, res);  /* more channels than one reduction chunk */
+        bn_case(4, 32, 49, relu, res);  /* blocked layout: two channel blocks */
+        bn_case(1, 48, 3, relu, res);   /* blocked, batch 1, fewer rows than pieces */
+        bn_case(2, 1056, 4, relu, res); /* blocked, more than one chunk of blocks (66 blocks) */
     }
 }
 

@@ -85,10 +85,10 @@ static void piece(size_t rows, int p, size_t *lo, size_t *hi)
 /* The one reduction of batch norm, for the channels of chunk v over all N*HW rows:
  *   u = g ? (g [* (y_relu > 0)]) : (x - center),  v = x - center,  sa = sum u,  sb = sum u v.
  * Forward statistics: g NULL, center = the first row (sum of x - x0 and of (x - x0)^2).
- * Backward: g = dy, center = the mean (sum of g and of g (x - mean)). center, sa and sb are
- * indexed by chunk channel. The pointer tests are loop-invariant; the compiler unswitches them
- * out of the vectorised inner loop. */
-static void piece_sums(double *sa, double *sb, const float *g, const float *y_relu,
+ * Backward: g = dy, center = the mean (sum of g and of g (x - mean)); u_out (if not NULL) gets
+ * u, the gradient past the ReLU. center, sa and sb are indexed by chunk channel. The pointer
+ * tests are loop-invariant; the compiler unswitches them out of the vectorised inner loop. */
+static void piece_sums(double *sa, double *sb, float *u_out, const float *g, const float *y_relu,
                        const float *x, const float *center, const bn_view *v, bn_sums *t)
 {
     const size_t rows = (size_t)v->n * v->hw;
@@ -117,6 +117,8 @@ static void piece_sums(double *sa, double *sb, const float *g, const float *y_re
                     for (int l = 0; l < ln; l++) {
                         float d = x[o + l] - cj[l];
                         float u = !g ? d : y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f : g[o + l];
+                        if (u_out)
+                            u_out[o + l] = u;
                         fa[l] += u;
                         fb[l] += u * d;
                     }
@@ -139,10 +141,11 @@ static void piece_sums(double *sa, double *sb, const float *g, const float *y_re
     }
 }
 
-/* Chunk v of every sample: y = (x - mean) * scale + shift [then max(y, 0)] (coefficients per
- * chunk channel); centring first keeps large channel means from cancelling digits. */
-static void bn_apply(float *y, const float *x, const float *mean, const float *scale,
-                     const float *shift, const bn_view *v, int relu)
+/* Chunk v of every sample: y = (x - mean) * scale + shift [+ res] [then max(y, 0)]
+ * (coefficients per chunk channel); centring first keeps large channel means from cancelling
+ * digits. */
+static void bn_apply(float *y, const float *x, const float *res, const float *mean,
+                     const float *scale, const float *shift, const bn_view *v, int relu)
 {
     const int ln = v->ln, nj = v->j1 - v->j0;
 #pragma omp parallel for collapse(2) schedule(static) \
@@ -152,10 +155,13 @@ static void bn_apply(float *y, const float *x, const float *mean, const float *s
             const size_t base = row_at(v, v->j0 + jj, (size_t)ni * v->hw);
             const float *m = mean + jj * ln, *sc = scale + jj * ln, *sh = shift + jj * ln;
             for (int p = 0; p < v->hw; p++) {
-                const float *xr = x + base + (size_t)p * v->cb;
-                float *yr = y + base + (size_t)p * v->cb;
+                const size_t o = base + (size_t)p * v->cb;
+                const float *xr = x + o;
+                float *yr = y + o;
                 for (int l = 0; l < ln; l++) {
                     float u = (xr[l] - m[l]) * sc[l] + sh[l];
+                    if (res)
+                        u += res[o + l];
                     yr[l] = relu && u < 0.0f ? 0.0f : u;
                 }
             }
@@ -164,8 +170,8 @@ static void bn_apply(float *y, const float *x, const float *mean, const float *s
 
 void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
                                float *running_mean, float *running_var, const float *x,
-                               const float *gamma, const float *beta, int n, int c, int hw,
-                               float momentum, float eps, int relu)
+                               const float *res, const float *gamma, const float *beta, int n,
+                               int c, int hw, float momentum, float eps, int relu)
 {
     bn_sums t; /* 128 KiB of partial sums on the caller's stack */
     const double m = (double)n * hw, unbias = m > 1.0 ? m / (m - 1.0) : 1.0;
@@ -176,7 +182,7 @@ void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
         const int cn = chunk_channels(&v);
         for (int i = 0; i < cn; i++) /* the first row: the shift */
             first[i] = x[row_at(&v, v.j0 + i / v.ln, 0) + (size_t)(i % v.ln)];
-        piece_sums(sa, sb, NULL, NULL, x, first, &v, &t);
+        piece_sums(sa, sb, NULL, NULL, NULL, x, first, &v, &t);
         for (int i = 0; i < cn; i++) {
             const int ci = chunk_channel(&v, i);
             const double dm = sa[i] / m;
@@ -199,13 +205,13 @@ void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
                 running_var[ci] = (float)((1.0 - momentum) * (double)running_var[ci] +
                                           (double)momentum * var * unbias);
         }
-        bn_apply(y, x, mu, scale, shift, &v, relu);
+        bn_apply(y, x, res, mu, scale, shift, &v, relu);
     }
 }
 
-void dpf_fast_bn_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
-                              const float *running_mean, const float *running_var, int n, int c,
-                              int hw, float eps, int relu)
+void dpf_fast_bn_forward_eval(float *y, const float *x, const float *res, const float *gamma,
+                              const float *beta, const float *running_mean,
+                              const float *running_var, int n, int c, int hw, float eps, int relu)
 {
     float mu[CMAX], scale[CMAX], shift[CMAX];
     for (int ch = 0, nch = chunk_count(c); ch < nch; ch++) {
@@ -218,13 +224,15 @@ void dpf_fast_bn_forward_eval(float *y, const float *x, const float *gamma, cons
             scale[i] = (float)(g / sqrt(var + (double)eps));
             shift[i] = beta ? beta[ci] : 0.0f;
         }
-        bn_apply(y, x, mu, scale, shift, &v, relu);
+        bn_apply(y, x, res, mu, scale, shift, &v, relu);
     }
 }
 
-void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                          const float *y_relu, const float *save_mean, const float *save_invstd,
-                          const float *gamma, int n, int c, int hw)
+/* With dres, the first pass writes the gradient past the ReLU there, and the second reads it
+ * back instead of dy and y_relu. */
+void dpf_fast_bn_backward(float *dx, float *dres, float *dgamma, float *dbeta, const float *dy,
+                          const float *x, const float *y_relu, const float *save_mean,
+                          const float *save_invstd, const float *gamma, int n, int c, int hw)
 {
     bn_sums t; /* 128 KiB of partial sums on the caller's stack */
     const double m = (double)n * hw;
@@ -235,7 +243,7 @@ void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *d
         const int cn = chunk_channels(&v), ln = v.ln, nj = v.j1 - v.j0;
         for (int i = 0; i < cn; i++)
             mean[i] = save_mean[chunk_channel(&v, i)];
-        piece_sums(sa, sb, dy, y_relu, x, mean, &v, &t);
+        piece_sums(sa, sb, dres, dy, y_relu, x, mean, &v, &t);
         for (int i = 0; i < cn; i++) {
             const int ci = chunk_channel(&v, i);
             const double invstd = (double)save_invstd[ci];
@@ -259,7 +267,9 @@ void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *d
                     const size_t o = base + (size_t)p * v.cb;
                     for (int l = 0; l < ln; l++) {
                         const int i = i0 + l;
-                        float g = y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f : dy[o + l];
+                        float g = dres                                   ? dres[o + l]
+                                  : y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f
+                                                                      : dy[o + l];
                         dx[o + l] = k[i] * (g - mdy[i] - (x[o + l] - mean[i]) * cx[i]);
                     }
                 }

@@ -1,16 +1,17 @@
 /* fast/conv_dnnl.c — float32 conv2d on oneDNN's convolution primitives, activations in the
  * float build's layout (kernels.h), weights in PyTorch's (K, C, KH, KW).
  *
- * Layouts and algorithm per shape: where C and K are both multiples of 16 and one of them is
- * larger than 16, source and destination are nChw16c (blocked), and a 3x3 stride-1 layer with
- * C, K >= 32, an output of at least 4x4 and 128+ output tiles in the batch runs oneDNN's
- * Winograd F(4x4, 3x3) (jit_wino_4x3), which on ResNet-20's 32- and 64-channel stages at batch
- * 128 takes 30-55% less time than the direct kernels (measured: bench/conv_layouts.c). Otherwise both sides are NHWC (equal to nChw16c when the
- * channels are 16), and the network's input may be read as NCHW (src_nchw: oneDNN's first-layer
- * kernels, which write nChw16c). Layout pairs oneDNN has no fast kernel for (one side blocked,
- * the other NHWC with channels not a multiple of 16) still run, on its reference kernel.
+ * Layouts and algorithm per shape and pass: where C and K are both multiples of 16, source and
+ * destination are nChw16c (blocked; at 16 channels the same bytes as NHWC, but oneDNN's blocked
+ * kernels are the faster ones). 3x3 stride-1 layers run oneDNN's Winograd F(4x4, 3x3)
+ * (jit_wino_4x3) in the passes where it pays (winograd_pass): all three with 32+ channels, only
+ * backward-weights with 16; on ResNet-20 at batch 128 those take 10-55% less time than the
+ * direct kernels (measured: bench/conv_layouts.c). Otherwise both sides are NHWC, and the
+ * network's input may be read as NCHW (src_nchw: oneDNN's first-layer kernels, which write
+ * nChw16c). Layout pairs oneDNN has no fast kernel for (one side blocked, the other NHWC with
+ * channels not a multiple of 16) still run, on its reference kernel.
  * dpf_fast_conv2d_set_winograd(0) makes every layer direct (closest to PyTorch's numbers); 2
- * lifts the tile minimum (tests: Winograd at a parity fixture's batch of 4).
+ * lifts the tile minimums (tests: Winograd at a parity fixture's batch of 4).
  *
  * oneDNN picks its own weight layout (format "any": blocked, for its JIT kernels); each call
  * reorders the plain weights into it (they change every step) and reorders the weight gradient
@@ -102,7 +103,7 @@ static void entry_free(conv_entry *e)
 }
 
 /* Takes the primitive and its scratchpad size out of pd. */
-static dnnl_status_t keep(prim *out, dnnl_primitive_desc_t pd)
+static dnnl_status_t keep(prim *out, const_dnnl_primitive_desc_t pd)
 {
     out->spad = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
     return dnnl_primitive_create(&out->p, pd);
@@ -135,44 +136,56 @@ static dnnl_status_t make_reorder(prim *out, const dnnl_memory_desc_t *from,
     return st;
 }
 
-/* Creates the primitive of `desc`, copying the memory descriptors asked for. */
-static dnnl_status_t make_prim(prim *out, const void *desc, dnnl_primitive_desc_t hint,
-                               dnnl_primitive_desc_t *keep_pd, dnnl_query_t q1,
-                               dnnl_memory_desc_t *md1)
+/* A primitive descriptor of `desc` (oneDNN's scratchpad in our hands), hinted by `hint`. */
+static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, const void *desc,
+                             const_dnnl_primitive_desc_t hint)
 {
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_primitive_desc_t pd = NULL;
+    *pd = NULL;
     dnnl_status_t st = dnnl_primitive_attr_create(&attr);
     if (st == dnnl_success)
         st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
     if (st == dnnl_success)
-        st = dnnl_primitive_desc_create(&pd, desc, attr, engine, hint);
+        st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
     dnnl_primitive_attr_destroy(attr);
-    if (st == dnnl_success)
-        st = keep(out, pd);
-    if (st == dnnl_success && md1)
-        *md1 = *dnnl_primitive_desc_query_md(pd, q1, 0);
-    if (st == dnnl_success && keep_pd)
-        *keep_pd = pd;
-    else
-        dnnl_primitive_desc_destroy(pd);
     return st;
 }
 
-/* Both sides blocked (nChw16c): channels multiples of 16, and more than 16 on one side. */
-static int blocked(const dpf_conv_shape *s)
+/* The primitive of pd, and the memory descriptor q of pd copied to md. */
+static dnnl_status_t make_prim(prim *out, const_dnnl_primitive_desc_t pd, dnnl_query_t q,
+                               dnnl_memory_desc_t *md)
 {
-    return !s->src_nchw && s->c % 16 == 0 && s->k % 16 == 0 && (s->c > 16 || s->k > 16);
+    dnnl_status_t st = keep(out, pd);
+    if (st == dnnl_success)
+        *md = *dnnl_primitive_desc_query_md(pd, q, 0);
+    return st;
 }
 
-/* Winograd where it pays: 3x3 stride 1, 32+ channels each side, an output of at least one 4x4
- * tile, and at least 128 tiles in the batch (below that, e.g. batch-1 inference, the direct
- * kernels are faster). */
-static int winograd_fits(const dpf_conv_shape *s, int mode)
+/* Both sides blocked (nChw16c): channels multiples of 16 (at 16 channels nChw16c and NHWC are
+ * the same bytes, but oneDNN's blocked kernels are the faster ones: bench/conv_layouts.c). */
+static int blocked(const dpf_conv_shape *s)
+{
+    return !s->src_nchw && s->c % 16 == 0 && s->k % 16 == 0;
+}
+
+enum { PASS_FWD, PASS_BWD_DATA, PASS_BWD_W, PASSES };
+
+/* Does pass `pass` run as Winograd? Where it pays, measured at batch 128 (bench/conv_layouts.c):
+ * 3x3 stride 1, blocked, an output of at least one 4x4 tile, and then
+ *  - 32+ channels each side, 128+ output tiles in the batch: all three passes (below 128 tiles,
+ *    e.g. batch-1 inference, the direct kernels are faster);
+ *  - 16 channels on a side, 1024+ tiles: backward-weights only (10-25% faster there; forward and
+ *    backward-data run 1.5x slower than direct at 16 channels).
+ * Mode 2 (tests) lifts the tile minimums. */
+static int winograd_pass(const dpf_conv_shape *s, int mode, int pass)
 {
     const long tiles = (long)s->n * ((s->oh + 3) / 4) * ((s->ow + 3) / 4);
-    return blocked(s) && s->kh == 3 && s->kw == 3 && s->stride == 1 && s->c >= 32 &&
-           s->k >= 32 && s->oh >= 4 && s->ow >= 4 && (tiles >= 128 || mode == 2);
+    if (!mode || !blocked(s) || s->kh != 3 || s->kw != 3 || s->stride != 1 || s->oh < 4 ||
+        s->ow < 4)
+        return 0;
+    if (s->c >= 32 && s->k >= 32)
+        return tiles >= 128 || mode == 2;
+    return pass == PASS_BWD_W && (tiles >= 1024 || mode == 2);
 }
 
 /* The activation layout's tag for C channels (kernels.h), or blocked for both sides. */
@@ -181,30 +194,48 @@ static dnnl_format_tag_t act_tag(int c, int both_blocked)
     return both_blocked || (c % 16 == 0 && c > 16) ? dnnl_nChw16c : dnnl_nhwc;
 }
 
-/* Creates the three convolution primitives with algorithm alg (fwd_pd: the forward's). */
-static dnnl_status_t build_convs(conv_entry *e, dnnl_alg_kind_t alg, const dnnl_memory_desc_t *w_any,
-                                 const dnnl_dims_t strides, const dnnl_dims_t pad,
-                                 const dnnl_dims_t pad_r)
+/* Creates the three convolution primitives, pass p with algorithm wino[p] ? Winograd : direct.
+ * Each backward pass is hinted by a forward descriptor of its own algorithm. */
+static dnnl_status_t build_convs(conv_entry *e, const int wino[PASSES],
+                                 const dnnl_memory_desc_t *w_any, const dnnl_dims_t strides,
+                                 const dnnl_dims_t pad, const dnnl_dims_t pad_r)
 {
-    dnnl_convolution_desc_t fd, bd, wd;
-    dnnl_primitive_desc_t fwd_pd = NULL;
+    const dnnl_alg_kind_t algs[2] = {dnnl_convolution_direct, dnnl_convolution_winograd};
     const dnnl_memory_desc_t *bias = e->bias ? &e->bias_md : NULL;
-    dnnl_status_t st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, alg, &e->src,
-                                                          w_any, bias, &e->dst, strides, pad,
-                                                          pad_r);
+    dnnl_primitive_desc_t fwd_pd[2] = {NULL, NULL}, bd_pd = NULL, wd_pd = NULL;
+    dnnl_convolution_desc_t fd, bd, wd;
+    dnnl_status_t st = dnnl_success;
+    for (int p = 0; p < PASSES && st == dnnl_success; p++) {
+        const int a = wino[p] != 0;
+        if (fwd_pd[a])
+            continue;
+        st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algs[a], &e->src,
+                                                w_any, bias, &e->dst, strides, pad, pad_r);
+        if (st == dnnl_success)
+            st = make_pd(&fwd_pd[a], &fd, NULL);
+    }
     if (st == dnnl_success)
-        st = make_prim(&e->fwd, &fd, NULL, &fwd_pd, dnnl_query_weights_md, &e->w_fwd);
+        st = make_prim(&e->fwd, fwd_pd[wino[PASS_FWD] != 0], dnnl_query_weights_md, &e->w_fwd);
     if (st == dnnl_success)
-        st = dnnl_convolution_backward_data_desc_init(&bd, alg, &e->src, w_any, &e->dst, strides,
-                                                      pad, pad_r);
+        st = dnnl_convolution_backward_data_desc_init(&bd, algs[wino[PASS_BWD_DATA] != 0],
+                                                      &e->src, w_any, &e->dst, strides, pad,
+                                                      pad_r);
     if (st == dnnl_success)
-        st = make_prim(&e->bwd_data, &bd, fwd_pd, NULL, dnnl_query_weights_md, &e->w_bwd);
+        st = make_pd(&bd_pd, &bd, fwd_pd[wino[PASS_BWD_DATA] != 0]);
     if (st == dnnl_success)
-        st = dnnl_convolution_backward_weights_desc_init(&wd, alg, &e->src, w_any, bias, &e->dst,
-                                                         strides, pad, pad_r);
+        st = make_prim(&e->bwd_data, bd_pd, dnnl_query_weights_md, &e->w_bwd);
     if (st == dnnl_success)
-        st = make_prim(&e->bwd_w, &wd, fwd_pd, NULL, dnnl_query_diff_weights_md, &e->dw);
-    dnnl_primitive_desc_destroy(fwd_pd);
+        st = dnnl_convolution_backward_weights_desc_init(&wd, algs[wino[PASS_BWD_W] != 0],
+                                                         &e->src, w_any, bias, &e->dst, strides,
+                                                         pad, pad_r);
+    if (st == dnnl_success)
+        st = make_pd(&wd_pd, &wd, fwd_pd[wino[PASS_BWD_W] != 0]);
+    if (st == dnnl_success)
+        st = make_prim(&e->bwd_w, wd_pd, dnnl_query_diff_weights_md, &e->dw);
+    dnnl_primitive_desc_destroy(fwd_pd[0]);
+    dnnl_primitive_desc_destroy(fwd_pd[1]);
+    dnnl_primitive_desc_destroy(bd_pd);
+    dnnl_primitive_desc_destroy(wd_pd);
     return st;
 }
 
@@ -243,14 +274,17 @@ static dnnl_status_t entry_build(conv_entry *e)
     if (st != dnnl_success)
         return st;
 
+    int wino[PASSES], any = 0;
+    for (int p = 0; p < PASSES; p++)
+        any |= wino[p] = winograd_pass(s, e->winograd_allowed, p);
     st = dnnl_unimplemented;
-    if (e->winograd_allowed && winograd_fits(s, e->winograd_allowed)) { /* else (or if oneDNN has none): direct */
-        st = build_convs(e, dnnl_convolution_winograd, &w_any, strides, pad, pad_r);
+    if (any) { /* else (or if oneDNN has no Winograd for it): all direct */
+        st = build_convs(e, wino, &w_any, strides, pad, pad_r);
         if (st != dnnl_success)
             drop_convs(e);
     }
     if (st != dnnl_success)
-        st = build_convs(e, dnnl_convolution_direct, &w_any, strides, pad, pad_r);
+        st = build_convs(e, (const int[PASSES]){0, 0, 0}, &w_any, strides, pad, pad_r);
     if (st == dnnl_success && !dnnl_memory_desc_equal(&e->w_user, &e->w_fwd))
         st = make_reorder(&e->w_to_fwd, &e->w_user, &e->w_fwd, 0);
     if (st == dnnl_success && !dnnl_memory_desc_equal(&e->w_user, &e->w_bwd))
@@ -323,12 +357,19 @@ static conv_entry *entry_get(const dpf_conv_shape *s, int bias)
 int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias)
 {
     conv_entry *e = entry_get(s, bias);
-    const char *impl = NULL;
-    const_dnnl_primitive_desc_t pd = NULL;
-    if (!e || dnnl_primitive_get_primitive_desc(e->fwd.p, &pd) != dnnl_success ||
-        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
+    if (!e)
         return -1;
-    return strstr(impl, "wino") != NULL;
+    const prim *ps[PASSES] = {&e->fwd, &e->bwd_data, &e->bwd_w};
+    int bits = 0;
+    for (int p = 0; p < PASSES; p++) {
+        const char *impl = NULL;
+        const_dnnl_primitive_desc_t pd = NULL;
+        if (dnnl_primitive_get_primitive_desc(ps[p]->p, &pd) != dnnl_success ||
+            dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
+            return -1;
+        bits |= (strstr(impl, "wino") != NULL) << p;
+    }
+    return bits;
 }
 
 int dpf_fast_conv2d_prepare(const dpf_conv_shape *s)

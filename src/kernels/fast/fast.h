@@ -26,7 +26,8 @@ void dpf_fast_conv2d_set_winograd(int mode); /* as dpf_k_conv2d_set_winograd */
 size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s);
 /* Creates (and caches) the oneDNN primitives of shape s: 0, or -1 with the error recorded. */
 int dpf_fast_conv2d_prepare(const dpf_conv_shape *s);
-/* 1 if shape s (with a bias or not) runs as a Winograd convolution, 0 if direct, -1 on error. */
+/* Which passes of shape s (with a bias or not) run as Winograd convolutions: bit 0 forward, bit 1
+ * backward-data, bit 2 backward-weights (0: all direct); -1 on error. */
 int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias);
 void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
                              const dpf_conv_shape *s, float *ws);
@@ -35,14 +36,14 @@ void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, 
 
 void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
                                float *running_mean, float *running_var, const float *x,
-                               const float *gamma, const float *beta, int n, int c, int hw,
-                               float momentum, float eps, int relu);
-void dpf_fast_bn_forward_eval(float *y, const float *x, const float *gamma, const float *beta,
-                              const float *running_mean, const float *running_var, int n, int c,
-                              int hw, float eps, int relu);
-void dpf_fast_bn_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
-                          const float *y_relu, const float *save_mean, const float *save_invstd,
-                          const float *gamma, int n, int c, int hw);
+                               const float *res, const float *gamma, const float *beta, int n,
+                               int c, int hw, float momentum, float eps, int relu);
+void dpf_fast_bn_forward_eval(float *y, const float *x, const float *res, const float *gamma,
+                              const float *beta, const float *running_mean,
+                              const float *running_var, int n, int c, int hw, float eps, int relu);
+void dpf_fast_bn_backward(float *dx, float *dres, float *dgamma, float *dbeta, const float *dy,
+                          const float *x, const float *y_relu, const float *save_mean,
+                          const float *save_invstd, const float *gamma, int n, int c, int hw);
 void dpf_fast_maxpool_forward(float *y, int32_t *argmax, const float *x, int n, int c, int h,
                               int w, int k, int st, int oh, int ow);
 void dpf_fast_maxpool_backward(float *dx, const float *dy, const int32_t *argmax, int n, int c,

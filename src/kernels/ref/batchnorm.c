@@ -2,7 +2,8 @@
  * float32 implementation). Per-channel statistics are accumulated in double with two passes
  * (mean, then centred squares), so the variance does not suffer from cancellation.
  * gamma / beta / running stats / save buffers may be NULL (gamma = 1, beta = 0, not updated).
- * `relu` fuses a ReLU after the normalisation; backward then takes the output y for its mask. */
+ * `res` (may be NULL) is a residual added after the normalisation, `relu` a ReLU after that;
+ * backward then takes the output y for its mask, and writes the residual's gradient to dres. */
 #include <math.h>
 
 #include "kernels/ref/ref.h"
@@ -23,9 +24,9 @@ static void channel_stats(const dpf_real *x, int n, int c, int hw, int ci, doubl
     *var = sq / m;
 }
 
-/* y = (x - mean) * (invstd * gamma) + beta over channel ci [then max(y, 0)]. */
-static void channel_apply(dpf_real *y, const dpf_real *x, int n, int c, int hw, int ci,
-                          dpf_real mean, dpf_real scale, dpf_real shift, int relu)
+/* y = (x - mean) * (invstd * gamma) + beta [+ res] over channel ci [then max(y, 0)]. */
+static void channel_apply(dpf_real *y, const dpf_real *x, const dpf_real *res, int n, int c,
+                          int hw, int ci, dpf_real mean, dpf_real scale, dpf_real shift, int relu)
 {
     for (int ni = 0; ni < n; ni++) {
         const size_t off = ((size_t)ni * c + ci) * hw;
@@ -33,6 +34,9 @@ static void channel_apply(dpf_real *y, const dpf_real *x, int n, int c, int hw, 
         dpf_real *yp = y + off;
         for (int i = 0; i < hw; i++)
             yp[i] = (xp[i] - mean) * scale + shift;
+        if (res)
+            for (int i = 0; i < hw; i++)
+                yp[i] += res[off + i];
         if (relu)
             for (int i = 0; i < hw; i++)
                 yp[i] = yp[i] < 0 ? (dpf_real)0 : yp[i];
@@ -41,8 +45,8 @@ static void channel_apply(dpf_real *y, const dpf_real *x, int n, int c, int hw, 
 
 void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_invstd,
                               dpf_real *running_mean, dpf_real *running_var, const dpf_real *x,
-                              const dpf_real *gamma, const dpf_real *beta, int n, int c, int hw,
-                              dpf_real momentum, dpf_real eps, int relu)
+                              const dpf_real *res, const dpf_real *gamma, const dpf_real *beta,
+                              int n, int c, int hw, dpf_real momentum, dpf_real eps, int relu)
 {
     const double m = (double)n * hw;
     const double unbias = m > 1.0 ? m / (m - 1.0) : 1.0;
@@ -53,7 +57,7 @@ void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_i
         channel_stats(x, n, c, hw, ci, &mean, &var);
         const double invstd = 1.0 / sqrt(var + (double)eps);
         const double g = gamma ? (double)gamma[ci] : 1.0;
-        channel_apply(y, x, n, c, hw, ci, (dpf_real)mean, (dpf_real)(invstd * g),
+        channel_apply(y, x, res, n, c, hw, ci, (dpf_real)mean, (dpf_real)(invstd * g),
                       beta ? beta[ci] : (dpf_real)0, relu);
         if (save_mean)
             save_mean[ci] = (dpf_real)mean;
@@ -67,10 +71,10 @@ void dpf_ref_bn_forward_train(dpf_real *y, dpf_real *save_mean, dpf_real *save_i
     }
 }
 
-void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gamma,
-                             const dpf_real *beta, const dpf_real *running_mean,
-                             const dpf_real *running_var, int n, int c, int hw, dpf_real eps,
-                             int relu)
+void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *res,
+                             const dpf_real *gamma, const dpf_real *beta,
+                             const dpf_real *running_mean, const dpf_real *running_var, int n,
+                             int c, int hw, dpf_real eps, int relu)
 {
 #pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= DPF_REF_OMP_MIN)
     for (int ci = 0; ci < c; ci++) {
@@ -78,17 +82,18 @@ void dpf_ref_bn_forward_eval(dpf_real *y, const dpf_real *x, const dpf_real *gam
         const double var = running_var ? (double)running_var[ci] : 1.0;
         const double invstd = 1.0 / sqrt(var + (double)eps);
         const double g = gamma ? (double)gamma[ci] : 1.0;
-        channel_apply(y, x, n, c, hw, ci, (dpf_real)mean, (dpf_real)(invstd * g),
+        channel_apply(y, x, res, n, c, hw, ci, (dpf_real)mean, (dpf_real)(invstd * g),
                       beta ? beta[ci] : (dpf_real)0, relu);
     }
 }
 
 /* g = dy [* (y > 0) when the ReLU is fused], xhat = (x - mean) * invstd:
- * dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat)),
+ * dx = gamma * invstd * (g - mean(g) - xhat * mean(g * xhat)), dres = g,
  * dgamma += sum(g * xhat), dbeta += sum(g). */
-void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const dpf_real *dy,
-                         const dpf_real *x, const dpf_real *y_relu, const dpf_real *save_mean,
-                         const dpf_real *save_invstd, const dpf_real *gamma, int n, int c, int hw)
+void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dres, dpf_real *dgamma, dpf_real *dbeta,
+                         const dpf_real *dy, const dpf_real *x, const dpf_real *y_relu,
+                         const dpf_real *save_mean, const dpf_real *save_invstd,
+                         const dpf_real *gamma, int n, int c, int hw)
 {
     const double m = (double)n * hw;
 #pragma omp parallel for schedule(static) if ((size_t)n * c * hw >= DPF_REF_OMP_MIN)
@@ -98,6 +103,9 @@ void dpf_ref_bn_backward(dpf_real *dx, dpf_real *dgamma, dpf_real *dbeta, const 
         double sdy = 0.0, sdyx = 0.0;
         for (int ni = 0; ni < n; ni++) {
             const size_t off = ((size_t)ni * c + ci) * hw;
+            if (dres)
+                for (int i = 0; i < hw; i++)
+                    dres[off + i] = y_relu && !(y_relu[off + i] > 0) ? (dpf_real)0 : dy[off + i];
             if (!y_relu) {
                 dpf_ref_sum_dot_dev(dy + off, x + off, (size_t)hw, (double)mean, &sdy, &sdyx);
                 continue;
