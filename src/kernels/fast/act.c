@@ -21,6 +21,7 @@
 #define BLOCK 32      /* rows summed in float before adding into double */
 #define CMAX 512      /* channels per reduction chunk (larger C runs in chunks) */
 #define PAR_MIN 32768 /* elements below which loops stay on one thread */
+#define LANES 16      /* channels of one block (one AVX-512 register) */
 
 /* A batch-norm tensor (N, C, HW) in the activation layout, and the chunk of its channels one
  * pass handles: blocks [j0, j1) and, within each, lanes [l0, l0 + ln). Chunk channel i (0 <= i <
@@ -82,6 +83,41 @@ static void piece(size_t rows, int p, size_t *lo, size_t *hi)
     *hi = rows * (size_t)(p + 1) / PARTS;
 }
 
+/* Rows [lo, hi) of block j of piece_sums, its ln lanes added into pa / pb. Always inlined, so
+ * that a call with a constant ln compiles to straight vector code (a loop of runtime length
+ * costs more than the work of one 16-lane row). */
+static inline __attribute__((always_inline)) void
+piece_block_sums(double *pa, double *pb, float *u_out, const float *g, const float *y_relu,
+                 const float *x, const float *cj, const bn_view *v, int j, size_t lo, size_t hi,
+                 int ln)
+{
+    for (size_t r0 = lo; r0 < hi; r0 += BLOCK) {
+        float fa[CMAX], fb[CMAX]; /* only the ln lanes in use are zeroed */
+        for (int l = 0; l < ln; l++)
+            fa[l] = fb[l] = 0.0f;
+        size_t r1 = r0 + BLOCK < hi ? r0 + BLOCK : hi;
+        size_t ni = r0 / (size_t)v->hw, px = r0 % (size_t)v->hw; /* row r0 */
+        for (size_t r = r0; r < r1; r++) {
+            const size_t o = ((ni * (size_t)v->nb + (size_t)j) * (size_t)v->hw + px) *
+                                 (size_t)v->cb + (size_t)v->l0;
+            if (++px == (size_t)v->hw)
+                px = 0, ni++;
+            for (int l = 0; l < ln; l++) {
+                float d = x[o + l] - cj[l];
+                float u = !g ? d : y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f : g[o + l];
+                if (u_out)
+                    u_out[o + l] = u;
+                fa[l] += u;
+                fb[l] += u * d;
+            }
+        }
+        for (int l = 0; l < ln; l++) {
+            pa[l] += fa[l];
+            pb[l] += fb[l];
+        }
+    }
+}
+
 /* The one reduction of batch norm, for the channels of chunk v over all N*HW rows:
  *   u = g ? (g [* (y_relu > 0)]) : (x - center),  v = x - center,  sa = sum u,  sb = sum u v.
  * Forward statistics: g NULL, center = the first row (sum of x - x0 and of (x - x0)^2).
@@ -92,7 +128,7 @@ static void piece_sums(double *sa, double *sb, float *u_out, const float *g, con
                        const float *x, const float *center, const bn_view *v, bn_sums *t)
 {
     const size_t rows = (size_t)v->n * v->hw;
-    const int cn = chunk_channels(v), ln = v->ln;
+    const int cn = chunk_channels(v);
 #pragma omp parallel for schedule(static) if (rows * (size_t)cn >= PAR_MIN)
     for (int p = 0; p < PARTS; p++) {
         size_t lo, hi;
@@ -101,33 +137,13 @@ static void piece_sums(double *sa, double *sb, float *u_out, const float *g, con
         for (int i = 0; i < cn; i++)
             pa[i] = pb[i] = 0.0;
         for (int j = v->j0; j < v->j1; j++) {
-            const int i0 = (j - v->j0) * ln;
-            const float *cj = center + i0;
-            for (size_t r0 = lo; r0 < hi; r0 += BLOCK) {
-                float fa[CMAX], fb[CMAX]; /* only the ln lanes in use are zeroed */
-                for (int l = 0; l < ln; l++)
-                    fa[l] = fb[l] = 0.0f;
-                size_t r1 = r0 + BLOCK < hi ? r0 + BLOCK : hi;
-                size_t ni = r0 / (size_t)v->hw, px = r0 % (size_t)v->hw; /* row r0 */
-                for (size_t r = r0; r < r1; r++) {
-                    const size_t o = ((ni * (size_t)v->nb + (size_t)j) * (size_t)v->hw + px) *
-                                         (size_t)v->cb + (size_t)v->l0;
-                    if (++px == (size_t)v->hw)
-                        px = 0, ni++;
-                    for (int l = 0; l < ln; l++) {
-                        float d = x[o + l] - cj[l];
-                        float u = !g ? d : y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f : g[o + l];
-                        if (u_out)
-                            u_out[o + l] = u;
-                        fa[l] += u;
-                        fb[l] += u * d;
-                    }
-                }
-                for (int l = 0; l < ln; l++) {
-                    pa[i0 + l] += fa[l];
-                    pb[i0 + l] += fb[l];
-                }
-            }
+            const int i0 = (j - v->j0) * v->ln;
+            if (v->ln == LANES) /* the common case, compiled for exactly one vector of lanes */
+                piece_block_sums(pa + i0, pb + i0, u_out, g, y_relu, x, center + i0, v, j, lo, hi,
+                                 LANES);
+            else
+                piece_block_sums(pa + i0, pb + i0, u_out, g, y_relu, x, center + i0, v, j, lo, hi,
+                                 v->ln);
         }
     }
     for (int i = 0; i < cn; i++) { /* the pieces in order: deterministic */
@@ -144,6 +160,24 @@ static void piece_sums(double *sa, double *sb, float *u_out, const float *g, con
 /* Chunk v of every sample: y = (x - mean) * scale + shift [+ res] [then max(y, 0)]
  * (coefficients per chunk channel); centring first keeps large channel means from cancelling
  * digits. */
+static inline __attribute__((always_inline)) void
+plane_apply(float *y, const float *x, const float *res, const float *m, const float *sc,
+            const float *sh, size_t base, const bn_view *v, int relu, int ln)
+{
+    float mr[CMAX], scr[CMAX], shr[CMAX]; /* local copies: y cannot alias them */
+    for (int l = 0; l < ln; l++)
+        mr[l] = m[l], scr[l] = sc[l], shr[l] = sh[l];
+    for (int p = 0; p < v->hw; p++) {
+        const size_t o = base + (size_t)p * v->cb;
+        for (int l = 0; l < ln; l++) {
+            float u = (x[o + l] - mr[l]) * scr[l] + shr[l];
+            if (res)
+                u += res[o + l];
+            y[o + l] = relu && u < 0.0f ? 0.0f : u;
+        }
+    }
+}
+
 static void bn_apply(float *y, const float *x, const float *res, const float *mean,
                      const float *scale, const float *shift, const bn_view *v, int relu)
 {
@@ -153,18 +187,11 @@ static void bn_apply(float *y, const float *x, const float *res, const float *me
     for (int ni = 0; ni < v->n; ni++)
         for (int jj = 0; jj < nj; jj++) {
             const size_t base = row_at(v, v->j0 + jj, (size_t)ni * v->hw);
-            const float *m = mean + jj * ln, *sc = scale + jj * ln, *sh = shift + jj * ln;
-            for (int p = 0; p < v->hw; p++) {
-                const size_t o = base + (size_t)p * v->cb;
-                const float *xr = x + o;
-                float *yr = y + o;
-                for (int l = 0; l < ln; l++) {
-                    float u = (xr[l] - m[l]) * sc[l] + sh[l];
-                    if (res)
-                        u += res[o + l];
-                    yr[l] = relu && u < 0.0f ? 0.0f : u;
-                }
-            }
+            const int i0 = jj * ln;
+            if (ln == LANES) /* as in piece_sums */
+                plane_apply(y, x, res, mean + i0, scale + i0, shift + i0, base, v, relu, LANES);
+            else
+                plane_apply(y, x, res, mean + i0, scale + i0, shift + i0, base, v, relu, ln);
         }
 }
 
@@ -228,6 +255,26 @@ void dpf_fast_bn_forward_eval(float *y, const float *x, const float *res, const 
     }
 }
 
+/* The input gradient over one plane of chunk v: g = dres ? dres : dy [* (y_relu > 0)],
+ * dx = k (g - mdy - (x - mean) cx), coefficients co = {k, mdy, mean, cx} per chunk channel. */
+static inline __attribute__((always_inline)) void
+plane_backward(float *dx, const float *dres, const float *dy, const float *y_relu,
+               const float *x, const float *const co[4], size_t base, const bn_view *v, int ln)
+{
+    float k[CMAX], mdy[CMAX], mean[CMAX], cx[CMAX]; /* local copies: dx cannot alias them */
+    for (int l = 0; l < ln; l++)
+        k[l] = co[0][l], mdy[l] = co[1][l], mean[l] = co[2][l], cx[l] = co[3][l];
+    for (int p = 0; p < v->hw; p++) {
+        const size_t o = base + (size_t)p * v->cb;
+        for (int l = 0; l < ln; l++) {
+            float g = dres                                   ? dres[o + l]
+                      : y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f
+                                                          : dy[o + l];
+            dx[o + l] = k[l] * (g - mdy[l] - (x[o + l] - mean[l]) * cx[l]);
+        }
+    }
+}
+
 /* With dres, the first pass writes the gradient past the ReLU there, and the second reads it
  * back instead of dy and y_relu. */
 void dpf_fast_bn_backward(float *dx, float *dres, float *dgamma, float *dbeta, const float *dy,
@@ -263,16 +310,11 @@ void dpf_fast_bn_backward(float *dx, float *dres, float *dgamma, float *dbeta, c
             for (int jj = 0; jj < nj; jj++) {
                 const size_t base = row_at(&v, v.j0 + jj, (size_t)ni * hw);
                 const int i0 = jj * ln;
-                for (int p = 0; p < hw; p++) {
-                    const size_t o = base + (size_t)p * v.cb;
-                    for (int l = 0; l < ln; l++) {
-                        const int i = i0 + l;
-                        float g = dres                                   ? dres[o + l]
-                                  : y_relu && !(y_relu[o + l] > 0.0f) ? 0.0f
-                                                                      : dy[o + l];
-                        dx[o + l] = k[i] * (g - mdy[i] - (x[o + l] - mean[i]) * cx[i]);
-                    }
-                }
+                const float *co[4] = {k + i0, mdy + i0, mean + i0, cx + i0};
+                if (ln == LANES) /* as in piece_sums */
+                    plane_backward(dx, dres, dy, y_relu, x, co, base, &v, LANES);
+                else
+                    plane_backward(dx, dres, dy, y_relu, x, co, base, &v, ln);
             }
     }
 }
