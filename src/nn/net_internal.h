@@ -33,6 +33,7 @@ typedef struct dpf_node {
     int alias;              /* >= 0: shares y / dy with that node and does no work itself (a
                                flatten that moves no data, a ReLU fused into its input) */
     int relu;               /* BN / add: a ReLU is fused into the output */
+    int dy_slot;            /* the gradient slot dy lives in (net.c plan_gradients), -1 none */
     double prof_fwd, prof_bwd;    /* seconds, while profiling */
     int64_t prof_nf, prof_nb;
     int param_w, param_b;   /* indices into the param table (-1: none) */
@@ -73,6 +74,9 @@ struct dpf_net {
     dpf_real *input_buf;            /* the input in the activation layout, where it differs */
     int input_nchw;                 /* the convolutions reading the input read it as NCHW */
     dpf_real *scratch[2];           /* input gradients of a node whose input already holds one */
+    int n_grad_slots;               /* gradient memory shared by nodes not live at once */
+    size_t *grad_slot_bytes;
+    dpf_real **grad_slot;
     dpf_real *dx_to[2];             /* where the running backward writes its input gradients */
     unsigned char *written;         /* per node: its dy holds a gradient in this backward */
     int profiling;

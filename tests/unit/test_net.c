@@ -1,5 +1,6 @@
 /* test_net.c — network structure: parameter counts of the paper's models, PyTorch names,
- * which tensors are prunable, MACs, the forward-weights switch, and models that do not fit. */
+ * which tensors are prunable, MACs, the forward-weights switch, models that do not fit, and the
+ * plan of fused nodes and shared gradient memory. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 #include <cmocka.h>
 
 #include "dpf/net.h"
+#include "nn/net_internal.h"
 
 static int64_t count_params(const dpf_net *net)
 {
@@ -126,11 +128,60 @@ static void test_forward_weights(void **state)
     dpf_net_free(net);
 }
 
+static int owner(const dpf_net *net, int i)
+{
+    while (net->nodes[i].alias >= 0)
+        i = net->nodes[i].alias;
+    return i;
+}
+
+/* Gradient memory: two nodes share a slot only if their gradients are never live at once in
+ * backward (from the highest-indexed reader, or the loss, down to the node itself), every
+ * working node has one, and ResNet-20 needs far fewer slots than nodes. The residual adds are
+ * fused into the batch norms before them. */
+static void test_gradient_slots(void **state)
+{
+    (void)state;
+    dpf_net *net = NULL;
+    assert_int_equal(dpf_net_create(&net, "resnet20", 3, 32, 32, 10, 4), DPF_OK);
+    const int n = net->n_nodes;
+    int hi[512], working = 0, adds = 0, fused = 0;
+    assert_true(n <= 512);
+    for (int i = 0; i < n; i++)
+        hi[i] = -1;
+    for (int j = 1; j < n; j++)
+        for (int k = 0; k < 2; k++)
+            if (net->nodes[j].in[k] > 0 && hi[owner(net, net->nodes[j].in[k])] < j)
+                hi[owner(net, net->nodes[j].in[k])] = j;
+    hi[owner(net, n - 1)] = n;
+    for (int i = 1; i < n; i++) {
+        const dpf_node *a = &net->nodes[i];
+        adds += a->op == DPF_OP_ADD;
+        fused += a->op == DPF_OP_BN && a->in[1] >= 0;
+        assert_ptr_equal(a->dy, net->nodes[owner(net, i)].dy);
+        if (a->alias >= 0)
+            continue;
+        working++;
+        assert_true(a->dy_slot >= 0 && a->dy_slot < net->n_grad_slots);
+        assert_true(hi[i] >= i);
+        for (int j = i + 1; j < n; j++) {
+            const dpf_node *b = &net->nodes[j];
+            if (b->alias < 0 && b->dy_slot == a->dy_slot)
+                assert_true(hi[i] < j); /* a's gradient is done before b's is written */
+        }
+    }
+    assert_int_equal(adds, 9);
+    assert_int_equal(fused, 9);
+    assert_true(net->n_grad_slots * 4 <= working);
+    dpf_net_free(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param_counts), cmocka_unit_test(test_names_and_prunable),
         cmocka_unit_test(test_does_not_fit), cmocka_unit_test(test_forward_weights),
+        cmocka_unit_test(test_gradient_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
