@@ -58,8 +58,8 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
 /* ---- conv2d (no dilation, no groups) ----
  * dpf_k_conv2d_set_winograd: whether the float build may run 3x3 layers as Winograd convolutions:
  * 0 never, 1 in the passes where it is faster (the default), 2 in the same passes however small
- * the batch (tests). Process-wide, for calls made after it; no effect in the float64 build. Winograd
- * rounds differently from the direct sum (relative error ~1e-6).
+ * the batch (tests). Process-wide, for calls made after it; no effect in the float64 build.
+ * Winograd rounds differently from the direct sum (relative error ~1e-6).
  * The workspace function returns (size_t)-1 when no kernel can run the shape (error recorded). */
 void dpf_k_conv2d_set_winograd(int mode);
 size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s);

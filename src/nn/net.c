@@ -154,14 +154,6 @@ static void plan_input(dpf_net *net)
 #endif
 }
 
-/* The node whose buffers node i uses. */
-static int owner_of(const dpf_net *net, int i)
-{
-    while (net->nodes[i].alias >= 0)
-        i = net->nodes[i].alias;
-    return i;
-}
-
 /* Gradient buffers by liveness: node o's dy is live during backward from the first of its
  * readers to run backward (the highest-indexed; the loss for the last node) down to o itself,
  * and nodes whose intervals do not meet share a slot of memory. Greedy in backward order, each
@@ -186,10 +178,10 @@ static dpf_status plan_gradients(dpf_net *net)
     for (int j = 1; j < n; j++)
         for (int k = 0; k < 2; k++)
             if (net->nodes[j].in[k] > 0) { /* node 0, the input, has no gradient */
-                const int o = owner_of(net, net->nodes[j].in[k]);
+                const int o = dpf_node_owner(net, net->nodes[j].in[k]);
                 hi[o] = j > hi[o] ? j : hi[o];
             }
-    hi[owner_of(net, n - 1)] = n; /* written first, by the loss */
+    hi[dpf_node_owner(net, n - 1)] = n; /* written first, by the loss */
     int slots = 0;
     for (;;) { /* the owner whose gradient is written next in backward, until none is left */
         int o = -1;
@@ -253,7 +245,7 @@ static void plan(dpf_net *net, arena *a)
         net->grad_slot[sl] = carve(a, net->grad_slot_bytes[sl]);
     for (int i = 1; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
-        const int sl = net->nodes[owner_of(net, i)].dy_slot;
+        const int sl = net->nodes[dpf_node_owner(net, i)].dy_slot;
         nd->dy = sl >= 0 ? net->grad_slot[sl] : NULL;
     }
 }

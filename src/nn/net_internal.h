@@ -120,5 +120,7 @@ dpf_real *dpf_net_param_g(dpf_net *net, int p);
  * for that input (NULL when the input needs none). */
 const dpf_real *dpf_node_x(const dpf_net *net, const dpf_node *nd, int k);
 dpf_real *dpf_node_dx(dpf_net *net, const dpf_node *nd, int k);
+/* The node whose buffers node i uses (i itself unless it is an alias). */
+int dpf_node_owner(const dpf_net *net, int i);
 
 #endif

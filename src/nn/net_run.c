@@ -96,8 +96,7 @@ double dpf_net_loss(dpf_net *net, const int32_t *labels, int *correct)
     return dpf_k_softmax_ce_forward(net->probs, logits, labels, n, k);
 }
 
-/* The node whose buffers node i uses. */
-static int owner(const dpf_net *net, int i)
+int dpf_node_owner(const dpf_net *net, int i)
 {
     while (net->nodes[i].alias >= 0)
         i = net->nodes[i].alias;
@@ -111,7 +110,7 @@ void dpf_net_backward(dpf_net *net)
     int batch = net->batch;
     memset(net->g, 0, net->n_weights * sizeof(dpf_real));
     memset(net->written, 0, (size_t)net->n_nodes);
-    int last = owner(net, net->n_nodes - 1);
+    int last = dpf_node_owner(net, net->n_nodes - 1);
     dpf_k_softmax_ce_backward(net->nodes[last].dy, net->probs, net->labels, batch, net->classes,
                               1);
     net->written[last] = 1;
@@ -124,7 +123,7 @@ void dpf_net_backward(dpf_net *net)
             net->dx_to[k] = NULL;
             if (nd->in[k] < 0 || !net->nodes[nd->in[k]].dy)
                 continue;
-            to[k] = owner(net, nd->in[k]);
+            to[k] = dpf_node_owner(net, nd->in[k]);
             net->dx_to[k] = net->written[to[k]] ? net->scratch[k] : net->nodes[to[k]].dy;
         }
         double t0 = net->profiling ? dpf_now() : 0;

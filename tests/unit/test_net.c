@@ -128,13 +128,6 @@ static void test_forward_weights(void **state)
     dpf_net_free(net);
 }
 
-static int owner(const dpf_net *net, int i)
-{
-    while (net->nodes[i].alias >= 0)
-        i = net->nodes[i].alias;
-    return i;
-}
-
 /* Gradient memory: two nodes share a slot only if their gradients are never live at once in
  * backward (from the highest-indexed reader, or the loss, down to the node itself), every
  * working node has one, and ResNet-20 needs far fewer slots than nodes. The residual adds are
@@ -151,14 +144,14 @@ static void test_gradient_slots(void **state)
         hi[i] = -1;
     for (int j = 1; j < n; j++)
         for (int k = 0; k < 2; k++)
-            if (net->nodes[j].in[k] > 0 && hi[owner(net, net->nodes[j].in[k])] < j)
-                hi[owner(net, net->nodes[j].in[k])] = j;
-    hi[owner(net, n - 1)] = n;
+            if (net->nodes[j].in[k] > 0 && hi[dpf_node_owner(net, net->nodes[j].in[k])] < j)
+                hi[dpf_node_owner(net, net->nodes[j].in[k])] = j;
+    hi[dpf_node_owner(net, n - 1)] = n;
     for (int i = 1; i < n; i++) {
         const dpf_node *a = &net->nodes[i];
         adds += a->op == DPF_OP_ADD;
         fused += a->op == DPF_OP_BN && a->in[1] >= 0;
-        assert_ptr_equal(a->dy, net->nodes[owner(net, i)].dy);
+        assert_ptr_equal(a->dy, net->nodes[dpf_node_owner(net, i)].dy);
         if (a->alias >= 0)
             continue;
         working++;
