@@ -167,8 +167,7 @@ static dpf_status plan_gradients(dpf_net *net)
         return DPF_OK;
     int *hi = malloc((size_t)n * sizeof(int)), *slot_lo = malloc((size_t)n * sizeof(int));
     net->grad_slot_bytes = malloc((size_t)n * sizeof(size_t));
-    net->grad_slot = calloc((size_t)n, sizeof(dpf_real *));
-    if (!hi || !slot_lo || !net->grad_slot_bytes || !net->grad_slot) {
+    if (!hi || !slot_lo || !net->grad_slot_bytes) {
         free(hi), free(slot_lo);
         return dpf_error(DPF_ERR_NOMEM, "model %s: out of memory planning gradients",
                          net->model);
@@ -241,12 +240,11 @@ static void plan(dpf_net *net, arena *a)
     }
     for (int k = 0; k < 2; k++)
         net->scratch[k] = carve(a, mb * largest * sizeof(dpf_real));
-    for (int sl = 0; sl < net->n_grad_slots; sl++)
-        net->grad_slot[sl] = carve(a, net->grad_slot_bytes[sl]);
-    for (int i = 1; i < net->n_nodes; i++) {
-        dpf_node *nd = &net->nodes[i];
-        const int sl = net->nodes[dpf_node_owner(net, i)].dy_slot;
-        nd->dy = sl >= 0 ? net->grad_slot[sl] : NULL;
+    for (int sl = 0; sl < net->n_grad_slots; sl++) {
+        dpf_real *at = carve(a, net->grad_slot_bytes[sl]);
+        for (int i = 1; i < net->n_nodes; i++)
+            if (net->nodes[dpf_node_owner(net, i)].dy_slot == sl)
+                net->nodes[i].dy = at;
     }
 }
 
@@ -342,7 +340,6 @@ void dpf_net_free(dpf_net *net)
     free(net->params);
     free(net->buffers);
     free(net->grad_slot_bytes);
-    free(net->grad_slot);
     free(net);
 }
 

@@ -76,7 +76,6 @@ struct dpf_net {
     dpf_real *scratch[2];           /* input gradients of a node whose input already holds one */
     int n_grad_slots;               /* gradient memory shared by nodes not live at once */
     size_t *grad_slot_bytes;
-    dpf_real **grad_slot;
     dpf_real *dx_to[2];             /* where the running backward writes its input gradients */
     unsigned char *written;         /* per node: its dy holds a gradient in this backward */
     int profiling;
