@@ -5,6 +5,7 @@
  * oneDNN sgemm, batch norm, pooling and the layout changes on fast/act.c; ReLU, the residual
  * add and the loss do not depend on the layout and run ref/, which is their production
  * implementation (OpenMP-parallel loops). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
@@ -43,35 +44,159 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
     B(gemm)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void dpf_k_conv2d_set_winograd(int mode)
-{
-#ifdef DPF_REAL_DOUBLE
-    (void)mode;
-#else
-    dpf_fast_conv2d_set_winograd(mode);
+struct dpf_kctx {
+    int winograd;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_ctx *fast;
 #endif
+};
+
+/* A layer's kernel state: the kind of its weights picks the implementation. */
+struct dpf_conv {
+    dpf_weights_kind kind;
+    dpf_conv_shape s;
+    const dpf_real *w;      /* DPF_WEIGHTS_PLAIN: the weights as last set */
+    int64_t packs;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_conv *fast;    /* DPF_WEIGHTS_DNNL */
+#endif
+};
+
+dpf_status dpf_kctx_create(dpf_kctx **out, int winograd)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating the compute context");
+    (*out)->winograd = winograd < 0 ? 0 : winograd > 2 ? 2 : winograd;
+#ifndef DPF_REAL_DOUBLE
+    dpf_status st = dpf_fast_ctx_create(&(*out)->fast, (*out)->winograd);
+    if (st != DPF_OK) {
+        free(*out);
+        *out = NULL;
+        return st;
+    }
+#endif
+    return DPF_OK;
 }
 
-size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s)
+void dpf_kctx_free(dpf_kctx *ctx)
+{
+    if (!ctx)
+        return;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_ctx_free(ctx->fast);
+#endif
+    free(ctx);
+}
+
+int dpf_kctx_winograd(const dpf_kctx *ctx)
+{
+    return ctx->winograd;
+}
+
+/* The float build's activations are channels last, which only oneDNN's kernels read; the
+ * reference kernels (NCHW) run the float64 build. */
+dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s, int bias,
+                               int training)
+{
+    dpf_conv *cv = calloc(1, sizeof *cv);
+    *out = NULL;
+    if (!cv)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating a convolution");
+    cv->s = *s;
+#ifdef DPF_REAL_DOUBLE
+    (void)ctx, (void)bias, (void)training;
+    cv->kind = DPF_WEIGHTS_PLAIN;
+#else
+    cv->kind = DPF_WEIGHTS_DNNL;
+    dpf_status st = dpf_fast_conv2d_create(&cv->fast, ctx->fast, s, bias, training);
+    if (st != DPF_OK) {
+        free(cv);
+        return st;
+    }
+#endif
+    *out = cv;
+    return DPF_OK;
+}
+
+void dpf_k_conv2d_free(dpf_conv *cv)
+{
+    if (!cv)
+        return;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_conv2d_free(cv->fast);
+#endif
+    free(cv);
+}
+
+dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv)
+{
+    return cv->kind;
+}
+
+size_t dpf_k_conv2d_workspace(const dpf_conv *cv)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (dpf_fast_conv2d_prepare(s) != 0)
-        return (size_t)-1;
+    if (cv->kind == DPF_WEIGHTS_DNNL)
+        return dpf_fast_conv2d_workspace(cv->fast);
 #endif
-    return B(conv2d_workspace)(s);
+    return dpf_ref_conv2d_workspace(&cv->s);
 }
 
-void dpf_k_conv2d_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
-                          const dpf_conv_shape *s, dpf_real *ws)
+void dpf_k_conv2d_set_weights(dpf_conv *cv, const dpf_real *w)
 {
-    B(conv2d_forward)(y, x, w, b, s, ws);
+    cv->w = w;
+#ifndef DPF_REAL_DOUBLE
+    if (cv->kind == DPF_WEIGHTS_DNNL)
+        dpf_fast_conv2d_set_weights(cv->fast, w);
+#endif
 }
 
-void dpf_k_conv2d_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
-                           const dpf_real *x, const dpf_real *w, const dpf_conv_shape *s,
-                           dpf_real *ws)
+int64_t dpf_k_conv2d_packs(const dpf_conv *cv)
 {
-    B(conv2d_backward)(dx, dw, db, dy, x, w, s, ws);
+#ifndef DPF_REAL_DOUBLE
+    if (cv->kind == DPF_WEIGHTS_DNNL)
+        return dpf_fast_conv2d_packs(cv->fast);
+#endif
+    return cv->packs;
+}
+
+int dpf_k_conv2d_is_winograd(dpf_conv *cv, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (cv->kind == DPF_WEIGHTS_DNNL)
+        return dpf_fast_conv2d_is_winograd(cv->fast, n);
+#endif
+    (void)cv, (void)n;
+    return 0;
+}
+
+void dpf_k_conv2d_forward(dpf_conv *cv, dpf_real *y, const dpf_real *x, const dpf_real *b, int n,
+                          dpf_real *ws)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (cv->kind == DPF_WEIGHTS_DNNL) {
+        dpf_fast_conv2d_forward(cv->fast, y, x, b, n, ws);
+        return;
+    }
+#endif
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    dpf_ref_conv2d_forward(y, x, cv->w, b, &s, ws);
+}
+
+void dpf_k_conv2d_backward(dpf_conv *cv, dpf_real *dx, dpf_real *dw, dpf_real *db,
+                           const dpf_real *dy, const dpf_real *x, int n, dpf_real *ws)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (cv->kind == DPF_WEIGHTS_DNNL) {
+        dpf_fast_conv2d_backward(cv->fast, dx, dw, db, dy, x, n, ws);
+        return;
+    }
+#endif
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    dpf_ref_conv2d_backward(dx, dw, db, dy, x, cv->w, &s, ws);
 }
 
 void dpf_k_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,

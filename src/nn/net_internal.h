@@ -38,7 +38,8 @@ typedef struct dpf_node {
     int64_t prof_nf, prof_nb;
     int param_w, param_b;   /* indices into the param table (-1: none) */
     int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
-    dpf_conv_shape conv;    /* conv: geometry (n filled at run time) */
+    dpf_conv_shape conv;    /* conv: geometry (n: the net's largest batch) */
+    dpf_conv *cv;           /* conv: its kernel state (weights prepared for its kernel) */
     int pool_k, pool_stride;
     dpf_real *save_mean, *save_invstd;  /* BN: per channel, saved by training forward */
     int32_t *argmax;        /* max-pool: (max_batch, c, oh, ow) */
@@ -59,7 +60,8 @@ struct dpf_net {
     dpf_param_info *params;
     int n_params, cap_params;
     size_t n_weights;               /* elements of w / g / wf */
-    dpf_real *w, *g, *wf_own;       /* wf_own: separate forward weights when enabled */
+    dpf_real *w, *g, *wf_own;       /* wf_own: separate forward weights when enabled; g: NULL
+                                       in an inference plan */
     dpf_real *wf;                   /* what forward reads: w or wf_own */
 
     dpf_buffer_info *buffers;
@@ -67,6 +69,13 @@ struct dpf_net {
     size_t n_buffer_values;
     dpf_real *buf;
     int64_t batches_tracked;
+
+    dpf_kctx *kctx;                 /* the backend context the net's kernels run with */
+    dpf_conv_algo conv_algo;
+    int threads;                    /* OpenMP threads of its kernels; 0: the caller's */
+    int inference;                  /* planned for evaluation only: no gradients, no scratch */
+    int weights_dirty;              /* the weights may have changed since the kernels saw them */
+    size_t arena_bytes;
 
     dpf_real *workspace;            /* kernel scratch, sized for the largest need */
     size_t workspace_size;

@@ -1,12 +1,16 @@
 /* test_net.c — network structure: parameter counts of the paper's models, PyTorch names,
- * which tensors are prunable, MACs, the forward-weights switch, models that do not fit, and the
- * plan of fused nodes and shared gradient memory. */
+ * which tensors are prunable, MACs, the forward-weights switch, models that do not fit, the
+ * plan of fused nodes and shared gradient memory, the inference-only plan, and the backend
+ * context each net owns (its algorithm policy and threads; weights prepared once). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
 
 #include "dpf/net.h"
 #include "nn/net_internal.h"
@@ -169,12 +173,120 @@ static void test_gradient_slots(void **state)
     dpf_net_free(net);
 }
 
+static float *random_input(int n, uint64_t seed)
+{
+    float *x = malloc((size_t)n * sizeof *x);
+    assert_non_null(x);
+    uint64_t s = seed;
+    for (int i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        x[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+    }
+    return x;
+}
+
+/* Two nets with different algorithm policies (and thread counts) in one process: each runs its
+ * own, whatever the other was built with or ran last, and the caller's thread count is never
+ * changed. The same net built alone gives the same logits, bit for bit. */
+static void test_two_contexts(void **state)
+{
+    (void)state;
+    const int batch = 32, nx = batch * 3 * 32 * 32;
+    dpf_net_options auto_o = {.max_batch = batch, .threads = 1};
+    dpf_net_options direct_o = {.max_batch = batch, .conv_algo = DPF_CONV_DIRECT};
+    dpf_net *a = NULL, *d = NULL, *d_alone = NULL;
+    assert_int_equal(dpf_net_create_with(&a, "resnet20", 3, 32, 32, 10, &auto_o), DPF_OK);
+    assert_int_equal(dpf_net_create_with(&d, "resnet20", 3, 32, 32, 10, &direct_o), DPF_OK);
+    assert_int_equal(dpf_net_conv_algo(a), DPF_CONV_AUTO);
+    assert_int_equal(dpf_net_conv_algo(d), DPF_CONV_DIRECT);
+    assert_int_equal(dpf_net_threads(a), 1);
+    /* stage 2 at 16x16: 512 output tiles in the batch, so "auto" runs Winograd */
+    assert_int_equal(dpf_net_conv_winograd(a, 32, 32, batch), 7);
+    assert_int_equal(dpf_net_conv_winograd(d, 32, 32, batch), 0);
+    float *x = random_input(nx, 7);
+    const int caller = omp_get_max_threads();
+    dpf_net_forward(a, x, batch, 0);
+    assert_int_equal(omp_get_max_threads(), caller);
+    dpf_net_forward(d, x, batch, 0);
+    float *ld = malloc(batch * 10 * sizeof *ld);
+    memcpy(ld, dpf_net_logits(d), batch * 10 * sizeof *ld);
+    assert_int_equal(dpf_net_conv_winograd(a, 32, 32, batch), 7);
+    dpf_net_free(a);
+    assert_int_equal(dpf_net_create_with(&d_alone, "resnet20", 3, 32, 32, 10, &direct_o),
+                     DPF_OK);
+    dpf_net_forward(d_alone, x, batch, 0);
+    assert_memory_equal(dpf_net_logits(d_alone), ld, batch * 10 * sizeof *ld);
+    assert_int_equal(dpf_net_conv_winograd(d_alone, 32, 32, batch), 0);
+    dpf_net_free(d), dpf_net_free(d_alone);
+    free(x), free(ld);
+}
+
+/* An inference plan: no gradients or training scratch, activations sharing memory by liveness
+ * (much less memory than the training plan), the same logits as the training net's evaluation,
+ * and training calls refused with an error instead of running. Its convolutions pack their
+ * weights once however many batches run, and again after the weights are asked for. */
+static void test_inference_plan(void **state)
+{
+    (void)state;
+    const char *models[] = {"resnet20", "lenet5", "vgg16", "mlp"};
+    for (int m = 0; m < 4; m++) {
+        const int batch = 16, c = m == 0 ? 3 : 1, side = m == 0 ? 32 : 28;
+        const int nx = batch * c * side * side;
+        dpf_net_options io = {.max_batch = batch, .inference = 1};
+        dpf_net *tr = NULL, *inf = NULL;
+        assert_int_equal(dpf_net_create(&tr, models[m], c, side, side, 10, batch), DPF_OK);
+        assert_int_equal(dpf_net_create_with(&inf, models[m], c, side, side, 10, &io), DPF_OK);
+        assert_true(dpf_net_is_inference(inf));
+        assert_null(dpf_net_grads(inf));
+        assert_true(dpf_net_memory(inf) * 2 < dpf_net_memory(tr));
+        dpf_net_init(tr, 3);
+        dpf_net_init(inf, 3);
+        float *x = random_input(nx, 11 + (uint64_t)m);
+        for (int rep = 0; rep < 2; rep++) { /* twice: buffers reused, same result */
+            dpf_net_forward(tr, x, batch, 0);
+            dpf_net_forward(inf, x, batch, 0);
+            assert_memory_equal(dpf_net_logits(inf), dpf_net_logits(tr), batch * 10 * sizeof(float));
+        }
+        dpf_net_forward(inf, x, batch - 3, 0); /* a smaller batch */
+        dpf_net_forward(tr, x, batch - 3, 0);
+        assert_memory_equal(dpf_net_logits(inf), dpf_net_logits(tr),
+                            (batch - 3) * 10 * sizeof(float));
+        int64_t packs = 0, convs = 0;
+        for (int i = 0; i < inf->n_nodes; i++)
+            if (inf->nodes[i].cv)
+                packs += dpf_k_conv2d_packs(inf->nodes[i].cv), convs++;
+        assert_true(packs <= 2 * convs); /* per layout, not per batch */
+        dpf_net_forward(inf, x, batch, 0);
+        int64_t again = 0;
+        for (int i = 0; i < inf->n_nodes; i++)
+            if (inf->nodes[i].cv)
+                again += dpf_k_conv2d_packs(inf->nodes[i].cv);
+        assert_int_equal(again, packs);
+        dpf_net_weights(inf)[0] += 1; /* asked for: prepared again */
+        dpf_net_forward(inf, x, batch, 0);
+        int64_t after = 0;
+        for (int i = 0; i < inf->n_nodes; i++)
+            if (inf->nodes[i].cv)
+                after += dpf_k_conv2d_packs(inf->nodes[i].cv);
+        assert_true(convs == 0 || after > again);
+        dpf_clear_error();
+        dpf_net_forward(inf, x, batch, 1);
+        assert_true(strstr(dpf_last_error(), "planned for inference") != NULL);
+        dpf_clear_error();
+        dpf_net_backward(inf);
+        assert_true(strstr(dpf_last_error(), "planned for inference") != NULL);
+        dpf_net_free(tr), dpf_net_free(inf);
+        free(x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param_counts), cmocka_unit_test(test_names_and_prunable),
         cmocka_unit_test(test_does_not_fit), cmocka_unit_test(test_forward_weights),
-        cmocka_unit_test(test_gradient_slots),
+        cmocka_unit_test(test_gradient_slots), cmocka_unit_test(test_two_contexts),
+        cmocka_unit_test(test_inference_plan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
