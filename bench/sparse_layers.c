@@ -3,7 +3,7 @@
  * on its blocked layout, weights prepared) on every distinct layer shape of the paper's models
  * (ResNet-20 at 1x28x28 and 3x32x32, LeNet-5, WRN-28-2, VGG16), at densities 0.1, 0.05 and
  * 0.01, at batch 1 (latency) and batch 256 (throughput). Prints the median time of each,
- * interleaved, and the speed-up: the calibration data of the dense/sparse choice per layer. */
+ * interleaved, and the speed-up (both on the float build's activation layout): the calibration data of the dense/sparse choice per layer. */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -69,9 +69,9 @@ static void time_layer(const layer *l, int n, double density, int reps, dpf_kctx
         dpf_sparse_linear_prepare(&sl, l->c, l->k, w);
         wsn = dpf_sparse_linear_workspace(&sl, n);
     } else {
-        dpf_k_conv2d_create(&cv, ctx, &s, 0, 0);
+        dpf_k_conv2d_create(&cv, ctx, &s, &(dpf_conv_opts){0});
         dpf_k_conv2d_set_weights(cv, w);
-        dpf_sparse_conv_prepare(&sc, &s, w);
+        dpf_sparse_conv_prepare(&sc, &s, l->c % 16 ? l->c : 16, l->k % 16 ? l->k : 16, w);
         wsn = dpf_sparse_conv_workspace(&sc, n, omp_get_max_threads());
     }
     float *ws = rand_vec(&r, wsn + 16, 1);
@@ -81,7 +81,7 @@ static void time_layer(const layer *l, int n, double density, int reps, dpf_kctx
         if (lin)
             dpf_k_linear_forward(y, x, w, NULL, n, l->c, l->k);
         else
-            dpf_k_conv2d_forward(cv, y, x, NULL, n, NULL);
+            dpf_k_conv2d_forward(cv, y, x, NULL, NULL, n, NULL);
         double t1 = dpf_now();
         if (lin)
             dpf_sparse_linear_forward(&sl, y, x, NULL, 0, n, ws);

@@ -46,8 +46,10 @@ typedef struct dpf_buffer_info {
 
 typedef struct dpf_net dpf_net;
 
-/* Batch norm's running statistics: r = (1 - m) r + m * (batch statistic), as PyTorch's default. */
+/* Batch norm's running statistics: r = (1 - m) r + m * (batch statistic), as PyTorch's default,
+ * and its epsilon. */
 #define DPF_BN_MOMENTUM 0.1
+#define DPF_BN_EPS 1e-5
 
 /* Convolution algorithm of a net: DPF_CONV_AUTO (the float build runs 3x3 stride-1 layers with
  * 32+ channels as Winograd convolutions where that is faster: 30-55% on this kind of CPU,
@@ -61,6 +63,15 @@ const char *dpf_conv_algo_name(dpf_conv_algo algo);
 /* How a net is built. Everything the net's kernels run with (oneDNN's engine and stream, the
  * primitives, the algorithm policy, the thread count) belongs to the net: two nets with
  * different options live side by side in one process. */
+/* Which kernels an inference net's convolutions may run: dense only (oneDNN), sparse where the
+ * calibrated rule says it is faster for the layer's shape, batch and density, or sparse always
+ * (tests). Training nets run dense. */
+typedef enum dpf_net_kernels {
+    DPF_NET_KERNELS_DENSE,
+    DPF_NET_KERNELS_AUTO,
+    DPF_NET_KERNELS_SPARSE
+} dpf_net_kernels;
+
 typedef struct dpf_net_options {
     int max_batch;          /* bound on the batch of forward calls, >= 1 */
     int inference;          /* 1: planned for evaluation only: forward(train = 0) and the loss;
@@ -69,6 +80,10 @@ typedef struct dpf_net_options {
     dpf_conv_algo conv_algo;
     int threads;            /* OpenMP threads of the net's kernels; 0: the caller's setting
                                (the caller's own setting is never changed) */
+    int fold_bn;            /* inference: batch norm folded into the convolution before it,
+                               with the residual add and ReLU after it fused in (rounding
+                               differs from the unfolded net at ~1e-6 relative) */
+    dpf_net_kernels kernels; /* inference */
 } dpf_net_options;
 
 /* Known models: mlp, lenet5, resnet20, resnet32, resnet56, resnet110, wrn-28-2, wrn-28-4,

@@ -11,7 +11,10 @@
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
 #ifndef DPF_REAL_DOUBLE
+#include <omp.h>
+
 #include "kernels/fast/fast.h"
+#include "kernels/sparse/sparse.h"
 #endif
 
 #ifdef DPF_REAL_DOUBLE
@@ -51,14 +54,18 @@ struct dpf_kctx {
 #endif
 };
 
-/* A layer's kernel state: the kind of its weights picks the implementation. */
+/* A layer's kernel state: the kinds its weights are prepared in, and which may run. */
 struct dpf_conv {
-    dpf_weights_kind kind;
+    dpf_weights_kind kind;  /* the dense kind: PLAIN (float64 build) or DNNL */
+    dpf_conv_opts o;
     dpf_conv_shape s;
-    const dpf_real *w;      /* DPF_WEIGHTS_PLAIN: the weights as last set */
-    int64_t packs;
+    const dpf_real *w;      /* the weights as last set */
+    int stale;              /* set since the last pass: the sparse form is rebuilt */
+    double density;
 #ifndef DPF_REAL_DOUBLE
     dpf_fast_conv *fast;    /* DPF_WEIGHTS_DNNL */
+    dpf_sparse_conv sparse; /* DPF_WEIGHTS_SPARSE, built while the policy allows it */
+    int sparse_ok;
 #endif
 };
 
@@ -94,22 +101,28 @@ int dpf_kctx_winograd(const dpf_kctx *ctx)
     return ctx->winograd;
 }
 
-/* The float build's activations are channels last, which only oneDNN's kernels read; the
- * reference kernels (NCHW) run the float64 build. */
-dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s, int bias,
-                               int training)
+/* The float build's activations are channels last, which oneDNN's kernels (and the sparse ones)
+ * read; the reference kernels (NCHW) run the float64 build, which has no sparse kernels. */
+dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s,
+                               const dpf_conv_opts *o)
 {
     dpf_conv *cv = calloc(1, sizeof *cv);
     *out = NULL;
     if (!cv)
         return dpf_error(DPF_ERR_NOMEM, "out of memory creating a convolution");
     cv->s = *s;
+    cv->o = *o;
+    cv->density = 1;
+    if (o->training)
+        cv->o.residual = cv->o.relu = 0, cv->o.policy = DPF_KERNELS_DENSE;
 #ifdef DPF_REAL_DOUBLE
-    (void)ctx, (void)bias, (void)training;
+    (void)ctx;
     cv->kind = DPF_WEIGHTS_PLAIN;
+    cv->o.policy = DPF_KERNELS_DENSE;
 #else
     cv->kind = DPF_WEIGHTS_DNNL;
-    dpf_status st = dpf_fast_conv2d_create(&cv->fast, ctx->fast, s, bias, training);
+    dpf_status st = dpf_fast_conv2d_create(&cv->fast, ctx->fast, s, o->bias, o->training,
+                                           cv->o.residual, cv->o.relu);
     if (st != DPF_OK) {
         free(cv);
         return st;
@@ -125,78 +138,136 @@ void dpf_k_conv2d_free(dpf_conv *cv)
         return;
 #ifndef DPF_REAL_DOUBLE
     dpf_fast_conv2d_free(cv->fast);
+    dpf_sparse_conv_free(&cv->sparse);
 #endif
     free(cv);
 }
 
-dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv)
+#ifndef DPF_REAL_DOUBLE
+/* Rebuilds the sparse form after the weights changed, where the policy may run it: always for
+ * DPF_KERNELS_SPARSE; for AUTO where the rule says it pays at some batch (1 or the largest). */
+static void prepare_sparse(dpf_conv *cv)
 {
+    if (!cv->stale)
+        return;
+    cv->stale = 0;
+    const size_t count = (size_t)cv->s.k * cv->s.c * cv->s.kh * cv->s.kw;
+    size_t nz = 0;
+    for (size_t i = 0; i < count; i++)
+        nz += cv->w[i] != 0;
+    cv->density = count ? (double)nz / (double)count : 1;
+    dpf_conv_shape one = cv->s;
+    one.n = 1;
+    cv->sparse_ok = cv->o.policy == DPF_KERNELS_SPARSE ||
+                    (cv->o.policy == DPF_KERNELS_AUTO &&
+                     (dpf_k_sparse_pays(&one, cv->density) ||
+                      dpf_k_sparse_pays(&cv->s, cv->density)));
+    if (cv->sparse_ok) {
+        const int cb_in = cv->s.src_nchw ? 1 : dpf_fast_act_block(cv->s.c);
+        cv->sparse_ok = dpf_sparse_conv_prepare(&cv->sparse, &cv->s, cb_in,
+                                                dpf_fast_act_block(cv->s.k), cv->w) == DPF_OK;
+    }
+    if (!cv->sparse_ok)
+        dpf_sparse_conv_free(&cv->sparse);
+}
+
+/* Does the sparse kernel run a forward pass of n images? */
+static int runs_sparse(dpf_conv *cv, int n)
+{
+    if (cv->o.policy == DPF_KERNELS_DENSE)
+        return 0;
+    prepare_sparse(cv);
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    return cv->sparse_ok &&
+           (cv->o.policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&s, cv->density));
+}
+#endif
+
+dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (runs_sparse((dpf_conv *)cv, n))
+        return DPF_WEIGHTS_SPARSE;
+#endif
+    (void)n;
     return cv->kind;
+}
+
+double dpf_k_conv2d_density(const dpf_conv *cv)
+{
+    return cv->density;
 }
 
 size_t dpf_k_conv2d_workspace(const dpf_conv *cv)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (cv->kind == DPF_WEIGHTS_DNNL)
-        return dpf_fast_conv2d_workspace(cv->fast);
-#endif
+    size_t need = dpf_fast_conv2d_workspace(cv->fast);
+    if (cv->o.policy != DPF_KERNELS_DENSE) {
+        const size_t sp = dpf_sparse_conv_workspace_for(&cv->s, omp_get_max_threads());
+        need = sp > need ? sp : need;
+    }
+    return need;
+#else
     return dpf_ref_conv2d_workspace(&cv->s);
+#endif
 }
 
 void dpf_k_conv2d_set_weights(dpf_conv *cv, const dpf_real *w)
 {
     cv->w = w;
+    cv->stale = 1;
 #ifndef DPF_REAL_DOUBLE
-    if (cv->kind == DPF_WEIGHTS_DNNL)
-        dpf_fast_conv2d_set_weights(cv->fast, w);
+    dpf_fast_conv2d_set_weights(cv->fast, w);
 #endif
 }
 
 int64_t dpf_k_conv2d_packs(const dpf_conv *cv)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (cv->kind == DPF_WEIGHTS_DNNL)
-        return dpf_fast_conv2d_packs(cv->fast);
+    return dpf_fast_conv2d_packs(cv->fast);
+#else
+    (void)cv;
+    return 0;
 #endif
-    return cv->packs;
 }
 
 int dpf_k_conv2d_is_winograd(dpf_conv *cv, int n)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (cv->kind == DPF_WEIGHTS_DNNL)
-        return dpf_fast_conv2d_is_winograd(cv->fast, n);
-#endif
+    return dpf_fast_conv2d_is_winograd(cv->fast, n);
+#else
     (void)cv, (void)n;
     return 0;
+#endif
 }
 
-void dpf_k_conv2d_forward(dpf_conv *cv, dpf_real *y, const dpf_real *x, const dpf_real *b, int n,
-                          dpf_real *ws)
+void dpf_k_conv2d_forward(dpf_conv *cv, dpf_real *y, const dpf_real *x, const dpf_real *b,
+                          const dpf_real *res, int n, dpf_real *ws)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (cv->kind == DPF_WEIGHTS_DNNL) {
-        dpf_fast_conv2d_forward(cv->fast, y, x, b, n, ws);
-        return;
-    }
-#endif
+    if (runs_sparse(cv, n))
+        dpf_sparse_conv_forward(&cv->sparse, y, x, b, res, cv->o.relu, n, ws);
+    else
+        dpf_fast_conv2d_forward(cv->fast, y, x, b, res, n, ws);
+#else
     dpf_conv_shape s = cv->s;
     s.n = n;
+    (void)res; /* no epilogue: training layers only */
     dpf_ref_conv2d_forward(y, x, cv->w, b, &s, ws);
+#endif
 }
 
 void dpf_k_conv2d_backward(dpf_conv *cv, dpf_real *dx, dpf_real *dw, dpf_real *db,
                            const dpf_real *dy, const dpf_real *x, int n, dpf_real *ws)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (cv->kind == DPF_WEIGHTS_DNNL) {
-        dpf_fast_conv2d_backward(cv->fast, dx, dw, db, dy, x, n, ws);
-        return;
-    }
-#endif
+    dpf_fast_conv2d_backward(cv->fast, dx, dw, db, dy, x, n, ws);
+#else
     dpf_conv_shape s = cv->s;
     s.n = n;
     dpf_ref_conv2d_backward(dx, dw, db, dy, x, cv->w, &s, ws);
+#endif
 }
 
 void dpf_k_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,

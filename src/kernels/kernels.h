@@ -70,20 +70,46 @@ int dpf_kctx_winograd(const dpf_kctx *ctx);
 
 /* ---- conv2d (no dilation, no groups) ----
  * A dpf_conv is one layer's kernel state: its shape (n = the largest batch), its context, and its
- * weights prepared for the kernel that runs it, in the kind chosen when the layer is created:
+ * weights prepared for the kernels that may run it:
  *   DPF_WEIGHTS_PLAIN  PyTorch's (K, C, KH, KW) as given (the reference kernels, float64 build);
  *   DPF_WEIGHTS_DNNL   oneDNN's blocked layouts for its forward and backward-data primitives,
- *                      packed (reordered) once per weight update, not once per call.
- * (A sparse kind plugs in here: the kind is a property of the layer, chosen per layer when the
- * net is planned.) dpf_k_conv2d_set_weights says the weights changed (or moved): they are packed
- * again, once, by the next pass that reads them. training = 0 builds the forward pass only.
- * Create returns DPF_ERR_STATE with the error recorded when no kernel can run the shape. */
-typedef enum dpf_weights_kind { DPF_WEIGHTS_PLAIN, DPF_WEIGHTS_DNNL } dpf_weights_kind;
+ *                      packed (reordered) once per weight update, not once per call;
+ *   DPF_WEIGHTS_SPARSE compressed rows per output channel (kernels/sparse), rebuilt when the
+ *                      weights change; forward only (inference), float build.
+ * The policy says which may run: DPF_KERNELS_DENSE (oneDNN or the reference), DPF_KERNELS_AUTO
+ * (the sparse kernel wherever the calibrated rule dpf_k_sparse_pays says it is faster, for the
+ * shape, the batch of the call and the weights' density), DPF_KERNELS_SPARSE (always; tests).
+ * dpf_k_conv2d_set_weights says the weights changed (or moved): they are prepared again, once,
+ * by the next pass that reads them. training = 0 builds the forward pass only; an inference
+ * layer may fuse an epilogue: y = [relu](conv(x) + b [+ res]) (residual, relu). Create returns
+ * DPF_ERR_STATE with the error recorded when no kernel can run the shape. */
+typedef enum dpf_weights_kind {
+    DPF_WEIGHTS_PLAIN,
+    DPF_WEIGHTS_DNNL,
+    DPF_WEIGHTS_SPARSE
+} dpf_weights_kind;
+typedef enum dpf_kernel_policy {
+    DPF_KERNELS_DENSE,
+    DPF_KERNELS_AUTO,
+    DPF_KERNELS_SPARSE
+} dpf_kernel_policy;
+typedef struct dpf_conv_opts {
+    int bias;               /* forward with a bias / backward with its gradient */
+    int training;           /* backward passes too (then no epilogue, dense policy) */
+    int residual, relu;     /* inference epilogue */
+    dpf_kernel_policy policy;
+} dpf_conv_opts;
 typedef struct dpf_conv dpf_conv;
-dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s, int bias,
-                               int training);
+dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s,
+                               const dpf_conv_opts *o);
 void dpf_k_conv2d_free(dpf_conv *cv);
-dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv);
+/* The kind that runs a forward pass of n images (as prepared by the last pass). */
+dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n);
+/* Share of nonzero weights as last prepared (1 until a pass prepared them). */
+double dpf_k_conv2d_density(const dpf_conv *cv);
+/* The calibrated rule: does the sparse kernel beat the dense one for shape s (s->n images) at
+ * this density? Deterministic (a function of its arguments only). */
+int dpf_k_sparse_pays(const dpf_conv_shape *s, double density);
 /* Scratch (dpf_real elements) a pass of the layer needs from the caller. */
 size_t dpf_k_conv2d_workspace(const dpf_conv *cv);
 void dpf_k_conv2d_set_weights(dpf_conv *cv, const dpf_real *w); /* (K, C, KH, KW) */
@@ -92,11 +118,12 @@ int64_t dpf_k_conv2d_packs(const dpf_conv *cv);
 /* Which passes at batch n run as Winograd: bit 0 forward, 1 backward-data, 2 backward-weights;
  * -1 on error (recorded). Always 0 in the float64 build. */
 int dpf_k_conv2d_is_winograd(dpf_conv *cv, int n);
-/* 1 <= n <= the layer's n; weights as last set. */
+/* 1 <= n <= the layer's n; weights as last set; res (the layer's epilogue) like y or NULL. */
 void dpf_k_conv2d_forward(dpf_conv *cv,
                           dpf_real *y,        /* (N, K, OH, OW) */
                           const dpf_real *x,  /* (N, C, H, W) */
                           const dpf_real *b,  /* (K) or NULL */
+                          const dpf_real *res, /* (N, K, OH, OW) or NULL */
                           int n, dpf_real *ws);
 void dpf_k_conv2d_backward(dpf_conv *cv,
                            dpf_real *dx,       /* (N, C, H, W) or NULL, = */

@@ -93,6 +93,25 @@ static int layouts_differ(const dpf_node *in)
 #endif
 }
 
+/* Inference: a batch norm whose input is a convolution read by nothing else is folded into it
+ * (w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta, computed when the
+ * weights are handed to the kernels); the convolution takes over the batch norm's residual
+ * input and ReLU, and the batch norm becomes an alias of it. */
+static void fold_bn(dpf_net *net, int i, const int *readers)
+{
+    dpf_node *bn = &net->nodes[i];
+    if (bn->op != DPF_OP_BN || bn->alias >= 0 || bn->in[0] <= 0)
+        return;
+    dpf_node *conv = &net->nodes[bn->in[0]];
+    if (conv->op != DPF_OP_CONV || conv->alias >= 0 || readers[bn->in[0]] != 1 ||
+        (bn->in[1] >= 0 && bn->in[1] >= bn->in[0]))
+        return;
+    conv->fold = i;
+    conv->in[1] = bn->in[1];
+    conv->relu = bn->relu;
+    bn->alias = bn->in[0];
+}
+
 /* Decides which nodes share their input's buffers: a flatten whose data need not move, a
  * residual add fused into a batch norm whose only reader it is (the batch norm takes the add's
  * other input, computed before it, as its second: y = bn(x) + skip, a pass fewer each way), and
@@ -102,6 +121,7 @@ static void fuse(dpf_net *net)
     int *readers = net->n_nodes > 0 ? calloc((size_t)net->n_nodes, sizeof(int)) : NULL;
     for (int i = 0; i < net->n_nodes; i++) {
         net->nodes[i].alias = -1;
+        net->nodes[i].fold = -1;
         for (int k = 0; k < 2 && readers; k++)
             if (net->nodes[i].in[k] >= 0)
                 readers[net->nodes[i].in[k]]++;
@@ -126,6 +146,8 @@ static void fuse(dpf_net *net)
             nd->alias = (int)(into - net->nodes);
         }
     }
+    for (int i = 0; i < net->n_nodes && readers && net->fold_bn; i++)
+        fold_bn(net, i, readers);
     free(readers);
 }
 
@@ -270,6 +292,9 @@ static void plan(dpf_net *net, arena *a)
         }
         if (nd->op == DPF_OP_MAXPOOL && train)
             nd->argmax = carve(a, mb * nd->size * sizeof(int32_t));
+        if (nd->fold >= 0)
+            nd->wfold = carve(a, (net->params[nd->param_w].count + (size_t)nd->c) *
+                                     sizeof(dpf_real));
     }
     for (int k = 0; k < 2 && train; k++)
         net->scratch[k] = carve(a, mb * largest * sizeof(dpf_real));
@@ -298,8 +323,10 @@ static dpf_status create_convs(dpf_net *net)
         if (nd->op != DPF_OP_CONV)
             continue;
         nd->conv.n = net->max_batch;
-        dpf_status st = dpf_k_conv2d_create(&nd->cv, net->kctx, &nd->conv, nd->param_b >= 0,
-                                            !net->inference);
+        const dpf_conv_opts o = {.bias = nd->param_b >= 0 || nd->fold >= 0,
+                                 .training = !net->inference, .residual = nd->in[1] >= 0,
+                                 .relu = nd->relu, .policy = net->kernels};
+        dpf_status st = dpf_k_conv2d_create(&nd->cv, net->kctx, &nd->conv, &o);
         if (st != DPF_OK)
             return st; /* the kernel recorded why */
         size_t need = dpf_k_conv2d_workspace(nd->cv);
@@ -313,13 +340,12 @@ static dpf_status allocate(dpf_net *net)
 {
     plan_input(net);
     static const int winograd_mode[] = {1, 0, 2}; /* by dpf_conv_algo */
+    fuse(net);
     dpf_status st = dpf_kctx_create(&net->kctx, winograd_mode[net->conv_algo]);
     if (st == DPF_OK)
         st = create_convs(net);
-    if (st != DPF_OK)
-        return st;
-    fuse(net);
-    st = plan_liveness(net);
+    if (st == DPF_OK)
+        st = plan_liveness(net);
     if (st != DPF_OK)
         return st;
     arena a = {NULL, 0};
@@ -383,6 +409,13 @@ dpf_status dpf_net_create_with(dpf_net **out, const char *model, int c, int h, i
     net->inference = opt->inference != 0;
     net->conv_algo = opt->conv_algo;
     net->threads = opt->threads;
+    net->fold_bn = net->inference && opt->fold_bn;
+    static const dpf_kernel_policy policies[] = {DPF_KERNELS_DENSE, DPF_KERNELS_AUTO,
+                                                 DPF_KERNELS_SPARSE};
+    net->kernels = net->inference && opt->kernels >= DPF_NET_KERNELS_DENSE &&
+                           opt->kernels <= DPF_NET_KERNELS_SPARSE
+                       ? policies[opt->kernels]
+                       : DPF_KERNELS_DENSE;
     const int saved = dpf_threads_enter(net->threads); /* primitives are made for the count */
     dpf_status st = build_model(net, model);
     if (st == DPF_OK)

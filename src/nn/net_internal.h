@@ -40,6 +40,9 @@ typedef struct dpf_node {
     int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
     dpf_conv_shape conv;    /* conv: geometry (n: the net's largest batch) */
     dpf_conv *cv;           /* conv: its kernel state (weights prepared for its kernel) */
+    int fold;               /* conv: the batch norm folded into it (-1: none); then its input
+                               in[1] is the residual and relu the ReLU after the batch norm */
+    dpf_real *wfold;        /* conv with a fold: (K, C, KH, KW) folded weights, then K biases */
     int pool_k, pool_stride;
     dpf_real *save_mean, *save_invstd;  /* BN: per channel, saved by training forward */
     int32_t *argmax;        /* max-pool: (max_batch, c, oh, ow) */
@@ -74,6 +77,8 @@ struct dpf_net {
     dpf_conv_algo conv_algo;
     int threads;                    /* OpenMP threads of its kernels; 0: the caller's */
     int inference;                  /* planned for evaluation only: no gradients, no scratch */
+    int fold_bn;                    /* inference: batch norms folded into convolutions */
+    dpf_kernel_policy kernels;      /* inference: which conv kernels may run */
     int weights_dirty;              /* the weights may have changed since the kernels saw them */
     size_t arena_bytes;
 
@@ -121,6 +126,8 @@ dpf_status dpf_model_build_vgg16(dpf_net *net);
 extern const dpf_layer_ops dpf_conv2d_ops, dpf_batchnorm_ops, dpf_relu_ops, dpf_maxpool_ops,
     dpf_gap_ops, dpf_flatten_ops, dpf_linear_ops, dpf_add_ops;
 
+/* The weights a convolution node hands its kernels (folded with its batch norm, if any). */
+const dpf_real *dpf_conv_node_weights(dpf_net *net, dpf_node *nd);
 /* Forward weights / gradient of a param index (NULL for -1). */
 dpf_real *dpf_net_param_wf(dpf_net *net, int p);
 dpf_real *dpf_net_param_g(dpf_net *net, int p);

@@ -53,7 +53,7 @@ static void sync_weights(dpf_net *net)
         return;
     for (int i = 1; i < net->n_nodes; i++)
         if (net->nodes[i].cv)
-            dpf_k_conv2d_set_weights(net->nodes[i].cv, dpf_net_param_wf(net, net->nodes[i].param_w));
+            dpf_k_conv2d_set_weights(net->nodes[i].cv, dpf_conv_node_weights(net, &net->nodes[i]));
     net->weights_dirty = 0;
 }
 
@@ -260,7 +260,11 @@ int dpf_net_conv_winograd(dpf_net *net, int c_in, int c_out, int n)
 }
 int dpf_net_buffer_count(const dpf_net *net) { return net->n_buffers; }
 const dpf_buffer_info *dpf_net_buffer(const dpf_net *net, int i) { return &net->buffers[i]; }
-dpf_real *dpf_net_buffers(dpf_net *net) { return net->buf; }
+dpf_real *dpf_net_buffers(dpf_net *net)
+{
+    net->weights_dirty = 1; /* folded batch norms read them */
+    return net->buf;
+}
 size_t dpf_net_buffers_size(const dpf_net *net) { return net->n_buffer_values; }
 int64_t dpf_net_batches_tracked(const dpf_net *net) { return net->batches_tracked; }
 void dpf_net_set_batches_tracked(dpf_net *net, int64_t n) { net->batches_tracked = n; }

@@ -139,8 +139,9 @@ static dpf_conv *conv_layer(const dpf_conv_shape *s, int bias, const double *w)
     dpf_kctx *ctx = NULL;
     dpf_conv *cv = NULL;
     assert_int_equal(dpf_kctx_create(&ctx, 1), DPF_OK);
-    assert_int_equal(dpf_k_conv2d_create(&cv, ctx, s, bias, 1), DPF_OK);
-    assert_int_equal(dpf_k_conv2d_kind(cv), DPF_WEIGHTS_PLAIN);
+    const dpf_conv_opts o = {.bias = bias, .training = 1};
+    assert_int_equal(dpf_k_conv2d_create(&cv, ctx, s, &o), DPF_OK);
+    assert_int_equal(dpf_k_conv2d_kind(cv, 1), DPF_WEIGHTS_PLAIN);
     dpf_kctx_free(ctx); /* the reference kernels keep nothing in it */
     dpf_k_conv2d_set_weights(cv, w);
     return cv;
@@ -150,7 +151,7 @@ static void conv_fwd(void *p, double *y)
 {
     conv_ctx *c = p;
     dpf_k_conv2d_set_weights(c->cv, c->w); /* the weights changed (finite differences) */
-    dpf_k_conv2d_forward(c->cv, y, c->x, c->b, c->s.n, c->ws);
+    dpf_k_conv2d_forward(c->cv, y, c->x, c->b, NULL, c->s.n, c->ws);
 }
 
 static void conv_case(int n, int ch, int h, int w, int k, int ks, int stride, int pad, int bias)
@@ -490,7 +491,7 @@ static void test_conv_forward_values(void **state)
     assert_int_equal(s.oh, 2);
     assert_int_equal(s.ow, 2);
     dpf_conv *cv = conv_layer(&s, 1, w);
-    dpf_k_conv2d_forward(cv, y, x, &b, 1, NULL);
+    dpf_k_conv2d_forward(cv, y, x, &b, NULL, 1, NULL);
     dpf_k_conv2d_free(cv);
     const double want[4] = {12.5, 16.5, 24.5, 28.5};
     for (int i = 0; i < 4; i++)
@@ -499,7 +500,7 @@ static void test_conv_forward_values(void **state)
     assert_int_equal(dpf_conv_shape_finish(&t), 0);
     assert_int_equal(t.oh, 2);
     cv = conv_layer(&t, 0, w);
-    dpf_k_conv2d_forward(cv, y, x, NULL, 1, NULL);
+    dpf_k_conv2d_forward(cv, y, x, NULL, NULL, 1, NULL);
     dpf_k_conv2d_free(cv);
     const double want2[4] = {12, 16, 24, 28}; /* zero padding contributes nothing */
     for (int i = 0; i < 4; i++)

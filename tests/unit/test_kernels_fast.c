@@ -43,7 +43,8 @@ static dpf_conv *conv_layer(const dpf_conv_shape *s, int bias, const float *w)
     dpf_conv *cv = NULL;
     if (!kctx)
         use_winograd(1);
-    assert_int_equal(dpf_k_conv2d_create(&cv, kctx, s, bias, 1), DPF_OK);
+    const dpf_conv_opts o = {.bias = bias, .training = 1};
+    assert_int_equal(dpf_k_conv2d_create(&cv, kctx, s, &o), DPF_OK);
     dpf_k_conv2d_set_weights(cv, w);
     return cv;
 }
@@ -185,7 +186,7 @@ static void conv_case_x(int n, int c, int h, int w, int k, int kh, int kw, int s
     for (int bias = 0; bias < 2; bias++) {
         for (size_t i = 0; i < ny; i++)
             yf[i] = NAN;
-        dpf_k_conv2d_forward(cv, yf, xl, bias ? b : NULL, n, ws);
+        dpf_k_conv2d_forward(cv, yf, xl, bias ? b : NULL, NULL, n, ws);
         dpf_ref_conv2d_forward(yr, x, wt, bias ? b : NULL, &s, rws);
         expect_close_act("conv forward", yf, yr, NULL, n, k, ohw);
     }
@@ -302,8 +303,9 @@ static void test_conv_contexts_side_by_side(void **state)
     dpf_conv_shape s = {8, 32, 16, 16, 32, 3, 3, 1, 1, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
     dpf_conv *a = NULL, *b = NULL;
-    assert_int_equal(dpf_k_conv2d_create(&a, direct, &s, 0, 1), DPF_OK);
-    assert_int_equal(dpf_k_conv2d_create(&b, wino, &s, 0, 1), DPF_OK);
+    const dpf_conv_opts o = {.training = 1};
+    assert_int_equal(dpf_k_conv2d_create(&a, direct, &s, &o), DPF_OK);
+    assert_int_equal(dpf_k_conv2d_create(&b, wino, &s, &o), DPF_OK);
     assert_int_equal(dpf_k_conv2d_is_winograd(a, 8), 0);
     assert_int_equal(dpf_k_conv2d_is_winograd(b, 8), 7);
     assert_int_equal(dpf_k_conv2d_is_winograd(a, 8), 0); /* unchanged by the other's use */
@@ -326,7 +328,7 @@ static void test_conv_prepared_weights(void **state)
     float *ws = fvec(dpf_k_conv2d_workspace(cv));
     const int64_t p0 = dpf_k_conv2d_packs(cv);
     for (int i = 0; i < 3; i++)
-        dpf_k_conv2d_forward(cv, y1, x, NULL, 4, ws);
+        dpf_k_conv2d_forward(cv, y1, x, NULL, NULL, 4, ws);
     const int64_t p_fwd = dpf_k_conv2d_packs(cv) - p0;
     assert_int_equal(p_fwd, 1); /* blocked kernels: OIHW is reordered once */
     dpf_k_conv2d_backward(cv, dx, NULL, NULL, y1, x, 4, ws);
@@ -334,19 +336,20 @@ static void test_conv_prepared_weights(void **state)
     assert_true(dpf_k_conv2d_packs(cv) - p0 <= 2); /* forward's and backward-data's layouts */
     for (size_t i = 0; i < nw; i++)
         wt[i] *= 2;
-    dpf_k_conv2d_forward(cv, y2, x, NULL, 4, ws); /* not told: the packed weights run */
+    dpf_k_conv2d_forward(cv, y2, x, NULL, NULL, 4, ws); /* not told: the packed weights run */
     assert_memory_equal(y1, y2, nx * sizeof *y1);
     dpf_k_conv2d_set_weights(cv, wt);
-    dpf_k_conv2d_forward(cv, y2, x, NULL, 4, ws);
+    dpf_k_conv2d_forward(cv, y2, x, NULL, NULL, 4, ws);
     assert_int_equal(dpf_k_conv2d_packs(cv) - p0 > p_fwd, p_fwd > 0);
     for (size_t i = 0; i < nx; i++)
         assert_true(fabsf(y2[i] - 2 * y1[i]) <= 1e-4f * (1 + fabsf(y2[i])));
     dpf_k_conv2d_free(cv);
     dpf_conv *inf = NULL;
-    assert_int_equal(dpf_k_conv2d_create(&inf, kctx, &s, 0, 0), DPF_OK);
+    const dpf_conv_opts io = {.training = 0};
+    assert_int_equal(dpf_k_conv2d_create(&inf, kctx, &s, &io), DPF_OK);
     assert_int_equal(dpf_k_conv2d_workspace(inf), 0);
     dpf_k_conv2d_set_weights(inf, wt);
-    dpf_k_conv2d_forward(inf, y1, x, NULL, 4, NULL);
+    dpf_k_conv2d_forward(inf, y1, x, NULL, NULL, 4, NULL);
     assert_memory_equal(y1, y2, nx * sizeof *y1);
     dpf_k_conv2d_backward(inf, dx, NULL, NULL, y1, x, 4, NULL);
     assert_true(isnan(dx[0]));
@@ -372,7 +375,7 @@ static void test_dispatch_is_fast(void **state)
     dpf_conv_shape s = {4, 16, 8, 8, 16, 3, 3, 1, 1, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
     dpf_conv *cv = conv_layer(&s, 0, NULL);
-    assert_int_equal(dpf_k_conv2d_kind(cv), DPF_WEIGHTS_DNNL);
+    assert_int_equal(dpf_k_conv2d_kind(cv, 1), DPF_WEIGHTS_DNNL);
     assert_true(dpf_k_conv2d_workspace(cv) > 0);
     assert_true(dpf_k_conv2d_workspace(cv) * sizeof(float) <= ((size_t)64 << 20));
     dpf_k_conv2d_free(cv);

@@ -3,6 +3,7 @@
  * 5x5, padding, batch 1, odd and non-square sizes, channels that are not multiples of 16, a
  * layer without any weight and one with empty filters; with bias, residual and ReLU. Scratch
  * is allocated at exactly the size the kernels ask for (the sanitizer build catches overruns),
+ * in NCHW and in the float build's blocked channels-last layout (16-channel blocks, or NHWC),
  * and results are bit-identical on one thread and on two (each output is one sum in a fixed
  * order). Comparison: ||sparse - ref|| / ||ref|| <= 1e-5, shown able to fail. */
 #include <setjmp.h>
@@ -87,6 +88,23 @@ static void ref_conv(float *y, const float *x, const float *w, const float *b, c
     }
 }
 
+/* NCHW (N, C, HW) -> blocks of cb channels (sparse.h) */
+static float *to_blocks(const float *x, int n, int c, int hw, int cb)
+{
+    float *y = fvec((size_t)n * c * hw);
+    for (int ni = 0; ni < n; ni++)
+        for (int ci = 0; ci < c; ci++)
+            for (int p = 0; p < hw; p++)
+                y[(((size_t)ni * (c / cb) + ci / cb) * hw + p) * cb + ci % cb] =
+                    x[((size_t)ni * c + ci) * hw + p];
+    return y;
+}
+
+static int block_of(int c)
+{
+    return c % 16 == 0 ? 16 : c;
+}
+
 static void conv_case(int n, int c, int h, int w, int k, int ks, int stride, int pad,
                       double density, uint32_t empty)
 {
@@ -99,11 +117,22 @@ static void conv_case(int n, int c, int h, int w, int k, int ks, int stride, int
     sparsify(wt, nw, (size_t)c * ks * ks, density, empty);
     dpf_sparse_conv sc;
     memset(&sc, 0, sizeof sc);
-    assert_int_equal(dpf_sparse_conv_prepare(&sc, &s, wt), DPF_OK);
-    for (int variant = 0; variant < 3; variant++) {
-        const float *bias = variant == 1 ? NULL : b, *r = variant == 2 ? res : NULL;
+    const int hw = h * w, ohw = s.oh * s.ow;
+    float *xb = to_blocks(x, n, c, hw, block_of(c)), *rb = to_blocks(res, n, k, ohw, block_of(k));
+    for (int variant = 0; variant < 4; variant++) {
+        const int blocked = variant == 3; /* variant 3: the float build's layout */
+        const float *bias = variant == 1 ? NULL : b, *r = variant >= 2 ? res : NULL;
         const int relu = variant != 1;
+        assert_int_equal(dpf_sparse_conv_prepare(&sc, &s, blocked ? block_of(c) : 1,
+                                                 blocked ? block_of(k) : 1, wt),
+                         DPF_OK);
         ref_conv(yr, x, wt, bias, r, relu, &s);
+        if (blocked) {
+            float *t = to_blocks(yr, n, k, ohw, block_of(k));
+            memcpy(yr, t, ny * sizeof *yr);
+            free(t);
+            r = rb;
+        }
         for (int t = 1; t <= 2; t++) {
             const int saved = omp_get_max_threads();
             omp_set_num_threads(t);
@@ -111,7 +140,7 @@ static void conv_case(int n, int c, int h, int w, int k, int ks, int stride, int
             float *y = t == 1 ? y1 : y2;
             for (size_t i = 0; i < ny; i++)
                 y[i] = NAN;
-            dpf_sparse_conv_forward(&sc, y, x, bias, r, relu, n, ws);
+            dpf_sparse_conv_forward(&sc, y, blocked ? xb : x, bias, r, relu, n, ws);
             free(ws);
             omp_set_num_threads(saved);
         }
@@ -119,7 +148,7 @@ static void conv_case(int n, int c, int h, int w, int k, int ks, int stride, int
         assert_memory_equal(y1, y2, ny * sizeof *y1);
     }
     dpf_sparse_conv_free(&sc);
-    free(x), free(wt), free(b), free(res), free(yr), free(y1), free(y2);
+    free(x), free(wt), free(b), free(res), free(yr), free(y1), free(y2), free(xb), free(rb);
 }
 
 static const double densities[] = {0, 0.01, 0.1, 0.5, 1};

@@ -280,13 +280,97 @@ static void test_inference_plan(void **state)
     }
 }
 
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++)
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]), den += (double)b[i] * b[i];
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* Batch norm folded into the convolutions (with the residual add and ReLU fused), the
+ * convolutions on dense, sparse or rule-chosen kernels: the logits equal the training net's
+ * evaluation of the same weights to 1e-5 relative, for every model, with batch-norm statistics
+ * far from the identity and 95% of the prunable weights zero (plus one whole filter). */
+static void test_folded_sparse_inference(void **state)
+{
+    (void)state;
+    const struct { const char *model; int c, side; } cases[] = {
+        {"resnet20", 3, 32}, {"resnet20", 1, 28}, {"wrn-10-1", 3, 16}, {"vgg16", 3, 32},
+        {"lenet5", 1, 28}, {"mlp", 1, 28}};
+    for (size_t m = 0; m < sizeof cases / sizeof cases[0]; m++) {
+        const int batch = 6, nx = batch * cases[m].c * cases[m].side * cases[m].side;
+        dpf_net *tr = NULL;
+        assert_int_equal(dpf_net_create(&tr, cases[m].model, cases[m].c, cases[m].side,
+                                        cases[m].side, 10, batch), DPF_OK);
+        dpf_net_init(tr, 5);
+        float *noise = random_input((int)dpf_net_size(tr) + (int)dpf_net_buffers_size(tr), 9);
+        dpf_real *w = dpf_net_weights(tr), *buf = dpf_net_buffers(tr);
+        for (int p = 0; p < dpf_net_param_count(tr); p++) {
+            const dpf_param_info *pi = dpf_net_param(tr, p);
+            for (size_t i = 0; i < pi->count; i++) {
+                const float r = noise[pi->offset + i];
+                if (pi->prunable && (fabsf(r) < 0.95f || i < pi->count / pi->filters))
+                    w[pi->offset + i] = 0; /* 95% zeros, and filter 0 empty */
+                else if (pi->kind == DPF_PARAM_BN_WEIGHT || pi->kind == DPF_PARAM_BN_BIAS)
+                    w[pi->offset + i] = (pi->kind == DPF_PARAM_BN_WEIGHT) + 0.5f * r;
+            }
+        }
+        for (int b = 0; b < dpf_net_buffer_count(tr); b++) {
+            const dpf_buffer_info *bi = dpf_net_buffer(tr, b);
+            for (size_t i = 0; i < bi->count && !bi->is_counter; i++) {
+                const float r = noise[dpf_net_size(tr) + bi->offset + i];
+                buf[bi->offset + i] = strstr(bi->name, "var") ? 0.5f + r * r : 0.3f * r;
+            }
+        }
+        float *x = random_input(nx, 21 + (uint64_t)m);
+        dpf_net_forward(tr, x, batch, 0);
+        for (int k = DPF_NET_KERNELS_DENSE; k <= DPF_NET_KERNELS_SPARSE; k++) {
+            dpf_net_options o = {.max_batch = batch, .inference = 1, .fold_bn = 1,
+                                 .kernels = (dpf_net_kernels)k};
+            dpf_net *inf = NULL;
+            assert_int_equal(dpf_net_create_with(&inf, cases[m].model, cases[m].c,
+                                                 cases[m].side, cases[m].side, 10, &o), DPF_OK);
+            memcpy(dpf_net_weights(inf), w, dpf_net_size(tr) * sizeof(dpf_real));
+            memcpy(dpf_net_buffers(inf), buf, dpf_net_buffers_size(tr) * sizeof(dpf_real));
+            for (int n = batch; n >= 1; n -= batch - 1) { /* the whole batch, then one image */
+                dpf_net_forward(inf, x, n, 0);
+                dpf_net_forward(tr, x, n, 0);
+                const double e = rel_diff(dpf_net_logits(inf), dpf_net_logits(tr), (size_t)n * 10);
+                if (!(e <= 1e-5))
+                    fail_msg("%s %dx%d kernels %d batch %d: logits differ by %g", cases[m].model,
+                             cases[m].side, cases[m].side, k, n, e);
+            }
+            int folded = 0, sparse = 0, convs = 0;
+            for (int i = 0; i < inf->n_nodes; i++)
+                if (inf->nodes[i].cv) {
+                    convs++;
+                    folded += inf->nodes[i].fold >= 0;
+                    sparse += dpf_k_conv2d_kind(inf->nodes[i].cv, 1) == DPF_WEIGHTS_SPARSE;
+                }
+            /* every conv of ResNet and VGG has its batch norm next; WRN's pre-activation blocks
+               only inside (conv1 -> bn2); LeNet-5 and the MLP have none */
+            if (strstr(cases[m].model, "resnet") || strstr(cases[m].model, "vgg"))
+                assert_int_equal(folded, convs);
+            else if (strstr(cases[m].model, "wrn"))
+                assert_int_equal(folded, 3);
+            else
+                assert_int_equal(folded, 0);
+            assert_int_equal(sparse, k == DPF_NET_KERNELS_SPARSE ? convs : k ? sparse : 0);
+            dpf_net_free(inf);
+        }
+        dpf_net_free(tr);
+        free(noise), free(x);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_param_counts), cmocka_unit_test(test_names_and_prunable),
         cmocka_unit_test(test_does_not_fit), cmocka_unit_test(test_forward_weights),
         cmocka_unit_test(test_gradient_slots), cmocka_unit_test(test_two_contexts),
-        cmocka_unit_test(test_inference_plan),
+        cmocka_unit_test(test_inference_plan), cmocka_unit_test(test_folded_sparse_inference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,6 +46,7 @@ typedef struct conv_entry {
     dpf_conv_shape s;
     int bias;                            /* with a bias (forward) / its gradient (backward) */
     int training;                        /* backward primitives too */
+    int residual, relu;                  /* inference epilogue: post-ops binary add, ReLU */
     prim fwd, bwd_data, bwd_w;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: none if the layout is plain) */
     dnnl_memory_desc_t src, dst, bias_md, w_user, w_fwd, w_bwd, dw;
@@ -71,7 +72,7 @@ typedef struct packed {
 struct dpf_fast_conv {
     dpf_fast_ctx *ctx;
     dpf_conv_shape s;                    /* n: the largest batch */
-    int training;
+    int training, residual, relu;
     const float *w;                      /* the plain weights, as last set */
     uint64_t version, clock;
     int64_t packs;
@@ -168,15 +169,18 @@ static dnnl_status_t make_reorder(prim *out, dnnl_engine_t engine, const dnnl_me
     return st;
 }
 
-/* A primitive descriptor of `desc` (oneDNN's scratchpad in our hands), hinted by `hint`. */
+/* A primitive descriptor of `desc` (oneDNN's scratchpad in our hands), hinted by `hint`, with
+ * post-ops po (NULL: none). */
 static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t engine, const void *desc,
-                             const_dnnl_primitive_desc_t hint)
+                             const_dnnl_primitive_desc_t hint, const_dnnl_post_ops_t po)
 {
     dnnl_primitive_attr_t attr = NULL;
     *pd = NULL;
     dnnl_status_t st = dnnl_primitive_attr_create(&attr);
     if (st == dnnl_success)
         st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success && po)
+        st = dnnl_primitive_attr_set_post_ops(attr, po);
     if (st == dnnl_success)
         st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
     dnnl_primitive_attr_destroy(attr);
@@ -237,7 +241,14 @@ static dnnl_status_t build_convs(conv_entry *e, dnnl_engine_t eng, const int win
     const dnnl_memory_desc_t *bias = e->bias ? &e->bias_md : NULL;
     dnnl_primitive_desc_t fwd_pd[2] = {NULL, NULL}, bd_pd = NULL, wd_pd = NULL;
     dnnl_convolution_desc_t fd, bd, wd;
+    dnnl_post_ops_t po = NULL; /* the inference epilogue: + res, then ReLU */
     dnnl_status_t st = dnnl_success;
+    if (e->residual || e->relu)
+        st = dnnl_post_ops_create(&po);
+    if (st == dnnl_success && e->residual)
+        st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &e->dst);
+    if (st == dnnl_success && e->relu)
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
     for (int p = 0; p < (e->training ? PASSES : 1) && st == dnnl_success; p++) {
         const int a = wino[p] != 0;
         if (fwd_pd[a])
@@ -245,8 +256,9 @@ static dnnl_status_t build_convs(conv_entry *e, dnnl_engine_t eng, const int win
         st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algs[a], &e->src,
                                                 w_any, bias, &e->dst, strides, pad, pad_r);
         if (st == dnnl_success)
-            st = make_pd(&fwd_pd[a], eng, &fd, NULL);
+            st = make_pd(&fwd_pd[a], eng, &fd, NULL, po);
     }
+    dnnl_post_ops_destroy(po);
     if (st == dnnl_success)
         st = make_prim(&e->fwd, fwd_pd[wino[PASS_FWD] != 0], dnnl_query_weights_md, &e->w_fwd);
     if (st == dnnl_success && e->training) {
@@ -254,7 +266,7 @@ static dnnl_status_t build_convs(conv_entry *e, dnnl_engine_t eng, const int win
                                                       &e->src, w_any, &e->dst, strides, pad,
                                                       pad_r);
         if (st == dnnl_success)
-            st = make_pd(&bd_pd, eng, &bd, fwd_pd[wino[PASS_BWD_DATA] != 0]);
+            st = make_pd(&bd_pd, eng, &bd, fwd_pd[wino[PASS_BWD_DATA] != 0], NULL);
         if (st == dnnl_success)
             st = make_prim(&e->bwd_data, bd_pd, dnnl_query_weights_md, &e->w_bwd);
         if (st == dnnl_success)
@@ -262,7 +274,7 @@ static dnnl_status_t build_convs(conv_entry *e, dnnl_engine_t eng, const int win
                 &wd, algs[wino[PASS_BWD_W] != 0], &e->src, w_any, bias, &e->dst, strides, pad,
                 pad_r);
         if (st == dnnl_success)
-            st = make_pd(&wd_pd, eng, &wd, fwd_pd[wino[PASS_BWD_W] != 0]);
+            st = make_pd(&wd_pd, eng, &wd, fwd_pd[wino[PASS_BWD_W] != 0], NULL);
         if (st == dnnl_success)
             st = make_prim(&e->bwd_w, wd_pd, dnnl_query_diff_weights_md, &e->dw);
     }
@@ -354,18 +366,23 @@ static dnnl_status_t entry_build(conv_entry *e, const dpf_fast_ctx *ctx)
 /* The context's primitives of shape s (with or without bias, for training or not), created on
  * first use; NULL (error recorded) if oneDNN cannot run it. (A bias costs: its gradient is one
  * more pass over dy.) */
-static conv_entry *entry_get(dpf_fast_ctx *ctx, const dpf_conv_shape *s, int bias, int training)
+static conv_entry *entry_get(dpf_fast_ctx *ctx, const dpf_conv_shape *s, int bias,
+                             const dpf_fast_conv *cv)
 {
-    for (int i = 0; i < ctx->cache_n; i++)
-        if (memcmp(&ctx->cache[i]->s, s, sizeof *s) == 0 && ctx->cache[i]->bias == bias &&
-            ctx->cache[i]->training == training)
+    for (int i = 0; i < ctx->cache_n; i++) {
+        const conv_entry *c = ctx->cache[i];
+        if (memcmp(&c->s, s, sizeof *s) == 0 && c->bias == bias && c->training == cv->training &&
+            c->residual == cv->residual && c->relu == cv->relu)
             return ctx->cache[i];
+    }
     conv_entry *e = calloc(1, sizeof *e);
     dnnl_status_t st = dnnl_out_of_memory;
     if (e) {
         e->s = *s;
         e->bias = bias;
-        e->training = training;
+        e->training = cv->training;
+        e->residual = cv->residual;
+        e->relu = cv->relu;
         st = entry_build(e, ctx);
     }
     if (st != dnnl_success || ctx->cache_n == CACHE_CAP) {
@@ -402,14 +419,15 @@ static conv_entry *layer_entry(dpf_fast_conv *cv, int n, int bias)
         return e;
     dpf_conv_shape s = cv->s;
     s.n = n;
-    e = entry_get(cv->ctx, &s, bias, cv->training);
+    e = entry_get(cv->ctx, &s, bias, cv);
     if (e)
         cv->last = e;
     return e;
 }
 
 dpf_status dpf_fast_conv2d_create(dpf_fast_conv **out, dpf_fast_ctx *ctx,
-                                  const dpf_conv_shape *s, int bias, int training)
+                                  const dpf_conv_shape *s, int bias, int training, int residual,
+                                  int relu)
 {
     *out = NULL;
     dpf_fast_conv *cv = calloc(1, sizeof *cv);
@@ -418,6 +436,8 @@ dpf_status dpf_fast_conv2d_create(dpf_fast_conv **out, dpf_fast_ctx *ctx,
     cv->ctx = ctx;
     cv->s = *s;
     cv->training = training != 0;
+    cv->residual = !training && residual;
+    cv->relu = !training && relu;
     cv->version = 1;
     /* the largest batch's primitives now (an unsupported shape fails here, not mid-run) */
     if (!layer_entry(cv, s->n, bias)) {
@@ -551,8 +571,8 @@ static void poison(float *y, size_t count, dnnl_status_t st)
     dpf_error(DPF_ERR_STATE, "oneDNN convolution failed (status %d)", (int)st);
 }
 
-void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const float *b, int n,
-                             float *ws)
+void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const float *b,
+                             const float *res, int n, float *ws)
 {
     (void)ws;
     const dpf_conv_shape *s = &cv->s;
@@ -561,10 +581,18 @@ void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const 
     dnnl_status_t st = e ? dnnl_success : dnnl_runtime_error;
     const float *w = e ? prepared(cv, e, 0, &st) : NULL;
     if (w) {
-        const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
-        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->dst, &e->bias_md};
-        void *ptrs[] = {(void *)x, (void *)w, y, (void *)b};
-        st = run(cv->ctx, e, &e->fwd, b ? 4 : 3, args, mds, ptrs);
+        int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST,
+                      DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, DNNL_ARG_BIAS};
+        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->dst, &e->dst, &e->bias_md};
+        void *ptrs[] = {(void *)x, (void *)w, y, (void *)res, (void *)b};
+        int nargs = 3;
+        if (cv->residual)
+            nargs++;
+        else
+            args[3] = args[4], mds[3] = mds[4], ptrs[3] = ptrs[4];
+        if (b)
+            args[nargs] = DNNL_ARG_BIAS, mds[nargs] = &e->bias_md, ptrs[nargs] = (void *)b, nargs++;
+        st = run(cv->ctx, e, &e->fwd, nargs, args, mds, ptrs);
     }
     poison(y, ycount, st);
 }

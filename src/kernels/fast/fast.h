@@ -29,14 +29,15 @@ typedef struct dpf_fast_conv dpf_fast_conv;
 dpf_status dpf_fast_ctx_create(dpf_fast_ctx **out, int winograd);
 void dpf_fast_ctx_free(dpf_fast_ctx *ctx);
 dpf_status dpf_fast_conv2d_create(dpf_fast_conv **out, dpf_fast_ctx *ctx,
-                                  const dpf_conv_shape *s, int bias, int training);
+                                  const dpf_conv_shape *s, int bias, int training, int residual,
+                                  int relu);
 void dpf_fast_conv2d_free(dpf_fast_conv *cv);
 size_t dpf_fast_conv2d_workspace(const dpf_fast_conv *cv);
 void dpf_fast_conv2d_set_weights(dpf_fast_conv *cv, const float *w);
 int64_t dpf_fast_conv2d_packs(const dpf_fast_conv *cv);
 int dpf_fast_conv2d_is_winograd(dpf_fast_conv *cv, int n);
-void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const float *b, int n,
-                             float *ws);
+void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const float *b,
+                             const float *res, int n, float *ws);
 void dpf_fast_conv2d_backward(dpf_fast_conv *cv, float *dx, float *dw, float *db,
                               const float *dy, const float *x, int n, float *ws);
 

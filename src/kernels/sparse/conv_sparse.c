@@ -23,22 +23,34 @@ static size_t wide_size(const dpf_sparse_conv *sc)
     return round_tile((size_t)sc->s.oh * (size_t)sc->ws);
 }
 
+/* The padded image's geometry for shape s. */
+static void geometry(dpf_sparse_conv *sc, const dpf_conv_shape *s)
+{
+    const int st = s->stride;
+    sc->s = *s;
+    sc->hs = s->oh + (s->kh - 1) / st;
+    sc->ws = s->ow + (s->kw - 1) / st;
+    sc->plane = (size_t)sc->hs * (size_t)sc->ws;
+    /* reads run up to a tile past the wide plane of the last phase plane */
+    sc->image = (size_t)s->c * st * st * sc->plane + wide_size(sc) + (size_t)sc->ws + TILE;
+}
+
 void dpf_sparse_conv_free(dpf_sparse_conv *sc)
 {
     free(sc->row), free(sc->off), free(sc->val);
     memset(sc, 0, sizeof *sc);
 }
 
-dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s, const float *w)
+dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s, int cb_in,
+                                   int cb_out, const float *w)
 {
     dpf_sparse_conv_free(sc);
-    sc->s = *s;
+    if (cb_in < 1 || s->c % cb_in != 0 || cb_out < 1 || s->k % cb_out != 0)
+        return dpf_error(DPF_ERR_ARG, "sparse convolution: channel blocks %d / %d do not divide "
+                         "%d / %d channels", cb_in, cb_out, s->c, s->k);
+    geometry(sc, s);
+    sc->cb_in = cb_in, sc->cb_out = cb_out;
     const int st = s->stride;
-    sc->hs = s->oh + (s->kh - 1) / st;
-    sc->ws = s->ow + (s->kw - 1) / st;
-    sc->plane = (size_t)sc->hs * (size_t)sc->ws;
-    /* reads run up to a tile past the wide plane of the last phase plane */
-    sc->image = (size_t)s->c * st * st * sc->plane + wide_size(sc) + (size_t)sc->ws + TILE;
     if (sc->image > (size_t)INT32_MAX)
         return dpf_error(DPF_ERR_ARG, "sparse convolution: a padded image of %zu floats is too "
                          "large for 32-bit offsets", sc->image);
@@ -81,16 +93,24 @@ size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads)
     return (size_t)(threads > 0 ? threads : 1) * (sc->image + wide_size(sc));
 }
 
-/* The padded, phase-split copy of one image x (C, H, W). */
+size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
+{
+    dpf_sparse_conv g;
+    memset(&g, 0, sizeof g);
+    geometry(&g, s);
+    return dpf_sparse_conv_workspace(&g, 1, threads);
+}
+
+/* The padded, phase-split copy of one image x (C, H, W), in blocks of cb_in channels. */
 static void pad_image(const dpf_sparse_conv *sc, float *dst, const float *x)
 {
     const dpf_conv_shape *s = &sc->s;
-    const int st = s->stride;
+    const int st = s->stride, cb = sc->cb_in;
     for (int c = 0; c < s->c; c++)
         for (int py = 0; py < st; py++)
             for (int px = 0; px < st; px++) {
                 float *pl = dst + (((size_t)c * st + py) * st + px) * sc->plane;
-                const float *xc = x + (size_t)c * s->h * s->w;
+                const float *xc = x + (size_t)(c / cb) * s->h * s->w * cb + c % cb;
                 for (int r = 0; r < sc->hs; r++) {
                     float *out = pl + (size_t)r * sc->ws;
                     const int iy = py + r * st - s->pad;
@@ -98,10 +118,10 @@ static void pad_image(const dpf_sparse_conv *sc, float *dst, const float *x)
                         memset(out, 0, (size_t)sc->ws * sizeof *out);
                         continue;
                     }
-                    const float *in = xc + (size_t)iy * s->w;
+                    const float *in = xc + (size_t)iy * s->w * cb;
                     for (int q = 0; q < sc->ws; q++) {
                         const int ix = px + q * st - s->pad;
-                        out[q] = ix >= 0 && ix < s->w ? in[ix] : 0.0f;
+                        out[q] = ix >= 0 && ix < s->w ? in[(size_t)ix * cb] : 0.0f;
                     }
                 }
             }
@@ -145,20 +165,23 @@ static void sparse_rows(float *wide, const float *img, const int32_t *off, const
 }
 
 /* Output channel k of one image: the sparse sum over the wide plane, then the epilogue (drop
- * the extra columns, add the residual, ReLU) into y (OH, OW). */
+ * the extra columns, add the residual, ReLU) into y, the image's output (K, OH, OW) in blocks
+ * of cb_out channels; res (may be NULL) the same. */
 static void channel(const dpf_sparse_conv *sc, float *y, const float *img, float *wide,
                     const float *b, const float *res, int relu, int k)
 {
     const dpf_conv_shape *s = &sc->s;
     const int32_t lo = sc->row[k], nz = sc->row[k + 1] - lo;
+    const int cb = sc->cb_out;
+    const size_t at = (size_t)(k / cb) * s->oh * s->ow * cb + k % cb;
     sparse_rows(wide, img, sc->off + lo, sc->val + lo, nz, wide_size(sc), b ? b[k] : 0.0f);
     for (int oy = 0; oy < s->oh; oy++) {
         const float *src = wide + (size_t)oy * sc->ws;
-        float *dst = y + (size_t)oy * s->ow;
-        const float *r = res ? res + (size_t)oy * s->ow : NULL;
+        const size_t row = at + (size_t)oy * s->ow * cb;
         for (int ox = 0; ox < s->ow; ox++) {
-            const float v = src[ox] + (r ? r[ox] : 0.0f);
-            dst[ox] = relu && v < 0 ? 0.0f : v; /* the ReLU of ref/: NaN passes */
+            const size_t o = row + (size_t)ox * cb;
+            const float v = src[ox] + (res ? res[o] : 0.0f);
+            y[o] = relu && v < 0 ? 0.0f : v; /* the ReLU of ref/: NaN passes */
         }
     }
 }
@@ -168,7 +191,7 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
 {
     const dpf_conv_shape *s = &sc->s;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->k * s->oh * s->ow;
-    const size_t per_thread = sc->image + wide_size(sc), ps = (size_t)s->oh * s->ow;
+    const size_t per_thread = sc->image + wide_size(sc);
     const int threads = omp_get_max_threads();
     if (n >= threads) { /* images in parallel, each padded by its own thread */
 #pragma omp parallel
@@ -178,8 +201,8 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
             for (int ni = 0; ni < n; ni++) {
                 pad_image(sc, img, x + (size_t)ni * xs);
                 for (int k = 0; k < s->k; k++)
-                    channel(sc, y + (size_t)ni * ys + (size_t)k * ps, img, wide, b,
-                            res ? res + (size_t)ni * ys + (size_t)k * ps : NULL, relu, k);
+                    channel(sc, y + (size_t)ni * ys, img, wide, b,
+                            res ? res + (size_t)ni * ys : NULL, relu, k);
             }
         }
         return;
@@ -191,8 +214,8 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
             float *wide = ws + sc->image + (size_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
             for (int k = 0; k < s->k; k++)
-                channel(sc, y + (size_t)ni * ys + (size_t)k * ps, ws, wide, b,
-                        res ? res + (size_t)ni * ys + (size_t)k * ps : NULL, relu, k);
+                channel(sc, y + (size_t)ni * ys, ws, wide, b, res ? res + (size_t)ni * ys : NULL,
+                        relu, k);
         }
     }
 }

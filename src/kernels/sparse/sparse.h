@@ -11,6 +11,11 @@
  * time: per nonzero one broadcast, four loads and four FMAs (AVX-512; a plain C loop the
  * compiler vectorises otherwise). The epilogue adds the bias, an optional residual and ReLU.
  *
+ * Activations are in blocks of cb channels, channels last within a block (kernels.h): element
+ * (n, c, h, w) at (((n*C/cb + c/cb)*H + h)*W + w)*cb + c%cb; cb = 1 is NCHW, cb = C is NHWC,
+ * cb = 16 oneDNN's nChw16c. Input and output may differ (cb_in, cb_out); the residual is laid
+ * out as the output.
+ *
  * Linear: y = x W^T + b with W in compressed rows (one per output); the batch is transposed
  * once so that a nonzero multiplies 16 images at a time, or, for a single image, 16 nonzeros
  * are gathered at a time.
@@ -29,6 +34,7 @@
 
 typedef struct dpf_sparse_conv {
     dpf_conv_shape s;     /* geometry; s.n unused */
+    int cb_in, cb_out;    /* channel blocks of x and of y / res (1: NCHW) */
     int hs, ws;           /* one phase plane of the padded input */
     size_t plane;         /* hs * ws */
     size_t image;         /* floats of one padded, phase-split image, slack included */
@@ -38,14 +44,19 @@ typedef struct dpf_sparse_conv {
     int64_t nnz;
 } dpf_sparse_conv;
 
-/* Compresses w (K, C, KH, KW) for shape s (replacing what sc held; zero-initialise sc first).
- * DPF_ERR_NOMEM / DPF_ERR_ARG (recorded) on failure. */
-dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s, const float *w);
+/* Compresses w (K, C, KH, KW) for shape s and the layouts of x (cb_in channels per block, a
+ * divisor of C) and y (cb_out, a divisor of K), replacing what sc held (zero-initialise sc
+ * first). DPF_ERR_NOMEM / DPF_ERR_ARG (recorded) on failure. */
+dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s, int cb_in,
+                                   int cb_out, const float *w);
 void dpf_sparse_conv_free(dpf_sparse_conv *sc);
-/* Floats of scratch the forward needs for n images with `threads` threads. */
+/* Floats of scratch the forward needs for n images with `threads` threads (the same for any
+ * weights of the shape: dpf_sparse_conv_workspace_for). */
 size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads);
-/* y = [relu](conv(x) + b [+ res]); x (N, C, H, W), y and res (N, K, OH, OW), NCHW; b (K) or
- * NULL; res may be NULL. ws from dpf_sparse_conv_workspace(sc, n, omp_get_max_threads()). */
+size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads);
+/* y = [relu](conv(x) + b [+ res]); x (N, C, H, W), y and res (N, K, OH, OW) in the layouts
+ * given to prepare; b (K) or NULL; res may be NULL. ws from dpf_sparse_conv_workspace(sc, n,
+ * omp_get_max_threads()). */
 void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x, const float *b,
                              const float *res, int relu, int n, float *ws);
 
