@@ -270,6 +270,117 @@ void dpf_k_conv2d_backward(dpf_conv *cv, dpf_real *dx, dpf_real *dw, dpf_real *d
 #endif
 }
 
+struct dpf_linear {
+    int in, out, max_batch;
+    dpf_kernel_policy policy;
+    const dpf_real *w;
+    int stale;
+    double density;
+#ifndef DPF_REAL_DOUBLE
+    dpf_sparse_linear sparse;
+    int sparse_ok;
+#endif
+};
+
+dpf_status dpf_k_linear_layer_create(dpf_linear **out, int in, int out_features, int max_batch,
+                                     dpf_kernel_policy policy)
+{
+    dpf_linear *l = calloc(1, sizeof *l);
+    *out = l;
+    if (!l)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating a linear layer");
+    l->in = in, l->out = out_features, l->max_batch = max_batch;
+#ifdef DPF_REAL_DOUBLE
+    l->policy = DPF_KERNELS_DENSE;
+    (void)policy;
+#else
+    l->policy = policy;
+#endif
+    l->density = 1;
+    return DPF_OK;
+}
+
+void dpf_k_linear_layer_free(dpf_linear *l)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (l)
+        dpf_sparse_linear_free(&l->sparse);
+#endif
+    free(l);
+}
+
+#ifndef DPF_REAL_DOUBLE
+/* The linear layer as the rule sees it: a 1x1 convolution of n 1x1 images. */
+static dpf_conv_shape linear_shape(const dpf_linear *l, int n)
+{
+    dpf_conv_shape s = {n, l->in, 1, 1, l->out, 1, 1, 1, 0, 1, 1, 0};
+    return s;
+}
+#endif
+
+size_t dpf_k_linear_layer_workspace(const dpf_linear *l)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (l->policy != DPF_KERNELS_DENSE) {
+        dpf_sparse_linear probe = {.in = l->in, .out = l->out};
+        return dpf_sparse_linear_workspace(&probe, l->max_batch);
+    }
+#endif
+    (void)l;
+    return 0;
+}
+
+void dpf_k_linear_layer_set_weights(dpf_linear *l, const dpf_real *w)
+{
+    l->w = w;
+    l->stale = 1;
+}
+
+dpf_weights_kind dpf_k_linear_layer_kind(dpf_linear *l, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (l->policy != DPF_KERNELS_DENSE && l->stale) {
+        l->stale = 0;
+        const size_t count = (size_t)l->in * l->out;
+        size_t nz = 0;
+        for (size_t i = 0; i < count; i++)
+            nz += l->w[i] != 0;
+        l->density = count ? (double)nz / (double)count : 1;
+        const dpf_conv_shape one = linear_shape(l, 1), big = linear_shape(l, l->max_batch);
+        l->sparse_ok = l->policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&one, l->density) ||
+                       dpf_k_sparse_pays(&big, l->density);
+        if (l->sparse_ok)
+            l->sparse_ok = dpf_sparse_linear_prepare(&l->sparse, l->in, l->out, l->w) == DPF_OK;
+        if (!l->sparse_ok)
+            dpf_sparse_linear_free(&l->sparse);
+    }
+    const dpf_conv_shape s = linear_shape(l, n);
+    if (l->policy != DPF_KERNELS_DENSE && l->sparse_ok &&
+        (l->policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&s, l->density)))
+        return DPF_WEIGHTS_SPARSE;
+#endif
+    (void)l, (void)n;
+    return DPF_WEIGHTS_PLAIN;
+}
+
+double dpf_k_linear_layer_density(const dpf_linear *l)
+{
+    return l->density;
+}
+
+void dpf_k_linear_layer_forward(dpf_linear *l, dpf_real *y, const dpf_real *x, const dpf_real *b,
+                                int n, dpf_real *ws)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (dpf_k_linear_layer_kind(l, n) == DPF_WEIGHTS_SPARSE) {
+        dpf_sparse_linear_forward(&l->sparse, y, x, b, 0, n, ws);
+        return;
+    }
+#endif
+    (void)ws;
+    dpf_k_linear_forward(y, x, l->w, b, n, l->in, l->out);
+}
+
 void dpf_k_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
                           int n, int in, int out)
 {

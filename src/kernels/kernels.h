@@ -182,6 +182,20 @@ void dpf_k_linear_forward(dpf_real *y,       /* (N, OUT) */
 void dpf_k_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                            const dpf_real *x, const dpf_real *w, int n, int in, int out);
 
+/* A linear layer of an inference net with its weights prepared: dense (oneDNN sgemm on the
+ * plain weights) or compressed rows (kernels/sparse), chosen per call by the policy and, for
+ * DPF_KERNELS_AUTO, dpf_k_sparse_pays on the 1x1 "convolution" of n images of 1x1 pixels. */
+typedef struct dpf_linear dpf_linear;
+dpf_status dpf_k_linear_layer_create(dpf_linear **out, int in, int out_features, int max_batch,
+                                     dpf_kernel_policy policy);
+void dpf_k_linear_layer_free(dpf_linear *l);
+size_t dpf_k_linear_layer_workspace(const dpf_linear *l);
+void dpf_k_linear_layer_set_weights(dpf_linear *l, const dpf_real *w); /* (OUT, IN) */
+dpf_weights_kind dpf_k_linear_layer_kind(dpf_linear *l, int n);
+double dpf_k_linear_layer_density(const dpf_linear *l);
+void dpf_k_linear_layer_forward(dpf_linear *l, dpf_real *y, const dpf_real *x, const dpf_real *b,
+                                int n, dpf_real *ws);
+
 /* ---- residual add: y = a + b [then max(y, 0)]; backward: da = db = dy [* (y_relu > 0)] ---- */
 void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count, int relu);
 void dpf_k_add_backward(dpf_real *da, dpf_real *db, const dpf_real *dy, const dpf_real *y_relu,

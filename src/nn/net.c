@@ -315,11 +315,20 @@ static void plan(dpf_net *net, arena *a)
             net->nodes[i].y = net->nodes[net->nodes[i].alias].y;
 }
 
-/* The kernel state of every convolution, in the net's context; the workspace they need. */
-static dpf_status create_convs(dpf_net *net)
+/* The kernel state of every convolution, in the net's context (and of the linear layers of an
+ * inference net that may run sparse kernels); the workspace they need. */
+static dpf_status create_kernels(dpf_net *net)
 {
     for (int i = 0; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
+        if (nd->op == DPF_OP_LINEAR && net->kernels != DPF_KERNELS_DENSE) {
+            dpf_status st = dpf_k_linear_layer_create(&nd->lin, (int)net->nodes[nd->in[0]].size,
+                                                      nd->c, net->max_batch, net->kernels);
+            if (st != DPF_OK)
+                return st;
+            size_t need = dpf_k_linear_layer_workspace(nd->lin);
+            net->workspace_size = need > net->workspace_size ? need : net->workspace_size;
+        }
         if (nd->op != DPF_OP_CONV)
             continue;
         nd->conv.n = net->max_batch;
@@ -343,7 +352,7 @@ static dpf_status allocate(dpf_net *net)
     fuse(net);
     dpf_status st = dpf_kctx_create(&net->kctx, winograd_mode[net->conv_algo]);
     if (st == DPF_OK)
-        st = create_convs(net);
+        st = create_kernels(net);
     if (st == DPF_OK)
         st = plan_liveness(net);
     if (st != DPF_OK)
@@ -438,8 +447,10 @@ void dpf_net_free(dpf_net *net)
 {
     if (!net)
         return;
-    for (int i = 0; i < net->n_nodes; i++)
+    for (int i = 0; i < net->n_nodes; i++) {
         dpf_k_conv2d_free(net->nodes[i].cv);
+        dpf_k_linear_layer_free(net->nodes[i].lin);
+    }
     dpf_kctx_free(net->kctx);
     free(net->w); /* the arena starts with w */
     free(net->wf_own);

@@ -40,6 +40,7 @@ typedef struct dpf_node {
     int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
     dpf_conv_shape conv;    /* conv: geometry (n: the net's largest batch) */
     dpf_conv *cv;           /* conv: its kernel state (weights prepared for its kernel) */
+    dpf_linear *lin;        /* linear of an inference net that may run sparse kernels */
     int fold;               /* conv: the batch norm folded into it (-1: none); then its input
                                in[1] is the residual and relu the ReLU after the batch norm */
     dpf_real *wfold;        /* conv with a fold: (K, C, KH, KW) folded weights, then K biases */

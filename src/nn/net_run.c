@@ -51,9 +51,13 @@ static void sync_weights(dpf_net *net)
 {
     if (!net->weights_dirty)
         return;
-    for (int i = 1; i < net->n_nodes; i++)
-        if (net->nodes[i].cv)
-            dpf_k_conv2d_set_weights(net->nodes[i].cv, dpf_conv_node_weights(net, &net->nodes[i]));
+    for (int i = 1; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->cv)
+            dpf_k_conv2d_set_weights(nd->cv, dpf_conv_node_weights(net, nd));
+        if (nd->lin)
+            dpf_k_linear_layer_set_weights(nd->lin, dpf_net_param_wf(net, nd->param_w));
+    }
     net->weights_dirty = 0;
 }
 

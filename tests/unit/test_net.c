@@ -342,12 +342,16 @@ static void test_folded_sparse_inference(void **state)
                              cases[m].side, cases[m].side, k, n, e);
             }
             int folded = 0, sparse = 0, convs = 0;
-            for (int i = 0; i < inf->n_nodes; i++)
+            for (int i = 0; i < inf->n_nodes; i++) {
+                if (inf->nodes[i].lin && k == DPF_NET_KERNELS_SPARSE)
+                    assert_int_equal(dpf_k_linear_layer_kind(inf->nodes[i].lin, 1),
+                                     DPF_WEIGHTS_SPARSE);
                 if (inf->nodes[i].cv) {
                     convs++;
                     folded += inf->nodes[i].fold >= 0;
                     sparse += dpf_k_conv2d_kind(inf->nodes[i].cv, 1) == DPF_WEIGHTS_SPARSE;
                 }
+            }
             /* every conv of ResNet and VGG has its batch norm next; WRN's pre-activation blocks
                only inside (conv1 -> bn2); LeNet-5 and the MLP have none */
             if (strstr(cases[m].model, "resnet") || strstr(cases[m].model, "vgg"))
