@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libjansson-dev libdnnl-dev libcmocka-dev
-          gnuplot-nox dataset-fashion-mnist)
+          libpng-dev libjpeg62-turbo-dev gnuplot-nox dataset-fashion-mnist)
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-openmp)
 fi

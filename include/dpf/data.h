@@ -32,9 +32,17 @@ const char *dpf_dataset_default_dir(const char *name);
 /* Per-channel normalisation constants of a data set (channels 0..c-1 filled). */
 void dpf_dataset_default_norm(const char *name, float mean[3], float std[3]);
 
+/* The name of class i of a data set ("Sneaker" for class 7 of "fashion-mnist", "7" for MNIST,
+ * "truck" for class 9 of "cifar10", CIFAR-100's fine labels), written to dst (cap bytes, cut to
+ * fit); "class I" for an unknown data set or a class out of its range. Returns 1 if the data set
+ * named the class, 0 for the "class I" fallback. */
+int dpf_dataset_class_name(char *dst, size_t cap, const char *name, int i);
+
 /* Readers behind dpf_dataset_load, usable on any files. */
 dpf_status dpf_idx_load(dpf_dataset *out, const char *images_path, const char *labels_path,
                         int classes);
+/* The images of an IDX image file alone (raw or .gz): labels NULL, classes 0. */
+dpf_status dpf_idx_load_images(dpf_dataset *out, const char *images_path);
 dpf_status dpf_cifar_load(dpf_dataset *out, const char *const *paths, int npaths, int cifar100);
 
 /* Keep only the first n samples (n <= 0 or n >= ds->n: no change). */

@@ -145,3 +145,21 @@ dpf_status dpf_idx_load(dpf_dataset *out, const char *images_path, const char *l
     out->labels = labels;
     return DPF_OK;
 }
+
+dpf_status dpf_idx_load_images(dpf_dataset *out, const char *images_path)
+{
+    if (!out || !images_path)
+        return dpf_error(DPF_ERR_ARG, "dpf_idx_load_images: NULL argument");
+    memset(out, 0, sizeof *out);
+    uint32_t dims[3] = {0, 0, 0};
+    uint8_t *pixels = NULL;
+    dpf_status st = read_images(images_path, dims, &pixels);
+    if (st != DPF_OK)
+        return st;
+    out->n = (int)dims[0];
+    out->c = 1;
+    out->h = (int)dims[1];
+    out->w = (int)dims[2];
+    out->images = pixels;
+    return DPF_OK;
+}

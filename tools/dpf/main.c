@@ -15,6 +15,7 @@ static void usage(FILE *f)
             "  train    train a model (dense or pruned) and save the run\n"
             "  eval     test accuracy of a run directory or a model file\n"
             "  export   write a run's model in a deployable format (safetensors)\n"
+            "  predict  classify images (PNG, JPEG, IDX) with a model: top classes by name\n"
             "  bench    time training steps of a model (images/s, GFLOP/s)\n"
             "  report   tables and plots of finished runs (paper-style, mean ± std over seeds)\n"
             "  theory   Theorem 4.1 on logistic regression: DPF vs one-shot, f - f* over the steps\n"
@@ -44,13 +45,15 @@ int main(int argc, char **argv)
         return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0)
         return cmd_export(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0)
+        return cmd_predict(argc - 1, argv + 1);
     if (strcmp(cmd, "bench") == 0)
         return cmd_bench(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0)
         return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "theory") == 0)
         return cmd_theory(argc - 1, argv + 1);
-    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, bench, report, theory; see dpf --help)\n",
+    fprintf(stderr, "dpf: unknown command '%s' (commands: train, eval, export, predict, bench, report, theory; see dpf --help)\n",
             cmd);
     return 2;
 }
