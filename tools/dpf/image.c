@@ -56,7 +56,7 @@ static int read_png(image *out, const char *path, char *err, size_t cap)
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;
     if (!png_image_begin_read_from_file(&pi, path)) {
-        snprintf(err, cap, "corrupt PNG: %s", pi.message);
+        snprintf(err, cap, "corrupt or truncated PNG: %s", pi.message);
         png_image_free(&pi);
         return -1;
     }
@@ -76,7 +76,7 @@ static int read_png(image *out, const char *path, char *err, size_t cap)
         return -1;
     }
     if (!png_image_finish_read(&pi, NULL, out->px, 0, NULL)) {
-        snprintf(err, cap, "corrupt PNG: %s", pi.message);
+        snprintf(err, cap, "corrupt or truncated PNG: %s", pi.message);
         png_image_free(&pi);
         image_free(out);
         return -1;
@@ -155,7 +155,7 @@ static int read_jpeg(image *out, const char *path, char *err, size_t cap)
         jpeg_stdio_src(&ci, f);
         rc = read_jpeg_rows(&ci, out, err, cap);
     } else {
-        snprintf(err, cap, "corrupt JPEG: %s", fail.msg);
+        snprintf(err, cap, "corrupt or truncated JPEG: %s", fail.msg);
     }
     jpeg_destroy_decompress(&ci);
     fclose(f);
