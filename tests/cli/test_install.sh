@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_install.sh — `cmake --install` puts the library, headers and a relocatable dpf.pc in a
-# prefix, and a program built with `pkg-config --cflags --libs dpf` links and runs.
+# prefix, and a program built with `pkg-config --cflags --libs dpf` links and runs; so does
+# examples/classify.c, whose class for a test image equals `dpf predict`'s.
 # usage: test_install.sh PATH/TO/build/dpf
 set -euo pipefail
 build=$(dirname "$1")
@@ -26,4 +27,19 @@ C
 export PKG_CONFIG_PATH="$tmp/prefix/lib/pkgconfig"
 cc "$tmp/use.c" -o "$tmp/use" $(pkg-config --cflags --libs dpf) -Wl,-rpath,"$tmp/prefix/lib"
 [[ $("$tmp/use") == 272474 ]] || { echo "FAIL: installed library gives a wrong net"; exit 1; }
-echo "1 passed, 0 failed"
+
+# examples/classify.c against the installed copy: the top class of a test image, as dpf predict
+src=$(cd "$(dirname "$0")/../.." && pwd)
+cc "$src/examples/classify.c" -o "$tmp/classify" -std=c11 -Wall -Wextra -Werror \
+  $(pkg-config --cflags --libs dpf) -lm -Wl,-rpath,"$tmp/prefix/lib"
+images=/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+"$tmp/prefix/bin/dpf" train --model mlp --epochs 1 --limit-train 512 --batch 64 --out "$tmp/run" \
+  --progress none >/dev/null
+for i in 0 7; do
+  got=$("$tmp/classify" "$tmp/run/model.safetensors" "$images" $i)
+  want=$("$tmp/prefix/bin/dpf" predict "$tmp/run" "$images" --index $i --top 1)
+  [[ -n "$got" && "$got" == "$want" ]] || { echo "FAIL: classify says '$got', dpf predict '$want'"; exit 1; }
+done
+"$tmp/classify" "$tmp/run/model.safetensors" "$tmp/nope" 0 2>"$tmp/err" && { echo "FAIL: classify accepted a missing file"; exit 1; }
+[[ $(wc -l <"$tmp/err") -eq 1 ]] && grep -q nope "$tmp/err" || { echo "FAIL: classify's error: $(cat "$tmp/err")"; exit 1; }
+echo "2 passed, 0 failed"
