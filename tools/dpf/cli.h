@@ -21,6 +21,8 @@ int bench_engine(const char *path, int threads, int rounds, int json);
 
 /* Each returns 0 on success, or prints "dpf: OPTION: ..." and returns -1. */
 int cli_int(const char *opt, const char *text, int *out);
+/* An integer >= min ("dpf: OPTION: must be at least MIN" otherwise). */
+int cli_int_min(const char *opt, const char *text, int min, int *out);
 int cli_u64(const char *opt, const char *text, uint64_t *out);
 int cli_double(const char *opt, const char *text, double *out);
 int cli_string(const char *opt, const char *text, char *dst, size_t cap);

@@ -23,6 +23,17 @@ int cli_int(const char *opt, const char *text, int *out)
     return 0;
 }
 
+int cli_int_min(const char *opt, const char *text, int min, int *out)
+{
+    if (cli_int(opt, text, out))
+        return -1;
+    if (*out < min) {
+        fprintf(stderr, "dpf: %s: must be at least %d\n", opt, min);
+        return -1;
+    }
+    return 0;
+}
+
 int cli_u64(const char *opt, const char *text, uint64_t *out)
 {
     char *end;

@@ -31,6 +31,8 @@ typedef struct predictor {
     size_t image;               /* floats per image: C * H * W */
     float *x;                   /* (PREDICT_BATCH, C, H, W) */
     float *logits;              /* (PREDICT_BATCH, classes) */
+    double *probs;              /* (classes) softmax of one image */
+    int *order;                 /* (classes) its classes by probability */
     const char *file[PREDICT_BATCH];
     int index[PREDICT_BATCH];   /* image in an IDX file; -1 for PNG / JPEG */
     int n;
@@ -80,14 +82,11 @@ static int predict_parse(int argc, char **argv, predict_opts *o)
         if (opt == 'h')
             return predict_help(), -1;
         else if (opt == 'k')
-            bad = cli_int("--top", optarg, &o->top) || (o->top < 1 && (fprintf(stderr,
-                  "dpf: --top: must be at least 1\n"), 1));
+            bad = cli_int_min("--top", optarg, 1, &o->top);
         else if (opt == 'i')
-            bad = cli_int("--index", optarg, &o->index) || (o->index < 0 && (fprintf(stderr,
-                  "dpf: --index: must be at least 0\n"), 1));
+            bad = cli_int_min("--index", optarg, 0, &o->index);
         else if (opt == 't')
-            bad = cli_int("--threads", optarg, &o->threads) || (o->threads < 0 && (fprintf(
-                  stderr, "dpf: --threads: must be at least 0\n"), 1));
+            bad = cli_int_min("--threads", optarg, 0, &o->threads);
         else if (opt == 'R')
             o->no_resize = 1;
         else if (opt == 'j')
@@ -169,11 +168,9 @@ static int predict_flush(predictor *p)
     if (dpf_engine_run(p->e, p->x, p->n, p->logits) != DPF_OK)
         return cli_report_error(), -1;
     const int classes = p->m->classes, k = p->o->top < classes ? p->o->top : classes;
-    double probs[classes];
-    int order[classes];
     for (int i = 0; i < p->n; i++) {
-        top_classes(p->logits + (size_t)i * classes, classes, probs, order, k);
-        print_result(p, i, probs, order, k);
+        top_classes(p->logits + (size_t)i * classes, classes, p->probs, p->order, k);
+        print_result(p, i, p->probs, p->order, k);
     }
     fflush(stdout);
     p->n = 0;
@@ -268,9 +265,16 @@ int cmd_predict(int argc, char **argv)
     p.image = (size_t)p.m->c * p.m->h * p.m->w;
     p.x = malloc(sizeof *p.x * p.image * PREDICT_BATCH);
     p.logits = malloc(sizeof *p.logits * (size_t)p.m->classes * PREDICT_BATCH);
-    rc = p.x && p.logits ? 0 : -1;
+    p.probs = malloc(sizeof *p.probs * (size_t)p.m->classes);
+    p.order = malloc(sizeof *p.order * (size_t)p.m->classes);
+    rc = p.x && p.logits && p.probs && p.order ? 0 : -1;
     if (rc)
         fprintf(stderr, "dpf predict: out of memory\n");
+    else if (p.m->c != 1 && p.m->c != 3) {
+        fprintf(stderr, "dpf predict: %s: the model takes %d channels; images have 1 or 3\n",
+                path, p.m->c);
+        rc = -1;
+    }
     for (int i = optind + 1; i < argc && rc >= 0; i++) {
         rc = predict_file(&p, argv[i]);
         p.failed += rc > 0;
@@ -279,6 +283,8 @@ int cmd_predict(int argc, char **argv)
         rc = predict_flush(&p);
     free(p.x);
     free(p.logits);
+    free(p.probs);
+    free(p.order);
     dpf_engine_free(p.e);
     return rc < 0 || p.failed ? 1 : 0;
 }
