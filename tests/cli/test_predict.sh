@@ -18,6 +18,8 @@ run="$tmp/run"
 # pixels of test image I (28x28 grey) on stdout
 zcat "$images" >"$tmp/images.raw"
 pixels() { dd if="$tmp/images.raw" iflag=skip_bytes,count_bytes skip=$((16 + 784 * $1)) count=784 status=none; }
+# grey pixels on stdin as RGB with R = G = B
+rgb() { python3 -c 'import sys; sys.stdout.buffer.write(bytes(b for p in sys.stdin.buffer.read() for b in (p, p, p)))'; }
 # the part of a text result line after "FILE:" or "FILE[I]:"
 result() { sed -E 's/^.*(\]|png|jpg): //'; }
 
@@ -37,12 +39,10 @@ grep -qE "(T-shirt/top|Trouser|Pullover|Dress|Coat|Sandal|Shirt|Sneaker|Bag|Ankl
   && ok || bad "no Fashion-MNIST class names: $out"
 top1() { "$dpf" predict "$run" "$@" --top 1 | result | sed -E 's/ [0-9.]+$//'; }
 # RGB with R = G = B is the same grey image; JPEG at quality 100 keeps the class
-pixels 1 | python3 -c 'import sys; sys.stdout.buffer.write(bytes(b for p in sys.stdin.buffer.read() for b in (p, p, p)))' \
-  | "$make_image" png 3 28 28 "$tmp/rgb1.png"
+pixels 1 | rgb | "$make_image" png 3 28 28 "$tmp/rgb1.png"
 [[ $(top1 "$tmp/rgb1.png") == $(top1 "$tmp/img1.png") ]] && ok || bad "RGB PNG classified differently"
 pixels 0 | "$make_image" jpg 1 28 28 "$tmp/img0.jpg"
-pixels 1 | python3 -c 'import sys; sys.stdout.buffer.write(bytes(b for p in sys.stdin.buffer.read() for b in (p, p, p)))' \
-  | "$make_image" jpg 3 28 28 "$tmp/rgb1.jpg"
+pixels 1 | rgb | "$make_image" jpg 3 28 28 "$tmp/rgb1.jpg"
 [[ $(top1 "$tmp/img0.jpg") == $(top1 "$tmp/img0.png") ]] && ok || bad "grey JPEG classified differently"
 [[ $(top1 "$tmp/rgb1.jpg") == $(top1 "$tmp/img1.png") ]] && ok || bad "RGB JPEG classified differently"
 
@@ -97,6 +97,10 @@ expect_error 1 "nope.png: cannot open" -- "$dpf" predict "$run" "$tmp/nope.png"
 "$dpf" predict "$run" "$tmp/img0.png" "$tmp/cut.jpg" "$tmp/img1.png" >"$tmp/out" 2>"$tmp/err"
 [[ $? -eq 1 && $(wc -l <"$tmp/out") -eq 2 && $(wc -l <"$tmp/err") -eq 1 ]] && ok \
   || bad "a bad file among good ones: $(cat "$tmp/out" "$tmp/err")"
+
+# a file name that cannot be written as JSON (not UTF-8): said, exit 1
+cp "$tmp/img0.png" "$tmp/"$'\xff'".png"
+expect_error 1 "the file name is not UTF-8" -- "$dpf" predict "$run" "$tmp/"$'\xff'".png" --json
 
 # --- options
 expect_error 1 "index 10000 is out of range \(the file has 10000 images\)" -- "$dpf" predict "$run" "$images" --index 10000

@@ -127,8 +127,9 @@ static void top_classes(const float *z, int classes, double *probs, int *order, 
     }
 }
 
-static void print_result(const predictor *p, int slot, const double *probs, const int *order,
-                         int k)
+/* One line of results; 1 if a --json line cannot be written (a file name that is not UTF-8). */
+static int print_result(const predictor *p, int slot, const double *probs, const int *order,
+                        int k)
 {
     char name[64];
     if (p->o->json) {
@@ -139,6 +140,12 @@ static void print_result(const predictor *p, int slot, const double *probs, cons
                                                  name, "probability", probs[order[r]]));
         }
         json_t *obj = json_pack("{s:s}", "file", p->file[slot]);
+        if (!obj) {
+            fprintf(stderr, "dpf predict: %s: the file name is not UTF-8, so not in JSON\n",
+                    p->file[slot]);
+            json_decref(top);
+            return 1;
+        }
         if (p->index[slot] >= 0)
             json_object_set_new(obj, "index", json_integer(p->index[slot]));
         json_object_set_new(obj, "top", top);
@@ -146,7 +153,7 @@ static void print_result(const predictor *p, int slot, const double *probs, cons
         printf("%s\n", text ? text : "{}");
         free(text);
         json_decref(obj);
-        return;
+        return 0;
     }
     if (p->index[slot] >= 0)
         printf("%s[%d]:", p->file[slot], p->index[slot]);
@@ -157,6 +164,7 @@ static void print_result(const predictor *p, int slot, const double *probs, cons
         printf("%s %s %.3f", r ? "," : "", name, probs[order[r]]);
     }
     printf("\n");
+    return 0;
 }
 
 /* Runs the waiting images and prints their results. 0, or -1 after an error line. */
@@ -170,7 +178,7 @@ static int predict_flush(predictor *p)
     const int classes = p->m->classes, k = p->o->top < classes ? p->o->top : classes;
     for (int i = 0; i < p->n; i++) {
         top_classes(p->logits + (size_t)i * classes, classes, p->probs, p->order, k);
-        print_result(p, i, p->probs, p->order, k);
+        p->failed += print_result(p, i, p->probs, p->order, k);
     }
     fflush(stdout);
     p->n = 0;
