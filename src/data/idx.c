@@ -117,35 +117,6 @@ static dpf_status read_labels(const char *path, const char *images_path, uint32_
     return DPF_OK;
 }
 
-dpf_status dpf_idx_load(dpf_dataset *out, const char *images_path, const char *labels_path,
-                        int classes)
-{
-    if (!out || !images_path || !labels_path)
-        return dpf_error(DPF_ERR_ARG, "dpf_idx_load: NULL argument");
-    memset(out, 0, sizeof *out);
-    if (classes < 1 || classes > 256)
-        return dpf_error(DPF_ERR_ARG, "dpf_idx_load: classes %d out of range [1, 256]", classes);
-    uint32_t dims[3] = {0, 0, 0};
-    uint8_t *pixels = NULL;
-    int32_t *labels = NULL;
-    dpf_status st = read_images(images_path, dims, &pixels);
-    if (st != DPF_OK)
-        return st;
-    st = read_labels(labels_path, images_path, dims[0], classes, &labels);
-    if (st != DPF_OK) {
-        free(pixels);
-        return st;
-    }
-    out->n = (int)dims[0];
-    out->c = 1;
-    out->h = (int)dims[1];
-    out->w = (int)dims[2];
-    out->classes = classes;
-    out->images = pixels;
-    out->labels = labels;
-    return DPF_OK;
-}
-
 dpf_status dpf_idx_load_images(dpf_dataset *out, const char *images_path)
 {
     if (!out || !images_path)
@@ -161,5 +132,24 @@ dpf_status dpf_idx_load_images(dpf_dataset *out, const char *images_path)
     out->h = (int)dims[1];
     out->w = (int)dims[2];
     out->images = pixels;
+    return DPF_OK;
+}
+
+dpf_status dpf_idx_load(dpf_dataset *out, const char *images_path, const char *labels_path,
+                        int classes)
+{
+    if (!out || !images_path || !labels_path)
+        return dpf_error(DPF_ERR_ARG, "dpf_idx_load: NULL argument");
+    memset(out, 0, sizeof *out);
+    if (classes < 1 || classes > 256)
+        return dpf_error(DPF_ERR_ARG, "dpf_idx_load: classes %d out of range [1, 256]", classes);
+    dpf_status st = dpf_idx_load_images(out, images_path);
+    if (st == DPF_OK)
+        st = read_labels(labels_path, images_path, (uint32_t)out->n, classes, &out->labels);
+    if (st != DPF_OK) {
+        dpf_dataset_free(out);
+        return st;
+    }
+    out->classes = classes;
     return DPF_OK;
 }

@@ -30,25 +30,20 @@ static int group_teardown(void **state)
 static void test_names(void **state)
 {
     (void)state;
+    static const struct {
+        const char *set;
+        int i;
+        const char *name;
+    } cases[] = {{"fashion-mnist", 0, "T-shirt/top"}, {"fashion-mnist", 7, "Sneaker"},
+                 {"fashion-mnist", 9, "Ankle boot"},  {"mnist", 3, "3"},
+                 {"cifar10", 0, "airplane"},          {"cifar10", 9, "truck"},
+                 {"cifar100", 0, "apple"},            {"cifar100", 30, "dolphin"},
+                 {"cifar100", 99, "worm"}};
     char buf[64];
-    assert_int_equal(dpf_dataset_class_name(buf, sizeof buf, "fashion-mnist", 0), 1);
-    assert_string_equal(buf, "T-shirt/top");
-    dpf_dataset_class_name(buf, sizeof buf, "fashion-mnist", 7);
-    assert_string_equal(buf, "Sneaker");
-    dpf_dataset_class_name(buf, sizeof buf, "fashion-mnist", 9);
-    assert_string_equal(buf, "Ankle boot");
-    dpf_dataset_class_name(buf, sizeof buf, "mnist", 3);
-    assert_string_equal(buf, "3");
-    dpf_dataset_class_name(buf, sizeof buf, "cifar10", 0);
-    assert_string_equal(buf, "airplane");
-    dpf_dataset_class_name(buf, sizeof buf, "cifar10", 9);
-    assert_string_equal(buf, "truck");
-    dpf_dataset_class_name(buf, sizeof buf, "cifar100", 0);
-    assert_string_equal(buf, "apple");
-    dpf_dataset_class_name(buf, sizeof buf, "cifar100", 30);
-    assert_string_equal(buf, "dolphin");
-    dpf_dataset_class_name(buf, sizeof buf, "cifar100", 99);
-    assert_string_equal(buf, "worm");
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        assert_int_equal(dpf_dataset_class_name(buf, sizeof buf, cases[k].set, cases[k].i), 1);
+        assert_string_equal(buf, cases[k].name);
+    }
     /* Beyond a table, an unknown or absent data set: "class I". */
     assert_int_equal(dpf_dataset_class_name(buf, sizeof buf, "cifar10", 10), 0);
     assert_string_equal(buf, "class 10");
