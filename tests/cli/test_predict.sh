@@ -4,9 +4,12 @@
 # top-1 over the whole IDX test file equals dpf eval's accuracy (batches of any size); a
 # wrong-size image is resized with a note or refused with --no-resize; corrupt and truncated
 # PNG / JPEG files, unknown files and bad options give one-line errors and non-zero exits.
-# usage: test_predict.sh PATH/TO/dpf PATH/TO/make_image
+# On untrained 3-channel models (make_model): grey images are copied to the three channels, and
+# classes are named by the model's data set ("class N" for an unknown one).
+# usage: test_predict.sh PATH/TO/dpf PATH/TO/make_image PATH/TO/make_model
 dpf=$1
 make_image=$2
+make_model=$3
 source "$(dirname "$0")/lib.sh"
 
 data=/usr/share/datasets/fashion-mnist
@@ -78,6 +81,23 @@ head -c 1200 /dev/zero | "$make_image" png 1 40 30 "$tmp/wide.png"
 expect_error 1 "^dpf predict: .*wide.png: image is 40x30 but the model takes 28x28 \(--no-resize given\)$" -- \
   "$dpf" predict "$run" "$tmp/wide.png" --no-resize
 [[ ! -s "$tmp/out" ]] && ok || bad "--no-resize printed a result: $(cat "$tmp/out")"
+
+# --- a 3-channel 32x32 CIFAR-10 model: grey copied to RGB, resized, CIFAR-10 names
+"$make_model" lenet5 cifar10 3 32 32 10 "$tmp/c10.safetensors" || bad "make_model failed"
+"$dpf" predict "$tmp/c10.safetensors" "$tmp/img0.png" "$tmp/img1.png" --top 10 >"$tmp/grey.out" 2>"$tmp/err" \
+  && ok || bad "grey images on a colour model: $(cat "$tmp/err")"
+pixels 0 | rgb | "$make_image" png 3 28 28 "$tmp/rgb0.png"
+"$dpf" predict "$tmp/c10.safetensors" "$tmp/rgb0.png" "$tmp/rgb1.png" --top 10 >"$tmp/rgb.out" 2>/dev/null
+[[ $(result <"$tmp/grey.out") == $(result <"$tmp/rgb.out") && -s "$tmp/rgb.out" ]] \
+  && ok || bad "grey replicated differs from RGB: $(cat "$tmp/grey.out" "$tmp/rgb.out")"
+[[ $(grep -c "28x28 image resized to the model's 32x32" "$tmp/err") -eq 2 ]] && ok || bad "no resize notes: $(cat "$tmp/err")"
+for name in airplane automobile bird cat deer dog frog horse ship truck; do
+  [[ $(grep -c " $name 0\.[0-9]*" "$tmp/grey.out") -eq 2 ]] || bad "CIFAR-10 class $name not named: $(cat "$tmp/grey.out")"
+done
+ok
+"$make_model" lenet5 my-data 3 32 32 12 "$tmp/mine.safetensors" || bad "make_model failed"
+out=$("$dpf" predict "$tmp/mine.safetensors" "$tmp/rgb0.png" --top 12 2>/dev/null)
+[[ $(grep -oE "class [0-9]+ " <<<"$out" | sort -u | wc -l) -eq 12 ]] && ok || bad "unknown data set: not 'class N': $out"
 
 # --- corrupt and truncated images: one line naming the file, exit 1
 head -c 100 "$tmp/img0.png" >"$tmp/cut.png"
