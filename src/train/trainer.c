@@ -23,6 +23,7 @@
 #include "dpf/train.h"
 #include "prune/pruner.h"
 #include "train/checkpoint.h"
+#include "train/prune_json.h"
 #include "train/run_files.h"
 #include "train/step.h"
 
@@ -197,20 +198,21 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
  * each phase), the progress line and the metrics line. */
 static dpf_status end_epoch(run *r, dpf_prune_ctx *ctx, const epoch_stats *es, int last_of_phase)
 {
+    dpf_mask_stats ms;
+    dpf_status st = dpf_pruner_end_epoch(r->pruner, ctx, &ms);
     json_t *m = json_object();
-    dpf_status st = dpf_pruner_end_epoch(r->pruner, ctx, m);
+    dpf_json_add_mask_stats(m, &ms);
     double test_acc = 0, test_loss = 0;
     int eval = last_of_phase || (ctx->global_epoch + 1) % r->cfg.eval_every == 0;
     if (st == DPF_OK && eval)
         st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, &test_acc, &test_loss);
     if (st == DPF_OK) {
         char line[256], test[48] = "";
-        double sparsity = json_real_value(json_object_get(m, "sparsity"));
         if (eval)
             snprintf(test, sizeof test, "  test acc %.2f%%", 100 * test_acc);
         snprintf(line, sizeof line, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s  "
                  "sparsity %.1f%%  %.0f img/s  %.1fs", ctx->global_epoch + 1, r->total_epochs,
-                 es->lr, es->loss, 100 * es->acc, test, 100 * sparsity, es->images_per_s,
+                 es->lr, es->loss, 100 * es->acc, test, 100 * ms.sparsity, es->images_per_s,
                  es->wall_s);
         dpf_progress_line(&r->progress, line);
     }
@@ -368,7 +370,7 @@ static dpf_status final_accuracies(run *r, dpf_train_result *res)
     dpf_status st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std,
                                  &res->test_acc_sparse, NULL);
     res->test_acc_dense = res->test_acc_sparse;
-    if (st != DPF_OK || !r->pruner->masked_forward)
+    if (st != DPF_OK || !dpf_pruner_masked_forward(r->pruner))
         return st;
     size_t nbn = dpf_net_buffers_size(r->net);
     if (nbn) {
@@ -402,7 +404,7 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
     char path[2048];
     snprintf(path, sizeof path, "%s/model.safetensors", r->cfg.out);
     dpf_status st = dpf_model_save(r->net, &meta, 1, path);
-    if (st != DPF_OK || !r->pruner->masked_forward)
+    if (st != DPF_OK || !dpf_pruner_masked_forward(r->pruner))
         return st;
     meta.sparsity = 0;  /* the dense w of DPF: what the feedback kept training */
     snprintf(path, sizeof path, "%s/dense.safetensors", r->cfg.out);
@@ -426,7 +428,7 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     if (!r->cfg.out[0])
         return DPF_OK;
     json_t *s = dpf_run_summary_json(&r->cfg, res);
-    json_object_set_new(s, "pruning", dpf_pruner_report(r->pruner, r->total_epochs));
+    json_object_set_new(s, "pruning", dpf_json_pruning_report(r->pruner, r->total_epochs));
     st = dpf_run_write_json(r->cfg.out, "summary.json", s);
     json_decref(s);
     return st == DPF_OK ? save_models(r, res) : st;

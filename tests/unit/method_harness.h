@@ -75,9 +75,8 @@ static inline void h_step(harness *h)
     dpf_pruner_after_step(h->p, &h->ctx);
     h->ctx.step++;
     if (h->ctx.step % h->ctx.steps_per_epoch == 0) {
-        json_t *m = json_object();
-        dpf_pruner_end_epoch(h->p, &h->ctx, m);
-        json_decref(m);
+        dpf_mask_stats m;
+        dpf_pruner_end_epoch(h->p, &h->ctx, &m);
         h->ctx.epoch++;
         h->ctx.global_epoch++;
     }
@@ -112,7 +111,7 @@ static inline size_t h_pruned(const harness *h)
     for (int t = 0; t < dpf_net_param_count(h->net); t++) {
         const dpf_param_info *pi = dpf_net_param(h->net, t);
         for (size_t i = pi->offset; i < pi->offset + pi->count; i++)
-            z += !h->p->mask[i];
+            z += !dpf_pruner_mask(h->p)[i];
     }
     return z;
 }

@@ -1,7 +1,7 @@
 /* registry.c — the table of pruning methods known to `dpf train --method`. */
 #include <string.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 static const dpf_method_ops *const methods[] = {
     &dpf_method_dense, &dpf_method_dpf, &dpf_method_incremental, &dpf_method_oneshot,

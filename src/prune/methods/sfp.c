@@ -14,16 +14,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "prune/pruner.h"
-
-static dpf_status sfp_begin(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    p->hard = 0;
-    p->masked_forward = 0;
-    p->monotone = 0;
-    return dpf_net_use_forward_weights(p->net, 0);
-}
+#include "prune/method.h"
 
 /* Masks the floor(ratio * filters) filters of smallest L2 norm of one tensor. */
 static void select_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double ratio)
@@ -43,11 +34,9 @@ static void select_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double
 
 static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 {
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (pi->prunable && pi->filters > 0)
-            select_layer_filters(p, pi, p->cfg->sparsity);
-    }
+    for (int l = 0; l < p->n_layers; l++)
+        if (p->layers[l]->filters > 0)
+            select_layer_filters(p, p->layers[l], p->cfg->sparsity);
     p->target = p->cfg->sparsity;
     dpf_pruner_record_update(p, c);   /* delta: the share of ||w||^2 the zeroing removes */
     /* zero the selected filters in w itself; momentum is kept (reference code) */
@@ -59,5 +48,5 @@ static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_sfp = {
-    .name = "sfp", .begin_phase = sfp_begin, .end_epoch = sfp_end_epoch,
+    .name = "sfp", .end_epoch = sfp_end_epoch,
 };
