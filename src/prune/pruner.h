@@ -20,20 +20,7 @@
 #include "dpf/prune.h"
 #include "dpf/safetensors.h"
 #include "dpf/train.h"
-
-typedef enum dpf_phase_kind {
-    DPF_PHASE_TRAIN,     /* the method's own hooks run */
-    DPF_PHASE_FINETUNE   /* the mask is fixed and enforced */
-} dpf_phase_kind;
-
-typedef struct dpf_phase {
-    dpf_phase_kind kind;
-    char name[24];       /* "train", "lt-round-2", "finetune" */
-    int epochs;
-    double lr;           /* base LR of the phase's schedule */
-} dpf_phase;
-
-#define DPF_MAX_PHASES 32
+#include "dpf/trainer.h"
 
 typedef struct dpf_prune_ctx {
     dpf_net *net;
@@ -118,7 +105,6 @@ dpf_status dpf_pruner_restore(dpf_pruner *p, double target, int64_t update_count
 
 /* ---- the methods ---- */
 typedef struct dpf_method_ops dpf_method_ops;
-const dpf_method_ops *dpf_method_find(const char *name);
-const char *dpf_method_list(void);
+const dpf_method_ops *dpf_method_find(const char *name);  /* dpf_method_list: dpf/trainer.h */
 
 #endif

@@ -54,7 +54,7 @@ static void test_dpf_feedback_and_revival(void **state)
     while (dpf_pruner_mask(h.p)[victim])
         victim++;
     w[victim] = 10;
-    while (h.ctx.step <= 4) /* steps 2, 3 and 4; step 4 updates the mask */
+    while (h.ctx->step <= 4) /* steps 2, 3 and 4; step 4 updates the mask */
         h_step(&h);
     assert_int_equal(dpf_pruner_mask(h.p)[victim], 1);
     dpf_pruner_refresh(h.p); /* w~ of the current w */
@@ -81,7 +81,7 @@ static void test_incremental_never_revives(void **state)
             if (ever_pruned[i]) {
                 assert_int_equal(dpf_pruner_mask(h.p)[i], 0);          /* never comes back */
                 assert_true(dpf_net_weights(h.net)[i] == 0); /* stays exactly zero */
-                assert_true(h.opt.m[i] == 0);                /* momentum masked too */
+                assert_true(h.opt->m[i] == 0);                /* momentum masked too */
             }
             ever_pruned[i] |= !dpf_pruner_mask(h.p)[i];
         }
