@@ -73,8 +73,10 @@ void dpf_pruner_select(dpf_pruner *p, const dpf_prune_ctx *c, double s, const dp
                        dpf_score_kind kind);
 /* Scratch for filter-wise selection, sized for the prunable filters (structured.c). */
 void *dpf_pruner_filter_scratch(const dpf_pruner *p);
-/* Filter-wise selection (structured.c): one L2 norm per output filter of |src| (or |g ⊙ src|). */
-void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g);
+/* Filter-wise selection (structured.c): one L2 norm per output filter of |src| (or |g ⊙ src|),
+ * ranked across the layers or within each (per_layer). Sets p->mask only. */
+void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g,
+                               int per_layer);
 /* Records a mask change (compared with the mask of the previous record): delta, IoU, flips at
  * target p->target. Methods that edit p->mask themselves (SET, RigL, DSR, SM, SFP) call it after
  * the edit. Returns the record (a method may add its own fields). */

@@ -142,7 +142,7 @@ void dpf_pruner_select(dpf_pruner *p, const dpf_prune_ctx *c, double s, const dp
 {
     const dpf_real *g = kind == DPF_SCORE_GRAD_TIMES_WEIGHT ? dpf_net_grads(p->net) : NULL;
     if (p->cfg->structured)
-        dpf_pruner_select_filters(p, s, src, g);
+        dpf_pruner_select_filters(p, s, src, g, p->cfg->layer_scope);
     else
         select_unstructured(p, s, src, g);
     if (p->ops->monotone)

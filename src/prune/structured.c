@@ -50,7 +50,8 @@ void *dpf_pruner_filter_scratch(const dpf_pruner *p)
     return malloc((total ? total : 1) * sizeof(filter_score));
 }
 
-void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g)
+void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g,
+                               int per_layer)
 {
     filter_score *fs = p->filter_scratch;
     int m = 0;
@@ -62,7 +63,7 @@ void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, con
             set_filter(p, pi, f, 1);
         }
     }
-    if (p->cfg->layer_scope) {
+    if (per_layer) {
         for (int start = 0; start < m;) {
             int t = fs[start].tensor, end = start;
             while (end < m && fs[end].tensor == t)

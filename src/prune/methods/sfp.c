@@ -11,39 +11,15 @@
  * back ("soft"). p->mask records the last zeroing; the final one defines the sparse model (a
  * --finetune phase then enforces it). Linear hidden layers count their output neurons as filters.
  * The paper's Algorithm 1 prunes at the end of every epoch only (not at initialisation). */
-#include <math.h>
-#include <string.h>
-
 #include "prune/method.h"
-
-/* Masks the floor(ratio * filters) filters of smallest L2 norm of one tensor. */
-static void select_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double ratio)
-{
-    const dpf_real *w = dpf_net_weights(p->net) + pi->offset;
-    const size_t filters = (size_t)pi->filters, len = pi->count / filters;
-    for (size_t f = 0; f < filters; f++) {
-        double s = 0;
-        for (size_t i = f * len; i < (f + 1) * len; i++)
-            s += (double)w[i] * (double)w[i];
-        p->scores[f] = (float)sqrt(s);
-    }
-    dpf_select_smallest(&p->sel, p->keep, p->scores, filters, dpf_prune_count(ratio, filters));
-    for (size_t f = 0; f < filters; f++)
-        memset(p->mask + pi->offset + f * len, p->keep[f], len);
-}
 
 static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 {
-    for (int l = 0; l < p->n_layers; l++)
-        if (p->layers[l]->filters > 0)
-            select_layer_filters(p, p->layers[l], p->cfg->sparsity);
+    dpf_pruner_select_filters(p, p->cfg->sparsity, dpf_net_weights(p->net), NULL, 1);
     p->target = p->cfg->sparsity;
     dpf_pruner_record_update(p, c);   /* delta: the share of ||w||^2 the zeroing removes */
     /* zero the selected filters in w itself; momentum is kept (reference code) */
-    dpf_real *w = dpf_net_weights(p->net);
-    for (size_t i = 0; i < p->n; i++)
-        if (!p->mask[i])
-            w[i] = 0;
+    dpf_pruner_enforce(p, NULL);
     return DPF_OK;
 }
 
