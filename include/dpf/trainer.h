@@ -61,7 +61,9 @@ int64_t dpf_trainer_steps(const dpf_trainer *t);
 /* Seconds spent in the method's hooks so far (its overhead over dense training). */
 double dpf_trainer_method_seconds(const dpf_trainer *t);
 
-/* Accuracy and mean loss (either may be NULL) of the sparse model on a whole data set. */
+/* Accuracy and mean loss (loss may be NULL) of the sparse model (forward weights refreshed) on
+ * a whole data set, normalised by the configuration's mean and std. Errors: a data set of
+ * another input shape. */
 struct dpf_dataset;
 dpf_status dpf_trainer_evaluate(dpf_trainer *t, const struct dpf_dataset *ds, double *accuracy,
                                 double *loss);

@@ -12,22 +12,19 @@ double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct
                       double *method_s)
 {
     dpf_net *net = ctx->net;
-    double t0 = method_s ? dpf_now() : 0, hooks = 0;
+    double t0 = dpf_now();
     dpf_pruner_before_step(p, ctx);
-    if (method_s)
-        hooks += dpf_now() - t0;
+    double hooks = dpf_now() - t0;
     dpf_net_forward(net, ctx->x, ctx->batch, 1);
     double loss = dpf_net_loss(net, ctx->y, correct);
     dpf_net_backward(net);
-    t0 = method_s ? dpf_now() : 0;
+    t0 = dpf_now();
     dpf_pruner_after_backward(p, ctx);
-    if (method_s)
-        hooks += dpf_now() - t0;
+    hooks += dpf_now() - t0;
     dpf_optim_step(ctx->opt, dpf_net_weights(net), dpf_net_grads(net), lr);
-    t0 = method_s ? dpf_now() : 0;
+    t0 = dpf_now();
     dpf_pruner_after_step(p, ctx);
-    if (method_s)
-        *method_s += hooks + dpf_now() - t0;
+    *method_s += hooks + dpf_now() - t0;
     ctx->step++;
     return loss;
 }
@@ -132,12 +129,8 @@ double dpf_trainer_method_seconds(const dpf_trainer *t)
 dpf_status dpf_trainer_evaluate(dpf_trainer *t, const dpf_dataset *ds, double *accuracy,
                                 double *loss)
 {
-    double acc;
     dpf_pruner_refresh(t->pruner);
-    dpf_status st = dpf_evaluate(t->net, ds, t->cfg.mean, t->cfg.std, &acc, loss);
-    if (st == DPF_OK && accuracy)
-        *accuracy = acc;
-    return st;
+    return dpf_evaluate(t->net, ds, t->cfg.mean, t->cfg.std, accuracy, loss);
 }
 
 dpf_status dpf_trainer_save(dpf_trainer *t, const char *dir)

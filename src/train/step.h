@@ -35,8 +35,8 @@ struct dpf_trainer {
 };
 
 /* One step of pruner p on the batch in ctx (x, y, batch); ctx->step is advanced. Returns the
- * mean loss (may be NaN); *correct (may be NULL) gets the argmax hits; *method_s (may be NULL)
- * gets the seconds spent in the method's hooks added. */
+ * mean loss (may be NaN); *correct (may be NULL) gets the argmax hits; *method_s gets the
+ * seconds spent in the method's hooks added. */
 double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct,
                       double *method_s);
 /* The trainer's optimiser and pruner (for a whole run built around them, and tests). */

@@ -82,7 +82,8 @@ static void rig_free(rig *r)
  * optimiser step, after_step); the epoch end is separate: rig_end_epoch. */
 static void rig_step(rig *r)
 {
-    dpf_train_step(r->p, &r->ctx, 0.05, NULL, NULL);
+    double method_s = 0;
+    dpf_train_step(r->p, &r->ctx, 0.05, NULL, &method_s);
 }
 
 /* The pruner's end of epoch; returns its statistics (their updates are the epoch's). */
