@@ -81,6 +81,9 @@ void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, con
  * target p->target. Methods that edit p->mask themselves (SET, RigL, DSR, SM, SFP) call it after
  * the edit. Returns the record (a method may add its own fields). */
 dpf_mask_update *dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c);
+/* A new record at the end of the epoch's list, every field absent but the step (p->lost, and
+ * an error at the end of the epoch, when the list cannot grow). */
+dpf_mask_update *dpf_pruner_new_record(dpf_pruner *p, int64_t step);
 /* A record with only the step and delta (DPF's compressor: no mask). */
 void dpf_pruner_record_delta(dpf_pruner *p, const dpf_prune_ctx *c);
 void dpf_pruner_form_forward(dpf_pruner *p);   /* w~ = m ⊙ w */

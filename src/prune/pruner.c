@@ -152,8 +152,7 @@ void dpf_pruner_select(dpf_pruner *p, const dpf_prune_ctx *c, double s, const dp
     dpf_pruner_record_update(p, c);
 }
 
-/* A new record at the end of the epoch's list (or p->lost when the list cannot grow). */
-static dpf_mask_update *new_record(dpf_pruner *p, const dpf_prune_ctx *c)
+dpf_mask_update *dpf_pruner_new_record(dpf_pruner *p, int64_t step)
 {
     if (p->n_epoch_updates == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 16;
@@ -165,7 +164,7 @@ static dpf_mask_update *new_record(dpf_pruner *p, const dpf_prune_ctx *c)
         p->updates = u, p->cap = cap;
     }
     dpf_mask_update *u = &p->updates[p->n_epoch_updates++];
-    *u = (dpf_mask_update){.step = c->step, .sparsity = NAN, .iou = NAN, .flips = -1,
+    *u = (dpf_mask_update){.step = step, .sparsity = NAN, .iou = NAN, .flips = -1,
                            .threshold = NAN, .prune_rate = NAN, .reallocated = -1};
     return u;
 }
@@ -185,7 +184,7 @@ static double prunable_delta(const dpf_pruner *p, const dpf_real *wt)
 
 void dpf_pruner_record_delta(dpf_pruner *p, const dpf_prune_ctx *c)
 {
-    new_record(p, c)->delta = prunable_delta(p, dpf_net_forward_weights(p->net));
+    dpf_pruner_new_record(p, c->step)->delta = prunable_delta(p, dpf_net_forward_weights(p->net));
 }
 
 dpf_mask_update *dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c)
@@ -201,7 +200,7 @@ dpf_mask_update *dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c)
         dpf_iou_sums(p->prev_mask + off, p->mask + off, p->layers[l]->count, &inter, &uni);
     }
     p->n_updates++;
-    dpf_mask_update *u = new_record(p, c);
+    dpf_mask_update *u = dpf_pruner_new_record(p, c->step);
     u->sparsity = p->target;
     u->delta = prunable_delta(p, NULL);
     u->iou = uni ? (double)inter / (double)uni : 1.0;

@@ -4,7 +4,6 @@
  * threshold, ...) as tensors under "pruner/" and "method/"; the scalars (target, counters, the
  * mask updates of the unfinished epoch) are handed to the trainer, which stores them. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "prune/method.h"
@@ -73,14 +72,11 @@ dpf_status dpf_pruner_load_tensors(dpf_pruner *p, const dpf_st_file *f)
 dpf_status dpf_pruner_restore(dpf_pruner *p, double target, int64_t update_count,
                               const dpf_mask_update *updates, size_t n)
 {
-    dpf_mask_update *u = n > p->cap ? realloc(p->updates, n * sizeof *u) : p->updates;
-    if (n > p->cap && !u)
-        return dpf_error(DPF_ERR_NOMEM, "out of memory");
-    if (n > p->cap)
-        p->updates = u, p->cap = n;
-    if (n)
-        memcpy(p->updates, updates, n * sizeof *updates);
-    p->n_epoch_updates = n;
+    p->n_epoch_updates = 0;
+    for (size_t i = 0; i < n; i++)
+        *dpf_pruner_new_record(p, updates[i].step) = updates[i];
+    if (p->out_of_memory)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory for the records of mask updates");
     p->target = target;
     p->n_updates = update_count;
     return DPF_OK;
