@@ -9,7 +9,6 @@
  * trainer (dpf/trainer.h, step.c) that built its own net from the data. */
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +46,13 @@ static dpf_status load_data(run *r)
 static dpf_status setup(run *r)
 {
     dpf_train_config *c = &r->cfg;
-    if (c->threads > 0)
-        omp_set_num_threads(c->threads);
-    dpf_status st = load_data(r);
+    dpf_net_options no = {.max_batch = c->batch, .threads = c->threads};
+    dpf_status st = dpf_conv_algo_parse(c->conv_algo, &no.conv_algo);
     if (st == DPF_OK)
-        st = dpf_net_create(&r->net, c->model, r->train.c, r->train.h, r->train.w,
-                            r->train.classes, c->batch);
+        st = load_data(r);
+    if (st == DPF_OK)
+        st = dpf_net_create_with(&r->net, c->model, r->train.c, r->train.h, r->train.w,
+                                 r->train.classes, &no);
     if (st != DPF_OK)
         return st;
     r->own_net = 1;
@@ -404,13 +404,17 @@ dpf_status dpf_trainer_run(dpf_trainer *r, dpf_train_result *res)
     if (!r->own_net)
         return dpf_error(DPF_ERR_STATE, "dpf_trainer_run: the trainer was created on a net of "
                          "the caller's (step it with dpf_trainer_step)");
+    const int threads = dpf_threads_enter(r->cfg.threads); /* the caller's count comes back */
     epoch_stats es = {0};
     dpf_status st = DPF_OK;
     for (int ph = r->resuming ? r->pos.phase : 0; st == DPF_OK && ph < r->n_phases; ph++)
         st = run_phase(r, ph, &es);
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
-    return st == DPF_OK ? finish(r, res, r->t_created) : st;
+    if (st == DPF_OK)
+        st = finish(r, res, r->t_created);
+    dpf_threads_leave(threads);
+    return st;
 }
 
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)

@@ -19,6 +19,7 @@
 
 typedef struct bench_opts {
     dpf_train_config cfg;
+    dpf_conv_algo algo;
     int c, h, w, classes, steps, warmup, json, inference;
     double peak_gflops;
 } bench_opts;
@@ -83,7 +84,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
         case 'j': o->json = 1; break;
         case 'I': o->inference = 1; break;
-        case 'A': bad = cli_conv_algo(optarg); break;
+        case 'A': bad = cli_conv_algo(optarg, &o->algo); break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
     }
@@ -186,7 +187,9 @@ static int bench_inference(const bench_opts *o)
 {
     const int big = 256;
     dpf_net *net;
-    if (dpf_net_create(&net, o->cfg.model, o->c, o->h, o->w, o->classes, big) != DPF_OK)
+    dpf_net_options no = {.max_batch = big, .inference = 1, .conv_algo = o->algo,
+                          .threads = o->cfg.threads};
+    if (dpf_net_create_with(&net, o->cfg.model, o->c, o->h, o->w, o->classes, &no) != DPF_OK)
         return cli_report_error(), 1;
     dpf_net_init(net, 1);
     size_t nx = (size_t)big * o->c * o->h * o->w;
@@ -235,7 +238,9 @@ int cmd_bench(int argc, char **argv)
     if (o.inference)
         return bench_inference(&o);
     dpf_net *net;
-    if (dpf_net_create(&net, o.cfg.model, o.c, o.h, o.w, o.classes, o.cfg.batch) != DPF_OK)
+    dpf_net_options no = {.max_batch = o.cfg.batch, .conv_algo = o.algo,
+                          .threads = o.cfg.threads};
+    if (dpf_net_create_with(&net, o.cfg.model, o.c, o.h, o.w, o.classes, &no) != DPF_OK)
         return cli_report_error(), 1;
     dpf_net_init(net, 1);
     double *times = malloc((size_t)o.steps * sizeof *times);
@@ -261,7 +266,7 @@ int cmd_bench(int argc, char **argv)
                "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f, "
                "\"method_ms\": %.4f, \"method_share\": %.5f}\n",
                o.cfg.model, o.cfg.method, o.cfg.sparsity, o.cfg.batch, omp_get_max_threads(),
-               dpf_conv_algo(), ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
+               dpf_conv_algo_name(o.algo), ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
                1e3 * method_s / o.steps, method_share);
     else
         printf("%s %d,%d,%d batch %d, %s%s, %d threads: %.0f images/s, %.2f ms/step (median "
