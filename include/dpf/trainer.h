@@ -32,13 +32,16 @@ typedef struct dpf_trainer dpf_trainer;
 /* Creates a trainer for cfg (copied) on net: the optimiser (cfg->optimizer) and the pruning
  * method (cfg->method) with its phases. net == NULL: the trainer loads cfg->data and builds
  * cfg->model itself, for dpf_trainer_run. A given net is borrowed (it must outlive the trainer;
- * it is not freed). Errors: unknown method, out of memory, data that cannot be loaded. *out is
- * NULL on error. */
+ * it is not freed). Errors: options out of range (dpf_train_config_check), a method's own
+ * (e.g. SM without momentum shows at begin_phase), out of memory; without a net also data that
+ * cannot be loaded, an --out in use, a --resume checkpoint that does not fit. *out is NULL on
+ * error. */
 dpf_status dpf_trainer_create(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net);
 /* Frees the trainer and what it owns (a net it built, its data, its lock on --out). NULL: no-op. */
 void dpf_trainer_free(dpf_trainer *t);
 
-/* The phases of the run (0 <= i < dpf_trainer_phase_count). */
+/* The phases of the run (0 <= i < dpf_trainer_phase_count; the trainer's, valid while it
+ * lives). */
 int dpf_trainer_phase_count(const dpf_trainer *t);
 const dpf_phase *dpf_trainer_phase(const dpf_trainer *t, int i);
 
@@ -46,7 +49,8 @@ const dpf_phase *dpf_trainer_phase(const dpf_trainer *t, int i);
  * begin (e.g. SNIP's or SET's mask). A phase > 0 begun first (a resumed run) begins phase 0
  * first, where the method creates its state. Errors: the method's (out of memory, options). */
 dpf_status dpf_trainer_begin_phase(dpf_trainer *t, int phase, int steps_per_epoch);
-/* One training step on x (batch, C, H, W) with labels y (batch) at learning rate lr; returns
+/* One training step of the begun phase on x (batch, C, H, W) with labels y (batch), batch at
+ * most the net's largest, at learning rate lr; returns
  * the mean loss (NaN or Inf when training diverged: the caller decides); *correct (may be NULL)
  * gets the argmax hits. x and y are read during the call only. */
 double dpf_trainer_step(dpf_trainer *t, const float *x, const int32_t *y, int batch, double lr,
@@ -56,7 +60,7 @@ double dpf_trainer_step(dpf_trainer *t, const float *x, const int32_t *y, int ba
 dpf_status dpf_trainer_end_epoch(dpf_trainer *t);
 /* Ends the current phase (One-shot's pruning, LT's prune and rewind). */
 dpf_status dpf_trainer_end_phase(dpf_trainer *t);
-/* Steps done in the current phase. */
+/* Steps done in the current phase (resumed ones included). */
 int64_t dpf_trainer_steps(const dpf_trainer *t);
 /* Seconds spent in the method's hooks so far (its overhead over dense training). */
 double dpf_trainer_method_seconds(const dpf_trainer *t);
@@ -75,7 +79,10 @@ dpf_status dpf_trainer_save(dpf_trainer *t, const char *dir);
 dpf_status dpf_trainer_load(dpf_trainer *t, const char *dir);
 
 /* A whole run of a trainer created without a net (see dpf_train_run, which is create + run +
- * free): every phase, metrics, checkpoints, the model files in cfg->out. */
+ * free): every phase, metrics, checkpoints, the model files in cfg->out (--resume: from its
+ * checkpoint). Runs once; *result is filled on success. Errors: DPF_ERR_STATE for a trainer on
+ * a caller's net, DPF_ERR_INTERRUPTED after dpf_trainer_request_stop (the checkpoint saved),
+ * DPF_ERR_NUMERIC when training diverges, I/O errors naming the file. */
 dpf_status dpf_trainer_run(dpf_trainer *t, dpf_train_result *result);
 /* Asks the trainer to save a checkpoint after its current step and make dpf_trainer_run return
  * DPF_ERR_INTERRUPTED. Async-signal-safe (one store), for SIGINT / SIGTERM handlers; t must

@@ -68,50 +68,33 @@ json_t *dpf_json_pruner_state(const dpf_pruner *p)
                      "hard", dpf_pruner_hard(p), "monotone", dpf_pruner_monotone(p));
 }
 
-/* A number of o (NAN when absent); *bad is set when it is there but not a number. */
-static double number_or_nan(const json_t *o, const char *key, int *bad)
-{
-    const json_t *j = json_object_get(o, key);
-    *bad |= j && !json_is_number(j);
-    return j ? json_number_value(j) : NAN;
-}
-
-static int64_t count_or_none(const json_t *o, const char *key, int *bad)
-{
-    const json_t *j = json_object_get(o, key);
-    *bad |= j && !json_is_integer(j);
-    return j ? json_integer_value(j) : -1;
-}
-
-/* The records of a: 0, or -1 when one is malformed. */
+/* The records of a: 0, or -1 when one is malformed (no step or delta, a field of the wrong
+ * type); fields a record lacks are NAN or -1. */
 static int parse_updates(const json_t *a, dpf_mask_update *out)
 {
     for (size_t i = 0; i < json_array_size(a); i++) {
-        const json_t *o = json_array_get(a, i);
-        int bad = !json_is_integer(json_object_get(o, "step")) ||
-                  !json_is_number(json_object_get(o, "delta"));
-        out[i] = (dpf_mask_update){.step = json_integer_value(json_object_get(o, "step")),
-                                   .delta = json_number_value(json_object_get(o, "delta"))};
-        out[i].sparsity = number_or_nan(o, "sparsity", &bad);
-        out[i].iou = number_or_nan(o, "iou", &bad);
-        out[i].flips = count_or_none(o, "flips", &bad);
-        out[i].threshold = number_or_nan(o, "threshold", &bad);
-        out[i].prune_rate = number_or_nan(o, "prune_rate", &bad);
-        out[i].reallocated = count_or_none(o, "reallocated", &bad);
-        if (bad)
+        dpf_mask_update *u = &out[i];
+        *u = (dpf_mask_update){.sparsity = NAN, .iou = NAN, .threshold = NAN, .prune_rate = NAN};
+        json_int_t step, flips = -1, reallocated = -1;
+        if (json_unpack((json_t *)json_array_get(a, i), "{s:I, s?F, s:F, s?F, s?I, s?F, s?F, s?I}",
+                        "step", &step, "sparsity", &u->sparsity, "delta", &u->delta, "iou",
+                        &u->iou, "flips", &flips, "threshold", &u->threshold, "prune_rate",
+                        &u->prune_rate, "reallocated", &reallocated) != 0)
             return -1;
+        u->step = step, u->flips = flips, u->reallocated = reallocated;
     }
     return 0;
 }
 
 dpf_status dpf_json_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *state)
 {
-    const json_t *pj = json_object_get(state, "pruner");
-    const json_t *updates = json_object_get(pj, "updates");
-    if (!json_is_real(json_object_get(pj, "target")) || !json_is_array(updates) ||
-        !json_is_integer(json_object_get(pj, "n_updates")) ||
-        !json_is_boolean(json_object_get(pj, "hard")) ||
-        !json_is_boolean(json_object_get(pj, "monotone")))
+    double target;
+    json_int_t count;
+    json_t *updates;
+    int hard, monotone; /* the method's (and phase's): checked, not restored */
+    if (json_unpack((json_t *)json_object_get(state, "pruner"), "{s:F, s:I, s:o, s:b, s:b}",
+                    "target", &target, "n_updates", &count, "updates", &updates, "hard", &hard,
+                    "monotone", &monotone) != 0 || !json_is_array(updates))
         return dpf_error(DPF_ERR_FORMAT, "%s: checkpoint metadata lacks the pruner's state",
                          f->path);
     size_t n = json_array_size(updates);
@@ -122,11 +105,10 @@ dpf_status dpf_json_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_
                         ? DPF_OK
                         : dpf_error(DPF_ERR_FORMAT, "%s: a mask update in the checkpoint's "
                                     "metadata is malformed", f->path);
-    if (st == DPF_OK) /* hard and monotone are the method's (and phase's): not restored */
+    if (st == DPF_OK)
         st = dpf_pruner_load_tensors(p, f);
     if (st == DPF_OK)
-        st = dpf_pruner_restore(p, json_real_value(json_object_get(pj, "target")),
-                                json_integer_value(json_object_get(pj, "n_updates")), u, n);
+        st = dpf_pruner_restore(p, target, count, u, n);
     free(u);
     return st;
 }

@@ -39,7 +39,7 @@ struct dpf_trainer {
  * seconds spent in the method's hooks added. */
 double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct,
                       double *method_s);
-/* The trainer's optimiser and pruner (for a whole run built around them, and tests). */
+/* Builds t's optimiser, pruner and phases around t->net and t->cfg (dpf_trainer_create). */
 dpf_status dpf_trainer_init(dpf_trainer *t);
 
 #endif
