@@ -18,28 +18,27 @@ void dpf_pruner_form_forward(dpf_pruner *p)
         wf[i] = m[i] ? w[i] : 0;
 }
 
-void dpf_pruner_mask_grads(dpf_pruner *p)
+/* x = m ⊙ x over the flat parameters. */
+static void zero_pruned(const dpf_pruner *p, dpf_real *x)
 {
-    dpf_real *g = dpf_net_grads(p->net);
     const uint8_t *m = p->mask;
     const long n = (long)p->n;
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i++)
         if (!m[i])
-            g[i] = 0;
+            x[i] = 0;
+}
+
+void dpf_pruner_mask_grads(dpf_pruner *p)
+{
+    zero_pruned(p, dpf_net_grads(p->net));
 }
 
 void dpf_pruner_enforce(dpf_pruner *p, dpf_optimizer *opt)
 {
-    dpf_real *w = dpf_net_weights(p->net);
-    const uint8_t *m = p->mask;
-    const long n = (long)p->n;
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++)
-        if (!m[i])
-            w[i] = 0;
+    zero_pruned(p, dpf_net_weights(p->net));
     if (opt)
-        dpf_optim_mask_state(opt, m);
+        dpf_optim_mask_state(opt, p->mask);
 }
 
 dpf_status dpf_pruner_begin_phase(dpf_pruner *p, dpf_prune_ctx *c, const dpf_phase *phase)
