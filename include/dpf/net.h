@@ -160,6 +160,8 @@ typedef struct dpf_layer_time {
     char name[80];          /* "conv layer1.0.conv1 16->16 3x3/1", "bn+relu layer1.0.bn1", ... */
     double forward_s, backward_s;
     int64_t forwards, backwards;
+    char kernel[8];         /* conv / linear: "dense" or "sparse" at the last forward's batch */
+    double density;         /* conv / linear: share of nonzero weights as prepared; else 1 */
 } dpf_layer_time;
 void dpf_net_set_profiling(dpf_net *net, int on);
 int dpf_net_profile_count(const dpf_net *net);

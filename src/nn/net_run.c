@@ -216,8 +216,18 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
                  nd->conv.stride);
     else if (nd->op == DPF_OP_LINEAR)
         snprintf(what, sizeof what, " %zu->%d", in->size, nd->c);
-    int len = snprintf(out->name, sizeof out->name, "%s%s%s %.*s", kinds[nd->op],
-                       nd->op == DPF_OP_BN && nd->in[1] >= 0 ? "+add" : "",
+    out->density = 1;
+    if (nd->cv || nd->lin) {
+        const int n = net->batch > 0 ? net->batch : 1;
+        dpf_weights_kind k = nd->cv ? dpf_k_conv2d_kind(nd->cv, n) : dpf_k_linear_layer_kind(nd->lin, n);
+        snprintf(out->kernel, sizeof out->kernel, "%s", k == DPF_WEIGHTS_SPARSE ? "sparse" : "dense");
+        out->density = nd->cv ? dpf_k_conv2d_density(nd->cv) : dpf_k_linear_layer_density(nd->lin);
+    } else if (nd->op == DPF_OP_LINEAR) {
+        snprintf(out->kernel, sizeof out->kernel, "dense");
+    }
+    int len = snprintf(out->name, sizeof out->name, "%s%s%s%s %.*s", kinds[nd->op],
+                       nd->fold >= 0 ? "+bn" : "",
+                       (nd->op == DPF_OP_BN || nd->op == DPF_OP_CONV) && nd->in[1] >= 0 ? "+add" : "",
                        nd->relu ? "+relu" : "",
                        (int)(strlen(param) > 6 ? strlen(param) - 7 : 0), param);
     if (len > 0 && (size_t)len < sizeof out->name)

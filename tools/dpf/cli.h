@@ -15,6 +15,9 @@ int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 
+/* `dpf bench --inference --model-file FILE` (cmd_bench_engine.c); rounds >= 1. */
+int bench_engine(const char *path, int threads, int rounds, int json);
+
 /* Each returns 0 on success, or prints "dpf: OPTION: ..." and returns -1. */
 int cli_int(const char *opt, const char *text, int *out);
 int cli_u64(const char *opt, const char *text, uint64_t *out);

@@ -21,6 +21,7 @@ typedef struct bench_opts {
     dpf_train_config cfg;
     dpf_conv_algo algo;
     int c, h, w, classes, steps, warmup, json, inference;
+    char model_file[1024];  /* --inference on a trained model: the engine, dense vs by rule */
     double peak_gflops;
 } bench_opts;
 
@@ -44,6 +45,9 @@ static void bench_help(void)
            "  --warmup N          untimed steps first   [5]\n"
            "  --peak-gflops F     the machine's FP32 peak, for the share printed   [430]\n"
            "  --inference         time eval forward passes: batch-1 latency, batch-256 images/s\n"
+           "  --model-file FILE   with --inference: a trained model (RUN_DIR or .safetensors)\n"
+           "                      in the inference engine, kernels by the rule against dense\n"
+           "                      only, interleaved, and the kernel and density per layer\n"
            "  --json              one JSON object instead of text\n"
            "  -h, --help          this help\n",
            dpf_model_list(), dpf_method_list());
@@ -56,7 +60,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},    {"method", 1, 0, 'M'},
         {"sparsity", 1, 0, 's'}, {"period", 1, 0, 'p'},  {"steps", 1, 0, 'n'},
         {"warmup", 1, 0, 'W'}, {"peak-gflops", 1, 0, 'P'}, {"json", 0, 0, 'j'},
-        {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'},
+        {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'}, {"model-file", 1, 0, 'F'},
         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int sparsity_given = 0, bad = 0;
     optind = 1;
@@ -84,6 +88,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
         case 'j': o->json = 1; break;
         case 'I': o->inference = 1; break;
+        case 'F': bad = cli_string("--model-file", optarg, o->model_file, sizeof o->model_file); break;
         case 'A': bad = cli_conv_algo(optarg, &o->algo); break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
@@ -235,6 +240,16 @@ int cmd_bench(int argc, char **argv)
         return cli_report_error(), 2;
     if (o.cfg.threads > 0)
         omp_set_num_threads(o.cfg.threads);
+    if (o.model_file[0] && !o.inference) {
+        fprintf(stderr, "dpf bench: --model-file needs --inference\n");
+        return 2;
+    }
+    if (o.model_file[0]) {
+        char path[2048];
+        if (cli_model_path(o.model_file, path, sizeof path) != 0)
+            return 1;
+        return bench_engine(path, o.cfg.threads, o.steps < 5 ? 5 : o.steps / 3, o.json);
+    }
     if (o.inference)
         return bench_inference(&o);
     dpf_net *net;
