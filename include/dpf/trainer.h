@@ -47,7 +47,8 @@ const dpf_phase *dpf_trainer_phase(const dpf_trainer *t, int i);
 
 /* Begins phase i, of steps_per_epoch steps per epoch: a fresh optimiser, step 0, the method's
  * begin (e.g. SNIP's or SET's mask). A phase > 0 begun first (a resumed run) begins phase 0
- * first, where the method creates its state. Errors: the method's (out of memory, options). */
+ * first, where the method creates its state. Errors: a phase out of range (DPF_ERR_ARG), the
+ * method's (out of memory, options). */
 dpf_status dpf_trainer_begin_phase(dpf_trainer *t, int phase, int steps_per_epoch);
 /* One training step of the begun phase on x (batch, C, H, W) with labels y (batch), batch at
  * most the net's largest, at learning rate lr; returns

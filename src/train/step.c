@@ -80,6 +80,9 @@ const dpf_phase *dpf_trainer_phase(const dpf_trainer *t, int i)
 
 dpf_status dpf_trainer_begin_phase(dpf_trainer *t, int phase, int steps_per_epoch)
 {
+    if (phase < 0 || phase >= t->n_phases)
+        return dpf_error(DPF_ERR_ARG, "phase %d: the run has phases 0 to %d", phase,
+                         t->n_phases - 1);
     dpf_prune_ctx *c = &t->ctx;
     c->phase = phase, c->step = 0, c->epoch = 0;
     c->steps_per_epoch = steps_per_epoch;

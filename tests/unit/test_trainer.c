@@ -56,6 +56,7 @@ static void test_caller_net(void **state)
     assert_int_equal(dpf_trainer_create(&t, &c, net), DPF_OK);
     assert_int_equal(dpf_trainer_phase_count(t), 1);
     assert_string_equal(dpf_trainer_phase(t, 0)->name, "train");
+    assert_int_equal(dpf_trainer_begin_phase(t, 1, 3), DPF_ERR_ARG);
     assert_int_equal(dpf_trainer_begin_phase(t, 0, 3), DPF_OK);
     float x[4 * 16];
     int32_t y[4] = {1, 2, 3, 4};
