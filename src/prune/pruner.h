@@ -64,6 +64,8 @@ typedef struct dpf_state_item {
 
 typedef struct dpf_method_ops {
     const char *name;
+    /* Checks the method's own options (NULL: none to check); the error names the option. */
+    dpf_status (*check)(const dpf_train_config *cfg);
     /* Fills the phases of a run (the trainer's config is in p->cfg); returns their number.
      * NULL: one training phase of --epochs at --lr. */
     int (*phases)(dpf_pruner *p, dpf_phase *phases);

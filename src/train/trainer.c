@@ -89,7 +89,9 @@ static dpf_status setup(run *r)
     dpf_train_config *c = &r->cfg;
     if (c->threads > 0)
         omp_set_num_threads(c->threads);
-    dpf_status st = load_data(r);
+    dpf_status st = dpf_set_conv_algo(c->conv_algo);
+    if (st == DPF_OK)
+        st = load_data(r);
     if (st == DPF_OK)
         st = dpf_net_create(&r->net, c->model, r->train.c, r->train.h, r->train.w,
                             r->train.classes, c->batch);

@@ -326,4 +326,5 @@ const dpf_method_ops dpf_method_dsr = {
     .name = "dsr", .begin_phase = dsr_begin,
     .after_backward = dpf_hook_mask_grads, .after_step = dsr_after_step, .destroy = dsr_destroy,
     .state_items = dsr_state_items,
+    .check = dpf_sparse_check,
 };
