@@ -76,7 +76,7 @@ typedef enum dpf_option_type {
     DPF_OPTION_TEXT,    /* char array; `choices`, when set, lists the values allowed */
     DPF_OPTION_CHOICE,  /* int: min + the index of the value in `choices` */
     DPF_OPTION_LIST,    /* doubles, their number in the int at `count` */
-    DPF_OPTION_FLOAT3   /* float[3], no command-line option (the normalisation) */
+    DPF_OPTION_FLOAT3   /* float[3] "a,b,c"; no command-line option (the normalisation) */
 } dpf_option_type;
 
 enum {
@@ -95,8 +95,7 @@ typedef struct dpf_train_option {
     const char *key;          /* in config.json and checkpoints */
     size_t offset, size;      /* the field of dpf_train_config */
     dpf_option_type type;
-    double def;               /* default of a number, bool or choice */
-    const char *def_text;     /* default of a text or a list ("0.5,0.75") */
+    const char *def;          /* the default as on the command line; NULL: 0, "" or not given */
     double min, max;          /* range of a number */
     const char *choices;      /* "global|layer" */
     const char *(*list)(void); /* --help: the values allowed, from a registry (models, methods) */
@@ -117,9 +116,6 @@ const dpf_train_option *dpf_train_option_find(const char *name);
  * option. */
 dpf_status dpf_train_option_parse(dpf_train_config *cfg, const dpf_train_option *o,
                                   const char *text);
-/* The option's value in cfg as text: "0.05", "on", "global", "0.5,0.75". */
-void dpf_train_option_format(const dpf_train_config *cfg, const dpf_train_option *o, char *buf,
-                             size_t cap);
 
 void dpf_train_config_defaults(dpf_train_config *cfg);
 /* Checks ranges and names; errors name the option (as on the command line, e.g. "--lr"). The

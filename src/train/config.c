@@ -1,5 +1,5 @@
 /* config.c — what the option table (options.c) gives a run: defaults, the text of one option
- * parsed onto a configuration and formatted back, the checks (errors name the option as on the
+ * parsed onto a configuration, the checks (errors name the option as on the
  * command line), the resume check, and the configuration as JSON (config.json, checkpoints). */
 #include <errno.h>
 #include <float.h>
@@ -67,22 +67,31 @@ static dpf_status parse_number(const dpf_train_option *o, const char *text, doub
     return DPF_OK;
 }
 
+/* "a,b,c": a list (up to its capacity) or the three floats of a FLOAT3. */
 static dpf_status parse_list(dpf_train_config *c, const dpf_train_option *o, const char *text)
 {
     char buf[256], name[64];
-    int max = (int)(o->size / sizeof(double)), *n = (int *)((char *)c + o->count);
-    if (strlen(text) >= sizeof buf)
-        return dpf_error(DPF_ERR_ARG, "%s: value too long", opt_name(o, name));
+    int three = o->type == DPF_OPTION_FLOAT3, max = three ? 3 : (int)(o->size / sizeof(double));
+    int n = 0;
+    double v[64];
     snprintf(buf, sizeof buf, "%s", text);
-    *n = 0;
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
-        if (*n == max)
+        if (n == max)
             return dpf_error(DPF_ERR_ARG, "%s: at most %d values", opt_name(o, name), max);
-        dpf_status st = parse_number(o, tok, &FIELD(c, o, double)[(*n)++]);
+        dpf_status st = parse_number(o, tok, &v[n++]);
         if (st != DPF_OK)
             return st;
     }
+    if (three && n != 3)
+        return dpf_error(DPF_ERR_ARG, "%s: 3 values expected", opt_name(o, name));
+    for (int k = 0; k < n; k++)
+        if (three)
+            FIELD(c, o, float)[k] = (float)v[k];
+        else
+            FIELD(c, o, double)[k] = v[k];
+    if (!three)
+        *(int *)((char *)c + o->count) = n;
     return DPF_OK;
 }
 
@@ -128,42 +137,11 @@ dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o
             return not_one_of(o, text);
         *FIELD(c, o, int) = (int)o->min + choice_index(o->choices, text);
         break;
-    case DPF_OPTION_LIST: st = parse_list(c, o, text); break;
-    case DPF_OPTION_FLOAT3:
-        return dpf_error(DPF_ERR_ARG, "%s: not an option", opt_name(o, name));
+    case DPF_OPTION_LIST: case DPF_OPTION_FLOAT3: st = parse_list(c, o, text); break;
     }
     if (st == DPF_OK && o->given)
         *(int *)((char *)c + o->given) = 1;
     return st;
-}
-
-void dpf_train_option_format(const dpf_train_config *c, const dpf_train_option *o, char *buf,
-                             size_t cap)
-{
-    const double *d = CFIELD(c, o, double);
-    const float *f = CFIELD(c, o, float);
-    int n = 0;
-    buf[0] = '\0';
-    switch (o->type) {
-    case DPF_OPTION_INT: snprintf(buf, cap, "%d", *CFIELD(c, o, int)); break;
-    case DPF_OPTION_U64:
-        snprintf(buf, cap, "%" PRIu64, *CFIELD(c, o, uint64_t));
-        break;
-    case DPF_OPTION_DOUBLE: snprintf(buf, cap, "%g", *d); break;
-    case DPF_OPTION_BOOL: snprintf(buf, cap, "%s", *CFIELD(c, o, int) ? "on" : "off"); break;
-    case DPF_OPTION_TEXT: snprintf(buf, cap, "%s", CFIELD(c, o, char)); break;
-    case DPF_OPTION_CHOICE:
-        choice_name(o->choices, *CFIELD(c, o, int) - (int)o->min, buf, cap);
-        break;
-    case DPF_OPTION_LIST:
-        n = *(const int *)((const char *)c + o->count);
-        for (int i = 0; i < n; i++)
-            snprintf(buf + strlen(buf), cap - strlen(buf), "%s%g", i ? "," : "", d[i]);
-        break;
-    case DPF_OPTION_FLOAT3:
-        snprintf(buf, cap, "%g,%g,%g", (double)f[0], (double)f[1], (double)f[2]);
-        break;
-    }
 }
 
 void dpf_train_config_defaults(dpf_train_config *c)
@@ -171,24 +149,9 @@ void dpf_train_config_defaults(dpf_train_config *c)
     int n;
     const dpf_train_option *t = dpf_train_options(&n);
     memset(c, 0, sizeof *c);
-    for (int i = 0; i < n; i++) {
-        const dpf_train_option *o = &t[i];
-        switch (o->type) {
-        case DPF_OPTION_INT: case DPF_OPTION_BOOL: case DPF_OPTION_CHOICE:
-            *FIELD(c, o, int) = (int)o->def;
-            break;
-        case DPF_OPTION_U64: *FIELD(c, o, uint64_t) = (uint64_t)o->def; break;
-        case DPF_OPTION_DOUBLE: *FIELD(c, o, double) = o->def; break;
-        case DPF_OPTION_TEXT: case DPF_OPTION_LIST:
-            if (o->def_text) /* the table's own text: it parses */
-                (void)dpf_train_option_parse(c, o, o->def_text);
-            break;
-        case DPF_OPTION_FLOAT3:
-            for (int k = 0; k < 3; k++)
-                FIELD(c, o, float)[k] = (float)o->def;
-            break;
-        }
-    }
+    for (int i = 0; i < n; i++)
+        if (t[i].def) /* the table's own text: it parses */
+            (void)dpf_train_option_parse(c, &t[i], t[i].def);
 }
 
 /* Whether option o has the same value (and was given or not alike) in a and b. */
@@ -347,44 +310,33 @@ json_t *dpf_train_config_json(const dpf_train_config *c, int report)
     return obj;
 }
 
-/* One value of a saved configuration onto c; -1 if its JSON type is not the option's. */
-static int from_json(dpf_train_config *c, const dpf_train_option *o, const json_t *v)
+/* One value of a saved configuration onto c, through the option's text. */
+static dpf_status from_json(dpf_train_config *c, const dpf_train_option *o, const json_t *v)
 {
-    int is_int = json_is_integer(v), len = (int)json_array_size(v);
-    json_int_t i = is_int ? json_integer_value(v) : 0;
-    switch (o->type) {
-    case DPF_OPTION_INT:
-        if (!is_int || i < -2147483647 || i > 2147483647)
-            return -1;
-        *FIELD(c, o, int) = (int)i;
-        return 0;
-    case DPF_OPTION_U64: return is_int ? (*FIELD(c, o, uint64_t) = (uint64_t)i, 0) : -1;
-    case DPF_OPTION_DOUBLE:
-        return json_is_number(v) ? (*FIELD(c, o, double) = json_number_value(v), 0) : -1;
-    case DPF_OPTION_BOOL: return json_is_boolean(v) ? (*FIELD(c, o, int) = json_is_true(v), 0) : -1;
-    case DPF_OPTION_TEXT: case DPF_OPTION_CHOICE:
-        if (o->type == DPF_OPTION_CHOICE && (o->flags & DPF_OPTION_JSON_INT))
-            return is_int && i >= -1 && i <= o->max ? (*FIELD(c, o, int) = (int)i, 0) : -1;
-        return json_is_string(v) && dpf_train_option_parse(c, o, json_string_value(v)) == DPF_OK
-               ? 0 : -1;
-    case DPF_OPTION_LIST: case DPF_OPTION_FLOAT3:
-        if (!json_is_array(v) || len > (o->type == DPF_OPTION_LIST ? (int)(o->size / 8) : 3) ||
-            (o->type == DPF_OPTION_FLOAT3 && len != 3))
-            return -1;
-        for (int k = 0; k < len; k++) {
-            const json_t *e = json_array_get(v, (size_t)k);
-            if (!json_is_number(e))
-                return -1;
-            if (o->type == DPF_OPTION_LIST)
-                FIELD(c, o, double)[k] = json_number_value(e);
-            else
-                FIELD(c, o, float)[k] = (float)json_number_value(e);
-        }
-        if (o->type == DPF_OPTION_LIST)
-            *(int *)((char *)c + o->count) = len;
-        return 0;
+    char text[1100] = "", name[64];
+    size_t k;
+    const json_t *e;
+    if (json_is_integer(v) && o->type == DPF_OPTION_CHOICE && (o->flags & DPF_OPTION_JSON_INT)) {
+        json_int_t i = json_integer_value(v);
+        if (i < o->min || i > o->max)
+            return dpf_error(DPF_ERR_ARG, "%s: %lld is out of range", opt_name(o, name),
+                             (long long)i);
+        return *FIELD(c, o, int) = (int)i, DPF_OK;
     }
-    return -1;
+    if (json_is_string(v))
+        snprintf(text, sizeof text, "%s", json_string_value(v));
+    else if (json_is_integer(v) && o->type == DPF_OPTION_U64) /* written as signed */
+        snprintf(text, sizeof text, "%" PRIu64, (uint64_t)json_integer_value(v));
+    else if (json_is_integer(v))
+        snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+        snprintf(text, sizeof text, "%s", json_is_true(v) ? "on" : "off");
+    json_array_foreach(v, k, e) /* doubles in 17 digits: exact */
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%.17g", k ? "," : "",
+                 json_is_number(e) ? json_number_value(e) : NAN);
+    if (json_is_real(v))
+        snprintf(text, sizeof text, "%.17g", json_real_value(v));
+    return dpf_train_option_parse(c, o, text);
 }
 
 dpf_status dpf_train_config_from_json(dpf_train_config *c, const json_t *obj, const char *where)
@@ -403,11 +355,11 @@ dpf_status dpf_train_config_from_json(dpf_train_config *c, const json_t *obj, co
         if (i == n)
             return dpf_error(DPF_ERR_FORMAT, "%s: option '%s' is unknown to this dpf version",
                              where, key);
-        if (from_json(c, &t[i], v) != 0)
-            return dpf_error(DPF_ERR_FORMAT, "%s: option '%s' has a value of the wrong type or "
-                             "size", where, key);
-        if (t[i].given)
-            *(int *)((char *)c + t[i].given) = 1;
+        if (from_json(c, &t[i], v) != DPF_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", dpf_last_error());
+            return dpf_error(DPF_ERR_FORMAT, "%s: option '%s': %s", where, key, why);
+        }
     }
     return DPF_OK;
 }

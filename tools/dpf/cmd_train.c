@@ -12,19 +12,18 @@
 #define MAX_OPTIONS 64
 
 /* One option's line(s) of --help: name and value, what it does, the methods that use it (when
- * not all do) and the default (from d, a configuration holding the defaults). */
-static void option_help(const dpf_train_option *o, const dpf_train_config *d)
+ * not all do) and the default. */
+static void option_help(const dpf_train_option *o)
 {
-    char head[64], text[1024], def[256];
+    char head[64], text[1024];
     if (o->arg)
         snprintf(head, sizeof head, "--%s %s", o->name, o->arg);
     else
         snprintf(head, sizeof head, "--%s / --no-%s", o->name, o->name);
-    dpf_train_option_format(d, o, def, sizeof def);
     snprintf(text, sizeof text, "%s%s%s%s%s%s   [%s]", o->list ? o->list() : "",
              o->list && o->help ? "\n" : "", o->help ? o->help : "",
              o->methods ? "\n(--method " : "", o->methods ? o->methods : "",
-             o->methods ? ")" : "", o->help_default ? o->help_default : def[0] ? def : "none");
+             o->methods ? ")" : "", o->help_default ? o->help_default : o->def ? o->def : "none");
     int col = printf("  %s", head);
     for (char *line = text, *next; line; line = next) {
         next = strchr(line, '\n');
@@ -37,23 +36,23 @@ static void option_help(const dpf_train_option *o, const dpf_train_config *d)
 
 static void train_help(void)
 {
-    dpf_train_config d;
-    dpf_train_config_defaults(&d);
     int n;
     const dpf_train_option *t = dpf_train_options(&n);
     printf("usage: dpf train [options]\n"
            "\n"
            "Trains a model and, with --out, saves the run (config.json, metrics.jsonl,\n"
-           "summary.json, model.safetensors). Progress goes to stderr, the result to stdout.\n");
+           "summary.json, model.safetensors). Progress goes to stderr, the result to stdout.\n"
+           "\n");
     for (int i = 0; i < n; i++) {
         if (!t[i].name)
             continue;
         if (t[i].section)
             printf("%s:\n", t[i].section);
-        option_help(&t[i], &d);
+        option_help(&t[i]);
     }
     printf("  -h, --help           this help\n"
-           "A resumed run keeps its own options; only these may change:");
+           "\n"
+           "A resumed run keeps its own options; only these may change:\n ");
     for (int i = 0, first = 1; i < n; i++)
         if (t[i].flags & DPF_OPTION_RESUMABLE)
             printf("%s --%s", first ? "" : ",", t[i].name), first = 0;
