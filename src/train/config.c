@@ -191,12 +191,14 @@ static dpf_status check_option(const dpf_train_option *o, const dpf_train_config
         !same_value(o, c, defaults))
         return dpf_error(DPF_ERR_ARG, "%s works with --method %s", opt_name(o, name),
                          o->methods);
-    if (o->type == DPF_OPTION_TEXT && o->choices && choice_index(o->choices, CFIELD(c, o, char)) < 0)
-        return not_one_of(o, CFIELD(c, o, char));
+    const char *text = CFIELD(c, o, char);
+    if (o->type == DPF_OPTION_TEXT && o->choices && choice_index(o->choices, text) < 0)
+        return not_one_of(o, text);
     if (o->type != DPF_OPTION_INT && o->type != DPF_OPTION_DOUBLE && o->type != DPF_OPTION_CHOICE)
         return DPF_OK;
     double v = o->type == DPF_OPTION_DOUBLE ? *CFIELD(c, o, double) : *CFIELD(c, o, int);
-    int lo_open = (o->flags & DPF_OPTION_MIN_OPEN) != 0, hi_open = (o->flags & DPF_OPTION_MAX_OPEN) != 0;
+    int lo_open = (o->flags & DPF_OPTION_MIN_OPEN) != 0;
+    int hi_open = (o->flags & DPF_OPTION_MAX_OPEN) != 0;
     if ((o->flags & DPF_OPTION_AUTO) && v == -1)
         return DPF_OK;
     if ((lo_open ? v > o->min : v >= o->min) && (hi_open ? v < o->max : v <= o->max))

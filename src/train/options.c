@@ -48,8 +48,8 @@ static const dpf_train_option options[] = {
      .help = "global | layer: rank weights across layers or within each\nlayer"},
     {OPT("period", "period", period, INT), .def = "16", .min = 1, .max = 1000000,
      .methods = "dpf, incremental", .arg = "P", .help = "mask update period in steps"},
-    {OPT("ramp-start", "ramp_start", ramp_start, DOUBLE), .def = "0", .max = 1, .flags = DPF_OPTION_MAX_OPEN,
-     .methods = "dpf, incremental", .arg = "F",
+    {OPT("ramp-start", "ramp_start", ramp_start, DOUBLE), .def = "0", .max = 1,
+     .flags = DPF_OPTION_MAX_OPEN, .methods = "dpf, incremental", .arg = "F",
      .help = "sparsity ramp start, fraction of training"},
     {OPT("ramp-end", "ramp_end", ramp_end, DOUBLE), .def = "-1", .max = 1,
      .flags = DPF_OPTION_AUTO, .methods = "dpf, incremental", .arg = "F",
@@ -112,8 +112,8 @@ static const dpf_train_option options[] = {
     {OPT("init-seed", "init_seed", init_seed, U64), GIVEN(has_init_seed), .arg = "N",
      .help = "seed of the weight initialisation alone (e.g. --method fixed\n"
              "from a new initialisation)", .help_default = "--seed"},
-    {OPT("threads", "threads", threads, INT), .def = "0", .max = 1024, .flags = RESUMABLE, .arg = "N",
-     .help = "compute threads (0 = all cores)"},
+    {OPT("threads", "threads", threads, INT), .def = "0", .max = 1024, .flags = RESUMABLE,
+     .arg = "N", .help = "compute threads (0 = all cores)"},
     {OPT("conv-algo", "conv_algo", conv_algo, TEXT), .def = "auto", .choices = "auto|direct",
      .flags = RESUMABLE, .arg = "A",
      .help = "auto: 3x3 layers with 32+ channels as Winograd convolutions\n"

@@ -8,8 +8,9 @@ source "$(dirname "$0")/lib.sh"
 
 fx="$(cd "$(dirname "$0")/fixtures/checkpoint" && pwd)"
 cp -r "$fx/run" "$tmp/run"
-expect_error 2 "--resume .*--lr differs" -- "$dpf" train --resume "$tmp/run" --data-dir "$fx/data" --lr 0.5
-if "$dpf" train --resume "$tmp/run" --data-dir "$fx/data" --checkpoint-every 0 >"$tmp/out" 2>"$tmp/err"; then
+resume=("$dpf" train --resume "$tmp/run" --data-dir "$fx/data")
+expect_error 2 "--resume .*--lr differs" -- "${resume[@]}" --lr 0.5
+if "${resume[@]}" --checkpoint-every 0 >"$tmp/out" 2>"$tmp/err"; then
   ok
 else
   bad "resume of the fixture failed: $(cat "$tmp/err")"

@@ -79,12 +79,14 @@ static void test_checks_name_the_option(void **state)
     c = d, c.limit_train = -5, expect_error(&c, "--limit-train: -5 must be >= 0");
     c = d, c.prune_rate = -0.5, expect_error(&c, "--prune-rate");
     c = d, c.prune_rate = -1, assert_int_equal(dpf_train_config_check(&c), DPF_OK);
-    c = d, set(&c, "conv-algo", "fft"), expect_error(&c, "--conv-algo: 'fft' is not auto or direct");
+    c = d, set(&c, "conv-algo", "fft");
+    expect_error(&c, "--conv-algo: 'fft' is not auto or direct");
     c = d, c.warmup_epochs = 11, expect_error(&c, "--warmup");
     /* the methods' own checks */
     c = d, set(&c, "method", "dense"), expect_error(&c, "--sparsity 0.9 needs a pruning method");
     c = d, set(&c, "method", "fixed"), expect_error(&c, "--method fixed needs --mask-from");
-    c = d, set(&c, "method", "dsr"), c.structured = 1, expect_error(&c, "--method dsr sets its own");
+    c = d, set(&c, "method", "dsr"), c.structured = 1;
+    expect_error(&c, "--method dsr sets its own");
     c = d, set(&c, "compressor", "q99"), expect_error(&c, "--compressor: unknown compressor");
     c = d, set(&c, "compressor", "q4"), assert_int_equal(dpf_train_config_check(&c), DPF_OK);
     c = d, set(&c, "method", "sm"), set(&c, "compressor", "q4");
@@ -99,7 +101,8 @@ static void test_parse(void **state)
     const dpf_train_option *lr = dpf_train_option_find("lr");
     assert_int_equal(dpf_train_option_parse(&c, lr, "abc"), DPF_ERR_ARG);
     assert_non_null(strstr(dpf_last_error(), "--lr: 'abc' is not a number"));
-    assert_int_equal(dpf_train_option_parse(&c, dpf_train_option_find("scope"), "row"), DPF_ERR_ARG);
+    const dpf_train_option *scope = dpf_train_option_find("scope");
+    assert_int_equal(dpf_train_option_parse(&c, scope, "row"), DPF_ERR_ARG);
     assert_non_null(strstr(dpf_last_error(), "--scope: 'row' is not global or layer"));
     set(&c, "scope", "layer"), set(&c, "progress", "bar"), set(&c, "density-dist", "erk");
     set(&c, "milestones", "0.3,0.6,0.9"), set(&c, "flip", "off"), set(&c, "init-seed", "7");
