@@ -97,7 +97,7 @@ typedef struct dpf_train_option {
     dpf_option_type type;
     const char *def;          /* the default as on the command line; NULL: 0, "" or not given */
     double min, max;          /* range of a number */
-    const char *choices;      /* "global|layer" */
+    const char *const *choices; /* the values allowed, NULL-terminated: {"global", "layer", NULL} */
     const char *(*list)(void); /* --help: the values allowed, from a registry (models, methods) */
     const char *methods;      /* "dpf, incremental": the methods that use it; NULL: every method */
     unsigned flags;           /* DPF_OPTION_... */

@@ -23,37 +23,21 @@ static const char *opt_name(const dpf_train_option *o, char buf[64])
     return buf;
 }
 
-/* The index of word in "a|b|c", or -1. */
-static int choice_index(const char *choices, const char *word)
+/* The index of word in the option's choices, or -1. */
+static int choice_index(const dpf_train_option *o, const char *word)
 {
-    size_t n = strlen(word);
-    int i = 0;
-    for (const char *p = choices; p; p = strchr(p, '|'), p = p ? p + 1 : p, i++)
-        if (strncmp(p, word, n) == 0 && (p[n] == '|' || p[n] == '\0'))
+    for (int i = 0; o->choices[i]; i++)
+        if (strcmp(o->choices[i], word) == 0)
             return i;
     return -1;
 }
 
-/* The i-th word of choices into buf ("" if there is none). */
-static const char *choice_name(const char *choices, int i, char *buf, size_t cap)
-{
-    const char *p = choices;
-    for (; p && i > 0; i--)
-        p = strchr(p, '|'), p = p ? p + 1 : p;
-    size_t n = p && i == 0 ? strcspn(p, "|") : 0;
-    snprintf(buf, cap, "%.*s", (int)(n < cap ? n : cap - 1), p ? p : "");
-    return buf;
-}
-
 static dpf_status not_one_of(const dpf_train_option *o, const char *text)
 {
-    char list[128] = "", word[32], name[64];
-    int n = 0;
-    while (choice_name(o->choices, n, word, sizeof word)[0])
-        n++;
-    for (int i = 0; i < n; i++)
+    char list[128] = "", name[64];
+    for (int i = 0; o->choices[i]; i++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
-                 i == 0 ? "" : i == n - 1 ? " or " : ", ", choice_name(o->choices, i, word, 32));
+                 i == 0 ? "" : o->choices[i + 1] ? ", " : " or ", o->choices[i]);
     return dpf_error(DPF_ERR_ARG, "%s: '%s' is not %s", opt_name(o, name), text, list);
 }
 
@@ -133,9 +117,9 @@ dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o
         memcpy(FIELD(c, o, char), text, strlen(text) + 1);
         break;
     case DPF_OPTION_CHOICE:
-        if (choice_index(o->choices, text) < 0)
+        if (choice_index(o, text) < 0)
             return not_one_of(o, text);
-        *FIELD(c, o, int) = (int)o->min + choice_index(o->choices, text);
+        *FIELD(c, o, int) = (int)o->min + choice_index(o, text);
         break;
     case DPF_OPTION_LIST: case DPF_OPTION_FLOAT3: st = parse_list(c, o, text); break;
     }
@@ -192,7 +176,7 @@ static dpf_status check_option(const dpf_train_option *o, const dpf_train_config
         return dpf_error(DPF_ERR_ARG, "%s works with --method %s", opt_name(o, name),
                          o->methods);
     const char *text = CFIELD(c, o, char);
-    if (o->type == DPF_OPTION_TEXT && o->choices && choice_index(o->choices, text) < 0)
+    if (o->type == DPF_OPTION_TEXT && o->choices && choice_index(o, text) < 0)
         return not_one_of(o, text);
     if (o->type != DPF_OPTION_INT && o->type != DPF_OPTION_DOUBLE && o->type != DPF_OPTION_CHOICE)
         return DPF_OK;
@@ -204,10 +188,10 @@ static dpf_status check_option(const dpf_train_option *o, const dpf_train_config
     if ((lo_open ? v > o->min : v >= o->min) && (hi_open ? v < o->max : v <= o->max))
         return DPF_OK;
     if (o->max == DBL_MAX)
-        return dpf_error(DPF_ERR_ARG, "%s: %g must be %s %g", opt_name(o, name), v,
+        return dpf_error(DPF_ERR_ARG, "%s: %.15g must be %s %.15g", opt_name(o, name), v,
                          lo_open ? ">" : ">=", o->min);
-    return dpf_error(DPF_ERR_ARG, "%s: %g is out of range %c%g, %g%c", opt_name(o, name), v,
-                     lo_open ? '(' : '[', o->min, o->max, hi_open ? ')' : ']');
+    return dpf_error(DPF_ERR_ARG, "%s: %.15g is out of range %c%.15g, %.15g%c", opt_name(o, name),
+                     v, lo_open ? '(' : '[', o->min, o->max, hi_open ? ')' : ']');
 }
 
 /* What no single row says: registry look-ups and options that depend on each other. */
@@ -283,7 +267,6 @@ json_t *dpf_train_config_json(const dpf_train_config *c, int report)
     for (int i = 0; i < n && obj; i++) {
         const dpf_train_option *o = &t[i];
         const double *d = CFIELD(c, o, double);
-        char buf[32];
         json_t *v = NULL;
         if ((o->flags & DPF_OPTION_RUN) || (report && (o->flags & DPF_OPTION_NO_REPORT)) ||
             (o->given && !*(const int *)((const char *)c + o->given)))
@@ -295,9 +278,9 @@ json_t *dpf_train_config_json(const dpf_train_config *c, int report)
         case DPF_OPTION_BOOL: v = json_boolean(*CFIELD(c, o, int)); break;
         case DPF_OPTION_TEXT: v = json_string(CFIELD(c, o, char)); break;
         case DPF_OPTION_CHOICE:
-            v = (o->flags & DPF_OPTION_JSON_INT) ? json_integer(*CFIELD(c, o, int))
-                : json_string(choice_name(o->choices, *CFIELD(c, o, int) - (int)o->min, buf,
-                                          sizeof buf));
+            v = (o->flags & DPF_OPTION_JSON_INT)
+                    ? json_integer(*CFIELD(c, o, int))
+                    : json_string(o->choices[*CFIELD(c, o, int) - (int)o->min]);
             break;
         case DPF_OPTION_LIST: case DPF_OPTION_FLOAT3:
             v = json_array();

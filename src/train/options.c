@@ -11,6 +11,7 @@
 #define OPT(n, k, f, t)                                                                       \
     .name = n, .key = k, .offset = offsetof(dpf_train_config, f),                             \
     .size = sizeof(((dpf_train_config *)0)->f), .type = DPF_OPTION_##t
+#define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define GIVEN(f) .given = offsetof(dpf_train_config, f)
 #define NOMAX .max = DBL_MAX
 #define RESUMABLE DPF_OPTION_RESUMABLE
@@ -44,7 +45,7 @@ static const dpf_train_option options[] = {
     {OPT("structured", "structured", structured, BOOL), .def = "off",
      .help = "prune whole output filters (L2 norm per filter)"},
     {OPT("scope", "scope", layer_scope, CHOICE), .def = "global",
-     .choices = "global|layer", .max = 1, .arg = "S",
+     .choices = CHOICES("global", "layer"), .max = 1, .arg = "S",
      .help = "global | layer: rank weights across layers or within each\nlayer"},
     {OPT("period", "period", period, INT), .def = "16", .min = 1, .max = 1000000,
      .methods = "dpf, incremental", .arg = "P", .help = "mask update period in steps"},
@@ -74,7 +75,7 @@ static const dpf_train_option options[] = {
      .help_default = "dsr 100, doubling at 12.5/40/70% of\n"
                      "training; set/rigl 100 until 75%; sm every epoch"},
     {OPT("density-dist", "density_erk", density_erk, CHOICE), .def = "default", .min = -1,
-     .max = 1, .choices = "default|uniform|erk", .flags = DPF_OPTION_JSON_INT,
+     .max = 1, .choices = CHOICES("default", "uniform", "erk"), .flags = DPF_OPTION_JSON_INT,
      .methods = SPARSE_METHODS, .arg = "D",
      .help = "erk | uniform: initial layer densities of sparse-from-scratch\nmethods",
      .help_default = "each method's published default"},
@@ -91,8 +92,8 @@ static const dpf_train_option options[] = {
      .section = "optimisation", .arg = "N", .help = "training epochs"},
     {OPT("batch", "batch", batch, INT), .def = "128", .min = 1, .max = 65536, .arg = "N",
      .help = "mini-batch size"},
-    {OPT("optimizer", "optimizer", optimizer, TEXT), .def = "sgd", .choices = "sgd|adam",
-     .arg = "NAME", .help = "sgd | adam"},
+    {OPT("optimizer", "optimizer", optimizer, TEXT), .def = "sgd",
+     .choices = CHOICES("sgd", "adam"), .arg = "NAME", .help = "sgd | adam"},
     {OPT("lr", "lr", lr, DOUBLE), .def = "0.05", .max = 1000,
      .flags = DPF_OPTION_MIN_OPEN | DPF_OPTION_MAX_OPEN, .arg = "F", .help = "base learning rate"},
     {OPT("momentum", "momentum", momentum, DOUBLE), .def = "0.9", .max = 1,
@@ -114,8 +115,8 @@ static const dpf_train_option options[] = {
              "from a new initialisation)", .help_default = "--seed"},
     {OPT("threads", "threads", threads, INT), .def = "0", .max = 1024, .flags = RESUMABLE,
      .arg = "N", .help = "compute threads (0 = all cores)"},
-    {OPT("conv-algo", "conv_algo", conv_algo, TEXT), .def = "auto", .choices = "auto|direct",
-     .flags = RESUMABLE, .arg = "A",
+    {OPT("conv-algo", "conv_algo", conv_algo, TEXT), .def = "auto",
+     .choices = CHOICES("auto", "direct"), .flags = RESUMABLE, .arg = "A",
      .help = "auto: 3x3 layers with 32+ channels as Winograd convolutions\n"
              "(30-55% faster there; rounding differs from PyTorch's at\n"
              "~1e-6); direct: PyTorch's algorithm everywhere"},
@@ -135,7 +136,8 @@ static const dpf_train_option options[] = {
      .help = "test-set accuracy every N epochs and at the end of each\n"
              "phase (the test set can cost more than a short epoch)"},
     {OPT("progress", "progress", progress, CHOICE), .def = "auto", .min = -1, .max = 2,
-     .choices = "auto|none|lines|bar", .flags = RESUMABLE | DPF_OPTION_NO_REPORT, .arg = "MODE",
+     .choices = CHOICES("auto", "none", "lines", "bar"),
+     .flags = RESUMABLE | DPF_OPTION_NO_REPORT, .arg = "MODE",
      .help = "auto | bar | lines | none", .help_default = "auto: bar on a terminal"},
     /* resolved by the trainer (-1: the data set's constants); config.json has them per channel */
     {OPT(NULL, "mean", mean, FLOAT3), .def = "-1,-1,-1", .flags = DPF_OPTION_NO_REPORT},
