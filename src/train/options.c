@@ -46,7 +46,7 @@ static const dpf_train_option options[] = {
      .help = "prune whole output filters (L2 norm per filter)"},
     {OPT("scope", "scope", layer_scope, CHOICE), .def = "global",
      .choices = CHOICES("global", "layer"), .max = 1, .arg = "S",
-     .help = "global | layer: rank weights across layers or within each\nlayer"},
+     .help = "rank weights across layers or within each layer"},
     {OPT("period", "period", period, INT), .def = "16", .min = 1, .max = 1000000,
      .methods = "dpf, incremental", .arg = "P", .help = "mask update period in steps"},
     {OPT("ramp-start", "ramp_start", ramp_start, DOUBLE), .def = "0", .max = 1,
@@ -77,7 +77,7 @@ static const dpf_train_option options[] = {
     {OPT("density-dist", "density_erk", density_erk, CHOICE), .def = "default", .min = -1,
      .max = 1, .choices = CHOICES("default", "uniform", "erk"), .flags = DPF_OPTION_JSON_INT,
      .methods = SPARSE_METHODS, .arg = "D",
-     .help = "erk | uniform: initial layer densities of sparse-from-scratch\nmethods",
+     .help = "initial layer densities of sparse-from-scratch methods",
      .help_default = "each method's published default"},
     {OPT("compressor", "compressor", compressor, TEXT), .methods = "dpf",
      .flags = DPF_OPTION_STRICT, .arg = "C",
@@ -93,7 +93,7 @@ static const dpf_train_option options[] = {
     {OPT("batch", "batch", batch, INT), .def = "128", .min = 1, .max = 65536, .arg = "N",
      .help = "mini-batch size"},
     {OPT("optimizer", "optimizer", optimizer, TEXT), .def = "sgd",
-     .choices = CHOICES("sgd", "adam"), .arg = "NAME", .help = "sgd | adam"},
+     .choices = CHOICES("sgd", "adam"), .arg = "NAME"},
     {OPT("lr", "lr", lr, DOUBLE), .def = "0.05", .max = 1000,
      .flags = DPF_OPTION_MIN_OPEN | DPF_OPTION_MAX_OPEN, .arg = "F", .help = "base learning rate"},
     {OPT("momentum", "momentum", momentum, DOUBLE), .def = "0.9", .max = 1,
@@ -117,9 +117,9 @@ static const dpf_train_option options[] = {
      .arg = "N", .help = "compute threads (0 = all cores)"},
     {OPT("conv-algo", "conv_algo", conv_algo, TEXT), .def = "auto",
      .choices = CHOICES("auto", "direct"), .flags = RESUMABLE, .arg = "A",
-     .help = "auto: 3x3 layers with 32+ channels as Winograd convolutions\n"
-             "(30-55% faster there; rounding differs from PyTorch's at\n"
-             "~1e-6); direct: PyTorch's algorithm everywhere"},
+     .help = "auto: 3x3 layers with 32+ channels as Winograd\n"
+             "convolutions (30-55% faster there; rounding differs from\n"
+             "PyTorch's at ~1e-6); direct: PyTorch's algorithm everywhere"},
     {OPT("out", "out", out, TEXT), .flags = RUN, .arg = "DIR",
      .help = "save the run in DIR (refused if DIR holds a run)"},
     {OPT("force", "force", force, BOOL), .def = "off", .flags = RUN,
@@ -138,7 +138,7 @@ static const dpf_train_option options[] = {
     {OPT("progress", "progress", progress, CHOICE), .def = "auto", .min = -1, .max = 2,
      .choices = CHOICES("auto", "none", "lines", "bar"),
      .flags = RESUMABLE | DPF_OPTION_NO_REPORT, .arg = "MODE",
-     .help = "auto | bar | lines | none", .help_default = "auto: bar on a terminal"},
+     .help_default = "auto: bar on a terminal"},
     /* resolved by the trainer (-1: the data set's constants); config.json has them per channel */
     {OPT(NULL, "mean", mean, FLOAT3), .def = "-1,-1,-1", .flags = DPF_OPTION_NO_REPORT},
     {OPT(NULL, "std", std, FLOAT3), .flags = DPF_OPTION_NO_REPORT},

@@ -11,17 +11,21 @@
 
 #define MAX_OPTIONS 64
 
-/* One option's line(s) of --help: name and value, what it does, the methods that use it (when
- * not all do) and the default. */
+/* One option's line(s) of --help: name and value, the values allowed, what it does, the methods
+ * that use it (when not all do) and the default. */
 static void option_help(const dpf_train_option *o)
 {
-    char head[64], text[1024];
+    char head[64], text[1024], choices[128] = "";
+    for (int i = 0; o->choices && o->choices[i]; i++)
+        snprintf(choices + strlen(choices), sizeof choices - strlen(choices), "%s%s",
+                 i ? " | " : "", o->choices[i]);
     if (o->arg)
         snprintf(head, sizeof head, "--%s %s", o->name, o->arg);
     else
         snprintf(head, sizeof head, "--%s / --no-%s", o->name, o->name);
-    snprintf(text, sizeof text, "%s%s%s%s%s%s   [%s]", o->list ? o->list() : "",
-             o->list && o->help ? "\n" : "", o->help ? o->help : "",
+    snprintf(text, sizeof text, "%s%s%s%s%s%s   [%s]", o->list ? o->list() : choices,
+             (o->list || o->choices) && o->help ? "\n" : "",
+             o->help ? o->help : "",
              o->methods ? "\n(--method " : "", o->methods ? o->methods : "",
              o->methods ? ")" : "", o->help_default ? o->help_default : o->def ? o->def : "none");
     int col = printf("  %s", head);
