@@ -90,7 +90,7 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
 size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads)
 {
     (void)n;
-    return (size_t)(threads > 0 ? threads : 1) * (sc->image + wide_size(sc));
+    return (size_t)(threads > 0 ? threads : 1) * (sc->image + (size_t)sc->s.k * wide_size(sc));
 }
 
 size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
@@ -164,26 +164,33 @@ static void sparse_rows(float *wide, const float *img, const int32_t *off, const
     }
 }
 
-/* Output channel k of one image: the sparse sum over the wide plane, then the epilogue (drop
- * the extra columns, add the residual, ReLU) into y, the image's output (K, OH, OW) in blocks
- * of cb_out channels; res (may be NULL) the same. */
-static void channel(const dpf_sparse_conv *sc, float *y, const float *img, float *wide,
-                    const float *b, const float *res, int relu, int k)
+/* Output channel k of one image: the sparse sum over its wide plane (bias included). */
+static void channel_sum(const dpf_sparse_conv *sc, float *wide_k, const float *img,
+                        const float *b, int k)
+{
+    const int32_t lo = sc->row[k], nz = sc->row[k + 1] - lo;
+    sparse_rows(wide_k, img, sc->off + lo, sc->val + lo, nz, wide_size(sc), b ? b[k] : 0.0f);
+}
+
+/* Output rows [oy0, oy1) of one image, every channel, from the wide planes (K of them, one after
+ * the other): drop the extra columns, add the residual, ReLU, written in y's memory order
+ * (blocks of cb_out channels, channels last within a block); res (may be NULL) the same. */
+static void epilogue(const dpf_sparse_conv *sc, float *y, const float *res, const float *wide,
+                     int relu, int oy0, int oy1)
 {
     const dpf_conv_shape *s = &sc->s;
-    const int32_t lo = sc->row[k], nz = sc->row[k + 1] - lo;
     const int cb = sc->cb_out;
-    const size_t at = (size_t)(k / cb) * s->oh * s->ow * cb + k % cb;
-    sparse_rows(wide, img, sc->off + lo, sc->val + lo, nz, wide_size(sc), b ? b[k] : 0.0f);
-    for (int oy = 0; oy < s->oh; oy++) {
-        const float *src = wide + (size_t)oy * sc->ws;
-        const size_t row = at + (size_t)oy * s->ow * cb;
-        for (int ox = 0; ox < s->ow; ox++) {
-            const size_t o = row + (size_t)ox * cb;
-            const float v = src[ox] + (res ? res[o] : 0.0f);
-            y[o] = relu && v < 0 ? 0.0f : v; /* the ReLU of ref/: NaN passes */
-        }
-    }
+    const size_t q = wide_size(sc), pixels = (size_t)s->oh * s->ow;
+    for (int kb = 0; kb < s->k / cb; kb++)
+        for (int oy = oy0; oy < oy1; oy++)
+            for (int ox = 0; ox < s->ow; ox++) {
+                const size_t o = ((size_t)kb * pixels + (size_t)oy * s->ow + ox) * cb;
+                const float *src = wide + (size_t)kb * cb * q + (size_t)oy * sc->ws + ox;
+                for (int j = 0; j < cb; j++) {
+                    const float v = src[(size_t)j * q] + (res ? res[o + j] : 0.0f);
+                    y[o + j] = relu && v < 0 ? 0.0f : v; /* the ReLU of ref/: NaN passes */
+                }
+            }
 }
 
 void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x, const float *b,
@@ -191,7 +198,7 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
 {
     const dpf_conv_shape *s = &sc->s;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->k * s->oh * s->ow;
-    const size_t per_thread = sc->image + wide_size(sc);
+    const size_t q = wide_size(sc), per_thread = sc->image + (size_t)s->k * q;
     const int threads = omp_get_max_threads();
     if (n >= threads) { /* images in parallel, each padded by its own thread */
 #pragma omp parallel
@@ -201,21 +208,24 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
             for (int ni = 0; ni < n; ni++) {
                 pad_image(sc, img, x + (size_t)ni * xs);
                 for (int k = 0; k < s->k; k++)
-                    channel(sc, y + (size_t)ni * ys, img, wide, b,
-                            res ? res + (size_t)ni * ys : NULL, relu, k);
+                    channel_sum(sc, wide + (size_t)k * q, img, b, k);
+                epilogue(sc, y + (size_t)ni * ys, res ? res + (size_t)ni * ys : NULL, wide, relu,
+                         0, s->oh);
             }
         }
         return;
     }
-    for (int ni = 0; ni < n; ni++) { /* few images: output channels in parallel */
+    float *wide = ws + sc->image;
+    for (int ni = 0; ni < n; ni++) { /* few images: channels, then rows, in parallel */
         pad_image(sc, ws, x + (size_t)ni * xs);
 #pragma omp parallel
         {
-            float *wide = ws + sc->image + (size_t)omp_get_thread_num() * per_thread;
 #pragma omp for schedule(static)
             for (int k = 0; k < s->k; k++)
-                channel(sc, y + (size_t)ni * ys, ws, wide, b, res ? res + (size_t)ni * ys : NULL,
-                        relu, k);
+                channel_sum(sc, wide + (size_t)k * q, ws, b, k);
+            const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+            epilogue(sc, y + (size_t)ni * ys, res ? res + (size_t)ni * ys : NULL, wide, relu,
+                     s->oh * t / nt, s->oh * (t + 1) / nt);
         }
     }
 }
