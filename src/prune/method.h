@@ -18,6 +18,8 @@ typedef struct dpf_state_item {
 
 struct dpf_method_ops {
     const char *name;
+    /* Checks the method's own options (NULL: none to check); the error names the option. */
+    dpf_status (*check)(const dpf_train_config *cfg);
     /* fixed properties of the method (fine-tuning makes any mask hard, with w~ = w) */
     int hard;             /* the mask is enforced on w (1) or only on the forward weights (0) */
     int monotone;         /* selection never revives a pruned weight (Incremental, LT) */

@@ -106,5 +106,8 @@ dpf_status dpf_pruner_restore(dpf_pruner *p, double target, int64_t update_count
 /* ---- the methods ---- */
 typedef struct dpf_method_ops dpf_method_ops;
 const dpf_method_ops *dpf_method_find(const char *name);  /* dpf_method_list: dpf/trainer.h */
+/* The options of cfg's method, checked by the method (DPF_ERR_ARG naming the option); the
+ * method must exist (dpf_method_find). */
+dpf_status dpf_method_check(const dpf_train_config *cfg);
 
 #endif

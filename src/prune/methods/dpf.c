@@ -11,7 +11,21 @@
  * at the pruned model (error feedback) and come back when they grow.
  * With --compressor, w~ = C(w) (sign or K-bit quantisation, paper §4) replaces the mask; the
  * feedback is the same. */
+#include <stdio.h>
+#include <string.h>
+
 #include "prune/method.h"
+
+static dpf_status dpf_check(const dpf_train_config *cfg)
+{
+    int bits = 0;
+    char tail = 0;
+    if (cfg->compressor[0] && strcmp(cfg->compressor, "sign") != 0 &&
+        (sscanf(cfg->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16))
+        return dpf_error(DPF_ERR_ARG, "--compressor: unknown compressor '%s' (sign, q1..q16)",
+                         cfg->compressor);
+    return DPF_OK;
+}
 
 static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -28,5 +42,5 @@ static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_dpf = {
-    .name = "dpf", .masked_forward = 1, .before_step = dpf_before_step,
+    .name = "dpf", .masked_forward = 1, .before_step = dpf_before_step, .check = dpf_check,
 };

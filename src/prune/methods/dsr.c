@@ -172,4 +172,5 @@ const dpf_method_ops dpf_method_dsr = {
     .after_backward = dpf_hook_mask_grads, .after_step = dsr_after_step,
     .destroy = dpf_realloc_destroy,
     .state_items = dsr_state_items,
+    .check = dpf_sparse_check,
 };

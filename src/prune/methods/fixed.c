@@ -47,6 +47,12 @@ static dpf_status load_mask(dpf_pruner *p, const char *path)
     return DPF_OK;
 }
 
+static dpf_status fixed_check(const dpf_train_config *cfg)
+{
+    return cfg->mask_from[0] ? DPF_OK
+                             : dpf_error(DPF_ERR_ARG, "--method fixed needs --mask-from MODEL");
+}
+
 static dpf_status fixed_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
     if (c->phase > 0)
@@ -62,4 +68,5 @@ static dpf_status fixed_begin(dpf_pruner *p, dpf_prune_ctx *c)
 const dpf_method_ops dpf_method_fixed = {
     .name = "fixed", .hard = 1, .begin_phase = fixed_begin,
     .after_backward = dpf_hook_mask_grads, .after_step = dpf_hook_enforce,
+    .check = fixed_check,
 };

@@ -18,6 +18,12 @@ const dpf_method_ops *dpf_method_find(const char *name)
     return NULL;
 }
 
+dpf_status dpf_method_check(const dpf_train_config *cfg)
+{
+    const dpf_method_ops *m = dpf_method_find(cfg->method);
+    return m && m->check ? m->check(cfg) : DPF_OK;
+}
+
 const char *dpf_method_list(void)
 {
     return "dense, dpf, incremental, oneshot, snip, lt, dsr, sm, sfp, set, rigl, fixed";

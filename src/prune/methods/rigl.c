@@ -33,4 +33,5 @@ static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
 const dpf_method_ops dpf_method_rigl = {
     .name = "rigl", .hard = 1, .begin_phase = rigl_begin,
     .after_backward = rigl_after_backward, .after_step = dpf_hook_enforce,
+    .check = dpf_sparse_check,
 };

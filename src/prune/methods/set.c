@@ -32,4 +32,5 @@ static dpf_status set_begin(dpf_pruner *p, dpf_prune_ctx *c)
 const dpf_method_ops dpf_method_set = {
     .name = "set", .hard = 1, .begin_phase = set_begin,
     .after_backward = dpf_hook_mask_grads, .after_step = set_after_step,
+    .check = dpf_sparse_check,
 };

@@ -98,6 +98,15 @@ static void round_to_budget(const dpf_param_info *const *layers, int n, size_t b
     }
 }
 
+dpf_status dpf_sparse_check(const dpf_train_config *cfg)
+{
+    if (cfg->structured || cfg->layer_scope)
+        return dpf_error(DPF_ERR_ARG, "--method %s sets its own per-layer densities and is "
+                         "unstructured: --structured and --scope layer do not apply",
+                         cfg->method);
+    return DPF_OK;
+}
+
 dpf_status dpf_sparse_layer_active(const dpf_param_info *const *layers, int n, double s, int erk,
                                    size_t *active)
 {

@@ -22,6 +22,10 @@
 #define DPF_SPARSE_DEFAULT_EVERY 100   /* RigL paper: ΔT = 100 */
 #define DPF_SPARSE_END_FRACTION 0.75   /* RigL paper: T_end = 75% of training */
 
+/* The check of DSR, SM, SET and RigL: they set their own per-layer densities and are
+ * unstructured, so --structured and --scope layer do not apply. */
+dpf_status dpf_sparse_check(const dpf_train_config *cfg);
+
 /* Active (kept) element counts of the n prunable tensors at overall sparsity s: ERK (erk != 0)
  * or uniform. ERK: the total of active elements is exactly N - floor(s N) (N = sum of counts;
  * the per-layer rounding remainder goes to the layers with the largest fractional parts).
