@@ -20,16 +20,14 @@
  *   phase: 0.125, 0.4, 0.7, stop at 0.95.
  * --prune-rate F sets Np = F x the active prunable weights; --update-every N a constant P = N.
  *
- * This file also holds the two helpers DSR shares with Sparse Momentum (sm.c): the sparse
- * initial mask and the proportional allocation of a count to layers under capacities. */
+ * This file also holds the helper DSR shares with Sparse Momentum (sm.c): the proportional
+ * allocation of a count to layers under capacities (dpf_dst_allocate, declared in sparse_init.h). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
-
-/* Shared with sm.c (declared there too; they belong in pruner.h). */
 
 #define DSR_H0 1e-3
 #define DSR_DELTA 0.1
@@ -132,10 +130,6 @@ void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_
     }
 }
 
-/* The sparse start: floor(s * N) zeros over the prunable weights, spread over the layers
- * uniformly (each layer ~ s) or by Erdos-Renyi-Kernel (density ~ sum of the tensor's dimensions /
- * their product, capped at dense), at random positions within each layer (p->rng). Pruned
- * weights and their optimiser state are zeroed; the update is recorded. */
 /* ---- DSR ------------------------------------------------------------------------------------- */
 
 static void dsr_destroy(dpf_pruner *p)

@@ -24,8 +24,6 @@
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
 
-/* Defined in dsr.c (they belong in pruner.h). */
-
 #define SM_RATE 0.5
 #define SM_ADAM_EPS 1e-8
 #define SM_PI 3.14159265358979323846
