@@ -26,24 +26,39 @@ typedef struct ds_info {
     const char *subdir; /* CIFAR: the folder of the official archive */
     const char *how;    /* how to get the files */
     float mean[3], std[3];
+    const char *class_names; /* comma-separated, in label order */
 } ds_info;
+
+static const char cifar100_names[] =
+    "apple,aquarium_fish,baby,bear,beaver,bed,bee,beetle,bicycle,bottle,bowl,boy,bridge,"
+    "bus,butterfly,camel,can,castle,caterpillar,cattle,chair,chimpanzee,clock,cloud,"
+    "cockroach,couch,crab,crocodile,cup,dinosaur,dolphin,elephant,flatfish,forest,fox,girl,"
+    "hamster,house,kangaroo,keyboard,lamp,lawn_mower,leopard,lion,lizard,lobster,man,"
+    "maple_tree,motorcycle,mountain,mouse,mushroom,oak_tree,orange,orchid,otter,palm_tree,"
+    "pear,pickup_truck,pine_tree,plain,plate,poppy,porcupine,possum,rabbit,raccoon,ray,"
+    "road,rocket,rose,sea,seal,shark,shrew,skunk,skyscraper,snail,snake,spider,squirrel,"
+    "streetcar,sunflower,sweet_pepper,table,tank,telephone,television,tiger,tractor,train,"
+    "trout,tulip,turtle,wardrobe,whale,willow_tree,wolf,woman,worm";
+
 
 static const ds_info known[] = {
     {"mnist", DS_IDX, 10, "data/mnist", NULL,
      "download the four IDX files of MNIST (e.g. from https://ossci-datasets.s3.amazonaws.com/"
      "mnist/) into it, or pass --data-dir",
-     {0.1307f, 0.1307f, 0.1307f}, {0.3081f, 0.3081f, 0.3081f}},
+     {0.1307f, 0.1307f, 0.1307f}, {0.3081f, 0.3081f, 0.3081f}, "0,1,2,3,4,5,6,7,8,9"},
     {"fashion-mnist", DS_IDX, 10, "/usr/share/datasets/fashion-mnist", NULL,
      "install it with 'apt-get install dataset-fashion-mnist', or pass --data-dir",
-     {0.2860f, 0.2860f, 0.2860f}, {0.3530f, 0.3530f, 0.3530f}},
+     {0.2860f, 0.2860f, 0.2860f}, {0.3530f, 0.3530f, 0.3530f},
+     "T-shirt/top,Trouser,Pullover,Dress,Coat,Sandal,Shirt,Sneaker,Bag,Ankle boot"},
     {"cifar10", DS_CIFAR10, 10, "data/cifar-10-batches-bin", "cifar-10-batches-bin",
      "download https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz and extract it, or pass "
      "--data-dir",
-     {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f}},
+     {0.4914f, 0.4822f, 0.4465f}, {0.2470f, 0.2435f, 0.2616f},
+     "airplane,automobile,bird,cat,deer,dog,frog,horse,ship,truck"},
     {"cifar100", DS_CIFAR100, 100, "data/cifar-100-binary", "cifar-100-binary",
      "download https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz and extract it, or pass "
      "--data-dir",
-     {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}},
+     {0.5071f, 0.4865f, 0.4409f}, {0.2673f, 0.2564f, 0.2762f}, cifar100_names},
 };
 
 #define PATH_BUF 4096
@@ -67,6 +82,12 @@ const char *dpf_dataset_default_dir(const char *name)
 {
     const ds_info *info = find_info(name);
     return info ? info->dir : NULL;
+}
+
+const char *dpf_dataset_class_names(const char *name)
+{
+    const ds_info *info = find_info(name);
+    return info ? info->class_names : NULL;
 }
 
 void dpf_dataset_default_norm(const char *name, float mean[3], float std[3])
