@@ -120,15 +120,20 @@ static dpf_status check_csr(const dpf_sparse_file *f, dpf_sparse_tensor *t,
     if (dpf_sparse_index(t->row_ptr, t->ptr_size, 0) != 0)
         return fail(f, t->name, "row_ptr[0] = %u (must be 0)",
                     (unsigned)dpf_sparse_index(t->row_ptr, t->ptr_size, 0));
-    for (int64_t r = 0; r < t->rows; r++) {
+    for (int64_t r = 0; r < t->rows; r++) { /* the row pointers first, then the columns */
         uint32_t a = dpf_sparse_index(t->row_ptr, t->ptr_size, (size_t)r);
         uint32_t b = dpf_sparse_index(t->row_ptr, t->ptr_size, (size_t)r + 1);
         if (b < a)
             return fail(f, t->name, "row_ptr not monotone: row_ptr[%lld] = %u < row_ptr[%lld] = %u",
                         (long long)r + 1, (unsigned)b, (long long)r, (unsigned)a);
-        if (b > t->nnz)
-            return fail(f, t->name, "row_ptr[%lld] = %u beyond the %zu values", (long long)r + 1,
-                        (unsigned)b, t->nnz);
+    }
+    uint32_t last = dpf_sparse_index(t->row_ptr, t->ptr_size, (size_t)t->rows);
+    if (last != t->nnz)
+        return fail(f, t->name, "row_ptr ends at %u but there are %zu values", (unsigned)last,
+                    t->nnz);
+    for (int64_t r = 0; r < t->rows; r++) {
+        uint32_t a = dpf_sparse_index(t->row_ptr, t->ptr_size, (size_t)r);
+        uint32_t b = dpf_sparse_index(t->row_ptr, t->ptr_size, (size_t)r + 1);
         for (uint32_t j = a; j < b; j++) {
             uint32_t c = dpf_sparse_index(t->col_idx, t->idx_size, j);
             if ((int64_t)c >= t->row_len)
@@ -141,10 +146,6 @@ static dpf_status check_csr(const dpf_sparse_file *f, dpf_sparse_tensor *t,
                             (long long)r);
         }
     }
-    uint32_t last = dpf_sparse_index(t->row_ptr, t->ptr_size, (size_t)t->rows);
-    if (last != t->nnz)
-        return fail(f, t->name, "row_ptr ends at %u but there are %zu values", (unsigned)last,
-                    t->nnz);
     return DPF_OK;
 }
 
