@@ -12,6 +12,7 @@
 #include "dpf/real.h"
 #include "dpf/rng.h"
 #include "dpf/safetensors.h"
+#include "dpf/sparse_io.h"
 #include "dpf/status.h"
 #include "dpf/train.h"
 

@@ -198,7 +198,7 @@ static void rewrite(const char *src, const char *dst, const char *tensor, edit_f
         memcpy(copy, f.data + t->offset, t->nbytes);
         size_t count = t->count;
         dpf_st_dtype dt = t->dtype;
-        if (tensor && strcmp(t->name, tensor) == 0)
+        if (tensor && edit && strcmp(t->name, tensor) == 0)
             edit(copy, &count, &dt);
         int64_t shape = (int64_t)count;
         assert_int_equal(dpf_st_writer_add(w, t->name, dt, t->ndim ? 1 : 0, &shape, copy), DPF_OK);
@@ -233,45 +233,54 @@ static void as_u64(uint8_t *d, size_t *n, dpf_st_dtype *t) { (void)d, *n /= 8, *
 static void as_i32(uint8_t *d, size_t *n, dpf_st_dtype *t) { (void)d, (void)n, *t = DPF_ST_I32; }
 static void bit_flip(uint8_t *d, size_t *n, dpf_st_dtype *t) { (void)n, (void)t, d[0] ^= 0x40; }
 
+/* One crafted file: the edit of rewrite() and the two pieces of the expected message. */
+typedef struct bad_case {
+    const char *tensor;
+    edit_fn edit;
+    const char *key, *value;
+    int pad;
+    const char *a, *b;
+} bad_case;
+
+static void run_cases(const char *src_path, const bad_case *cases, size_t n)
+{
+    char src[256], bad[256]; /* tpath()'s buffers are reused */
+    snprintf(src, sizeof src, "%s", src_path);
+    snprintf(bad, sizeof bad, "%s", tpath("bad.dpfs"));
+    for (size_t i = 0; i < n; i++) {
+        const bad_case *c = &cases[i];
+        rewrite(src, bad, c->tensor, c->edit, c->key, c->value, c->pad);
+        expect_error(bad, c->a, c->b);
+    }
+}
+
 static void test_malformed_csr(void **state)
 {
     (void)state;
-    dpf_model_meta meta;
+    dpf_model_meta meta, m;
     dpf_net *net = make_pruned_net(&meta);
     assert_int_equal(dpf_model_save_sparse(net, &meta, DPF_SPARSE_CSR, tpath("c.dpfs")), DPF_OK);
     dpf_net_free(net);
-    const char *src = tpath("c.dpfs"), *bad = tpath("bad.dpfs");
-    rewrite(src, bad, L1 ".col_idx", col_out_of_range, NULL, NULL, 0);
-    expect_error(bad, L1, "col_idx[0] = 200 out of range [0, 144)");
-    rewrite(src, bad, L1 ".col_idx", col_duplicate, NULL, NULL, 0);
-    expect_error(bad, L1, "duplicate column");
-    rewrite(src, bad, L1 ".row_ptr", ptr_not_monotone, NULL, NULL, 0);
-    expect_error(bad, L1, "not monotone");
-    rewrite(src, bad, L1 ".row_ptr", ptr_bad_end, NULL, NULL, 0);
-    expect_error(bad, L1, "row_ptr ends at");
-    rewrite(src, bad, L1 ".row_ptr", drop_last, NULL, NULL, 0);
-    expect_error(bad, L1, "row_ptr has 16 entries, shape needs rows + 1 = 17");
-    rewrite(src, bad, L1 ".values", drop_last, NULL, NULL, 0);
-    expect_error(bad, L1, "col_idx has");
-    rewrite(src, bad, L1 ".values", as_i32, NULL, NULL, 0);
-    expect_error(bad, L1, "values has dtype I32 (expected F32)");
-    rewrite(src, bad, L1 ".row_ptr", NULL, NULL, NULL, 0); /* unchanged copy: still valid */
-    dpf_net *ok = NULL;
-    dpf_model_meta m;
-    assert_int_equal(dpf_model_load(bad, 4, &ok, &m), DPF_OK);
-    dpf_net_free(ok);
-    rewrite(src, bad, NULL, NULL, "sparse." L1, "csr:16,16,3,4", 0);
-    expect_error(bad, L1, "declared shape 16x16x3x4 differs from the model's 16x16x3x3");
-    rewrite(src, bad, NULL, NULL, "sparse." L1, "coo:16,16,3,3", 0);
-    expect_error(bad, L1, "unknown encoding");
-    rewrite(src, bad, NULL, NULL, "sparse." L1, "csr:16,16,3,3,1", 0);
-    expect_error(bad, L1, "bad shape");
-    rewrite(src, bad, NULL, NULL, "sparse." L1, NULL, 0); /* parts left, nothing declared */
-    expect_error(bad, "no tensor \"" L1 "\"", NULL);
-    rewrite(src, bad, NULL, NULL, NULL, NULL, 1);
-    expect_error(bad, "not aligned", NULL);
-    rewrite(src, bad, NULL, NULL, NULL, NULL, 4);
-    expect_error(bad, "holds", "declared sparse");
+    rewrite(tpath("c.dpfs"), tpath("copy.dpfs"), NULL, NULL, NULL, NULL, 0); /* unchanged: valid */
+    assert_int_equal(dpf_model_load(tpath("copy.dpfs"), 4, &net, &m), DPF_OK);
+    dpf_net_free(net);
+    static const bad_case cases[] = {
+        {L1 ".col_idx", col_out_of_range, 0, 0, 0, L1, "col_idx[0] = 200 out of range [0, 144)"},
+        {L1 ".col_idx", col_duplicate, 0, 0, 0, L1, "duplicate column"},
+        {L1 ".row_ptr", ptr_not_monotone, 0, 0, 0, L1, "not monotone"},
+        {L1 ".row_ptr", ptr_bad_end, 0, 0, 0, L1, "row_ptr ends at"},
+        {L1 ".row_ptr", drop_last, 0, 0, 0, L1, "row_ptr has 16 entries, shape needs rows + 1 = 17"},
+        {L1 ".values", drop_last, 0, 0, 0, L1, "col_idx has"},
+        {L1 ".values", as_i32, 0, 0, 0, L1, "values has dtype I32 (expected F32)"},
+        {0, 0, "sparse." L1, "csr:16,16,3,4", 0, L1,
+         "declared shape 16x16x3x4 differs from the model's 16x16x3x3"},
+        {0, 0, "sparse." L1, "coo:16,16,3,3", 0, L1, "unknown encoding"},
+        {0, 0, "sparse." L1, "csr:16,16,3,3,1", 0, L1, "bad shape"},
+        {0, 0, "sparse." L1, NULL, 0, "no tensor \"" L1 "\"", NULL}, /* parts left, undeclared */
+        {0, 0, 0, 0, 1, "not aligned", NULL},
+        {0, 0, 0, 0, 4, "holds", "declared sparse"},
+    };
+    run_cases(tpath("c.dpfs"), cases, sizeof cases / sizeof cases[0]);
 }
 
 static void test_malformed_bitmap_and_container(void **state)
@@ -283,14 +292,13 @@ static void test_malformed_bitmap_and_container(void **state)
                      DPF_OK);
     dpf_net_free(net);
     const char *src = tpath("b.dpfs"), *bad = tpath("bad.dpfs");
-    rewrite(src, bad, L1 ".bitmap", bit_flip, NULL, NULL, 0);
-    expect_error(bad, L1, "bits set but there are");
-    rewrite(src, bad, L1 ".bitmap", drop_last, NULL, NULL, 0);
-    expect_error(bad, L1, "bitmap has 287 bytes, shape needs 288");
-    rewrite(src, bad, "conv1.weight.bitmap", bit_flip, NULL, NULL, 0); /* 144 bits: no padding */
-    expect_error(bad, "conv1.weight", "bits set");
-    rewrite(src, bad, "conv1.weight.values", as_u64, NULL, NULL, 0);
-    expect_error(bad, "conv1.weight", "values has dtype U64");
+    static const bad_case cases[] = {
+        {L1 ".bitmap", bit_flip, 0, 0, 0, L1, "bits set but there are"},
+        {L1 ".bitmap", drop_last, 0, 0, 0, L1, "bitmap has 287 bytes, shape needs 288"},
+        {"conv1.weight.bitmap", bit_flip, 0, 0, 0, "conv1.weight", "bits set"},
+        {"conv1.weight.values", as_u64, 0, 0, 0, "conv1.weight", "values has dtype U64"},
+    };
+    run_cases(src, cases, sizeof cases / sizeof cases[0]);
     /* truncated: the last tensor's data runs past the end of the file */
     FILE *fp = fopen(src, "rb");
     assert_non_null(fp);
@@ -319,26 +327,23 @@ static void test_metadata_limits(void **state)
     dpf_net *net = make_pruned_net(&meta);
     assert_int_equal(dpf_model_save_sparse(net, &meta, DPF_SPARSE_AUTO, tpath("m.dpfs")), DPF_OK);
     dpf_net_free(net);
-    static const char *const cases[][3] = {
-        {"format_version", "2", "format_version \"2\" is not 1"},
-        {"format_version", NULL, "format_version \"(none)\""},
-        {"num_batches_tracked", "-1", "num_batches_tracked"},
-        {"num_batches_tracked", "12x", "num_batches_tracked"},
-        {"classes", "100000", "classes 100000 out of range [1, 1000]"},
-        {"input_shape", "1,5000,5000", "sides must be in [1, 512]"},
-        {"input_shape", "7,8,8", "bad input_shape"},
-        {"normalize_std", "0", "std > 0"},
-        {"normalize_mean", "nan", "not finite"},
-        {"sparsity", "1.5", "sparsity 1.5 out of range"},
-        {"model", "resnet7", "not a known model"},
-        {"class_names", "a,b,c", "class_names must be 10"},
-        {"class_names", "a,b,c,d,e,f,g,h,i,", "class_names must be 10"},
-        {"sparse.nothing.weight", "csr:4,4", "nothing.weight"},
+    static const bad_case cases[] = {
+        {0, 0, "format_version", "2", 0, "format_version \"2\" is not 1", NULL},
+        {0, 0, "format_version", NULL, 0, "format_version \"(none)\"", NULL},
+        {0, 0, "num_batches_tracked", "-1", 0, "num_batches_tracked", NULL},
+        {0, 0, "num_batches_tracked", "12x", 0, "num_batches_tracked", NULL},
+        {0, 0, "classes", "100000", 0, "classes 100000 out of range [1, 1000]", NULL},
+        {0, 0, "input_shape", "1,5000,5000", 0, "sides must be in [1, 512]", NULL},
+        {0, 0, "input_shape", "7,8,8", 0, "bad input_shape", NULL},
+        {0, 0, "normalize_std", "0", 0, "std > 0", NULL},
+        {0, 0, "normalize_mean", "nan", 0, "not finite", NULL},
+        {0, 0, "sparsity", "1.5", 0, "sparsity 1.5 out of range", NULL},
+        {0, 0, "model", "resnet7", 0, "not a known model", NULL},
+        {0, 0, "class_names", "a,b,c", 0, "class_names must be 10", NULL},
+        {0, 0, "class_names", "a,b,c,d,e,f,g,h,i,", 0, "class_names must be 10", NULL},
+        {0, 0, "sparse.nothing.weight", "csr:4,4", 0, "nothing.weight", "no tensor"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        rewrite(tpath("m.dpfs"), tpath("bad.dpfs"), NULL, NULL, cases[i][0], cases[i][1], 0);
-        expect_error(tpath("bad.dpfs"), cases[i][2], NULL);
-    }
+    run_cases(tpath("m.dpfs"), cases, sizeof cases / sizeof cases[0]);
 }
 
 int main(void)
