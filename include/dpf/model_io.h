@@ -22,10 +22,14 @@ typedef struct dpf_model_meta {
 /* Writes the forward weights w~ of net (sparse = 1: the pruned model) or the dense weights w
  * (sparse = 0), and the BN buffers, atomically. */
 dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, const char *path);
-/* Reads a model file, dense or sparse (told apart by __metadata__ "format"): checks the metadata
- * against sane limits (known model, 1 or 3 channels, sides in [1, 512], classes in [1, 1000],
- * finite normalisation with std > 0, sparsity in [0, 1]), builds the net it describes (max_batch)
- * and loads every tensor, checking that names and shapes match exactly. */
+/* Reads a model file, dense or sparse (dpf/sparse_io.h; told apart by __metadata__ "format"):
+ * checks the metadata against sane limits (known model, 1 to 3 channels, sides in [1, 512],
+ * classes in [1, 1000], finite normalisation with std > 0, sparsity in [0, 1]), builds the net it
+ * describes with opt (its max_batch, inference plan or not, algorithm, threads) and loads every
+ * tensor, checking that names and shapes match exactly. */
+dpf_status dpf_model_load_with(const char *path, const dpf_net_options *opt, dpf_net **net,
+                               dpf_model_meta *meta);
+/* The same for an inference-only net of the default algorithm and the caller's threads. */
 dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta);
 
 #endif

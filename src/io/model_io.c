@@ -217,6 +217,13 @@ static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *
 
 dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta)
 {
+    dpf_net_options o = {.max_batch = max_batch, .inference = 1};
+    return dpf_model_load_with(path, &o, net, meta);
+}
+
+dpf_status dpf_model_load_with(const char *path, const dpf_net_options *opt, dpf_net **net,
+                               dpf_model_meta *meta)
+{
     dpf_st_file f;
     *net = NULL;
     dpf_status st = dpf_st_read(&f, path);
@@ -224,11 +231,11 @@ dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_mo
         return st;
     const char *format = dpf_st_meta(&f, "format");
     if (format && strcmp(format, "dpf-sparse") == 0)
-        return dpf_sparse_model_load(&f, max_batch, net, meta);
+        return dpf_sparse_model_load(&f, opt, net, meta);
     st = dpf_model_meta_parse(&f, meta);
     if (st == DPF_OK)
-        st = dpf_net_create(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
-                            max_batch);
+        st = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
+                                 opt);
     if (st == DPF_OK)
         st = load_tensors(&f, path, *net);
     if (st == DPF_OK && dpf_net_forward_weights(*net) != dpf_net_weights(*net))

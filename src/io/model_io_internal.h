@@ -24,7 +24,7 @@ dpf_status dpf_model_meta_add(dpf_st_writer *wr, const dpf_model_meta *m, const 
 dpf_status dpf_model_meta_parse(const dpf_st_file *f, dpf_model_meta *m);
 
 /* dpf_model_load's path for a file whose "format" is dpf-sparse; takes ownership of f. */
-dpf_status dpf_sparse_model_load(dpf_st_file *f, int max_batch, dpf_net **net,
+dpf_status dpf_sparse_model_load(dpf_st_file *f, const dpf_net_options *opt, dpf_net **net,
                                  dpf_model_meta *meta);
 
 #endif

@@ -359,7 +359,7 @@ static dpf_status load_net(const dpf_sparse_file *f, dpf_net *net)
     return st;
 }
 
-dpf_status dpf_sparse_model_load(dpf_st_file *st, int max_batch, dpf_net **net,
+dpf_status dpf_sparse_model_load(dpf_st_file *st, const dpf_net_options *opt, dpf_net **net,
                                  dpf_model_meta *meta)
 {
     dpf_sparse_file f;
@@ -368,7 +368,7 @@ dpf_status dpf_sparse_model_load(dpf_st_file *st, int max_batch, dpf_net **net,
     if (s != DPF_OK)
         return s;
     *meta = f.meta;
-    s = dpf_net_create(net, meta->model, meta->c, meta->h, meta->w, meta->classes, max_batch);
+    s = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes, opt);
     if (s == DPF_OK)
         s = load_net(&f, *net);
     if (s != DPF_OK) {

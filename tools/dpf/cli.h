@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpf/net.h"
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
@@ -13,13 +15,16 @@ int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
 
+/* `dpf bench --inference --model-file FILE` (cmd_bench_engine.c); rounds >= 1. */
+int bench_engine(const char *path, int threads, int rounds, int json);
+
 /* Each returns 0 on success, or prints "dpf: OPTION: ..." and returns -1. */
 int cli_int(const char *opt, const char *text, int *out);
 int cli_u64(const char *opt, const char *text, uint64_t *out);
 int cli_double(const char *opt, const char *text, double *out);
 int cli_string(const char *opt, const char *text, char *dst, size_t cap);
-/* --conv-algo: sets the process's convolution algorithm (dpf_set_conv_algo). */
-int cli_conv_algo(const char *text);
+/* --conv-algo: "auto" or "direct" into *out (a net's option); -1 with a message otherwise. */
+int cli_conv_algo(const char *text, dpf_conv_algo *out);
 /* Comma-separated list of up to max doubles. */
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n);
 /* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */

@@ -34,6 +34,7 @@ int cmd_eval(int argc, char **argv)
                                           {0, 0, 0, 0}};
     char data_dir[1024] = "";
     int batch = 256, threads = 0;
+    dpf_conv_algo algo = DPF_CONV_AUTO;
     optind = 1;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
@@ -47,7 +48,7 @@ int cmd_eval(int argc, char **argv)
         else if (opt == 't')
             bad = cli_int("--threads", optarg, &threads);
         else if (opt == 'A')
-            bad = cli_conv_algo(optarg);
+            bad = cli_conv_algo(optarg, &algo);
         else
             return cli_bad_option("eval", argv[optind - 1]), 2;
         if (bad)
@@ -61,8 +62,6 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "dpf eval: --batch must be in [1, 65536] and --threads >= 0\n");
         return 2;
     }
-    if (threads > 0)
-        omp_set_num_threads(threads);
     char path[2048];
     if (cli_model_path(argv[optind], path, sizeof path) != 0)
         return 1;
@@ -70,7 +69,9 @@ int cmd_eval(int argc, char **argv)
     dpf_model_meta meta;
     dpf_dataset test = {0};
     double acc = 0, loss = 0;
-    dpf_status st = dpf_model_load(path, batch, &net, &meta);
+    dpf_net_options no = {.max_batch = batch, .inference = 1, .conv_algo = algo,
+                          .threads = threads};
+    dpf_status st = dpf_model_load_with(path, &no, &net, &meta);
     if (st != DPF_OK)
         return cli_report_error(), 1;
     st = dpf_dataset_load(&test, meta.data, data_dir[0] ? data_dir : NULL, 0);
