@@ -2,7 +2,8 @@
  * the round trip is bit-exact against the dense model file for every encoding (-0.0f and all
  * weight bits included), the loaded net evaluates exactly as the dense one, and each class of
  * malformed file (crafted here from a valid one) is refused with DPF_ERR_FORMAT and a one-line
- * message naming the tensor or the metadata key. */
+ * message naming the tensor or the metadata key; dpf_sparse_read alone decodes tiny crafted files
+ * (4-byte CSR indices, a bitmap with padding) and refuses set padding bits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -346,6 +347,56 @@ static void test_metadata_limits(void **state)
     run_cases(tpath("m.dpfs"), cases, sizeof cases / sizeof cases[0]);
 }
 
+/* A file of one compressed 3x3 tensor "x.weight" (no model needed by dpf_sparse_read). */
+static void write_tiny(const char *path, const char *decl, const float *values, int64_t nnz,
+                       dpf_st_dtype it, const void *a, int64_t na, const void *b, int64_t nb)
+{
+    static const char *const meta[][2] = {
+        {"format", "dpf-sparse"}, {"format_version", "1"}, {"model", "mlp"},
+        {"input_shape", "1,1,1"}, {"classes", "10"}, {"num_batches_tracked", "0"}};
+    dpf_st_writer *w = dpf_st_writer_new();
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++)
+        assert_int_equal(dpf_st_writer_meta(w, meta[i][0], meta[i][1]), DPF_OK);
+    assert_int_equal(dpf_st_writer_meta(w, "sparse.x.weight", decl), DPF_OK);
+    assert_int_equal(dpf_st_writer_add(w, "x.weight.values", DPF_ST_F32, 1, &nnz, values), DPF_OK);
+    int csr = strncmp(decl, "csr", 3) == 0;
+    assert_int_equal(dpf_st_writer_add(w, csr ? "x.weight.row_ptr" : "x.weight.bitmap", it, 1, &na,
+                                       a), DPF_OK);
+    if (csr)
+        assert_int_equal(dpf_st_writer_add(w, "x.weight.col_idx", it, 1, &nb, b), DPF_OK);
+    assert_int_equal(dpf_st_writer_write(w, path), DPF_OK);
+    dpf_st_writer_free(w);
+}
+
+static void test_reader_alone(void **state)
+{
+    (void)state;
+    const float v[3] = {1.5f, -2.0f, 3.25f};
+    float d[9];
+    dpf_sparse_file f;
+    /* CSR with 4-byte indices: rows {0: col 2}, {1: none}, {2: cols 0, 1} */
+    const uint32_t ptr[4] = {0, 1, 1, 3}, col[3] = {2, 0, 1};
+    write_tiny(tpath("t.dpfs"), "csr:3,3", v, 3, DPF_ST_U32, ptr, 4, col, 3);
+    assert_int_equal(dpf_sparse_read(&f, tpath("t.dpfs")), DPF_OK);
+    assert_int_equal(f.tensors[0].ptr_size, 4);
+    assert_int_equal(dpf_sparse_densify(&f.tensors[0], d, 9), DPF_OK);
+    const float want[9] = {0, 0, 1.5f, 0, 0, 0, -2.0f, 3.25f, 0};
+    assert_memory_equal(d, want, sizeof d);
+    assert_int_equal(dpf_sparse_densify(&f.tensors[0], d, 8), DPF_ERR_ARG);
+    dpf_sparse_free(&f);
+    /* bitmap of 9 bits in 2 bytes: elements 2, 6, 7; then a padding bit set */
+    uint8_t bits[2] = {0xC4, 0x00};
+    write_tiny(tpath("t.dpfs"), "bitmap:3,3", v, 3, DPF_ST_U8, bits, 2, NULL, 0);
+    assert_int_equal(dpf_sparse_read(&f, tpath("t.dpfs")), DPF_OK);
+    assert_int_equal(dpf_sparse_densify(&f.tensors[0], d, 9), DPF_OK);
+    assert_memory_equal(d, want, sizeof d);
+    dpf_sparse_free(&f);
+    bits[1] = 0x02;
+    write_tiny(tpath("t.dpfs"), "bitmap:3,3", v, 3, DPF_ST_U8, bits, 2, NULL, 0);
+    assert_int_equal(dpf_sparse_read(&f, tpath("t.dpfs")), DPF_ERR_FORMAT);
+    assert_non_null(strstr(dpf_last_error(), "tensor \"x.weight\": bitmap padding bits"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +405,7 @@ int main(void)
         cmocka_unit_test(test_malformed_csr),
         cmocka_unit_test(test_malformed_bitmap_and_container),
         cmocka_unit_test(test_metadata_limits),
+        cmocka_unit_test(test_reader_alone),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
