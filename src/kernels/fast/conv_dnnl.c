@@ -37,9 +37,14 @@
 #define CACHE_CAP 256
 #define SLOTS 4 /* packed weight layouts a layer keeps */
 
+#define MAX_ARGS 8
+
 typedef struct prim {
     dnnl_primitive_t p;
     dnnl_memory_desc_t spad; /* its scratchpad */
+    dnnl_exec_arg_t args[MAX_ARGS]; /* memory objects of the last call, kept: a call only
+                                       points them at its buffers (creating them cost ~1 us) */
+    int nargs;
 } prim;
 
 typedef struct conv_entry {
@@ -124,13 +129,21 @@ static float *aligned_ws(float *ws)
     return (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
 }
 
+static void drop_args(prim *p)
+{
+    for (int i = 0; i < p->nargs; i++)
+        dnnl_memory_destroy(p->args[i].memory);
+    p->nargs = 0;
+}
+
 static void entry_free(conv_entry *e)
 {
-    const prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd,
-                        &e->dw_to_user};
-    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+    prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd, &e->dw_to_user};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        drop_args(ps[i]);
         if (ps[i]->p)
             dnnl_primitive_destroy(ps[i]->p);
+    }
     free(e->scratch);
     free(e);
 }
@@ -490,32 +503,40 @@ int dpf_fast_conv2d_is_winograd(dpf_fast_conv *cv, int n)
 
 /* Runs primitive p of entry e over (arg, pointer) pairs, with e's scratchpad; returns the
  * oneDNN status. */
-static dnnl_status_t run(const dpf_fast_ctx *ctx, conv_entry *e, const prim *p, int nargs,
+static dnnl_status_t run(const dpf_fast_ctx *ctx, conv_entry *e, prim *p, int nargs,
                          const int *args, const dnnl_memory_desc_t *const *mds,
                          void *const *ptrs)
 {
-    dnnl_exec_arg_t ea[8];
+    int same = p->nargs == nargs + 1;
+    for (int i = 0; i < nargs && same; i++)
+        same = p->args[i].arg == args[i];
     dnnl_status_t st = dnnl_success;
-    int made = 0;
-    for (; made < nargs; made++) {
-        ea[made].arg = args[made];
-        st = dnnl_memory_create(&ea[made].memory, mds[made], ctx->engine, ptrs[made]);
-        if (st != dnnl_success)
-            break;
+    if (!same) { /* first call, or other arguments: memory objects made anew */
+        drop_args(p);
+        for (; p->nargs < nargs && st == dnnl_success; p->nargs++) {
+            p->args[p->nargs].arg = args[p->nargs];
+            st = dnnl_memory_create(&p->args[p->nargs].memory, mds[p->nargs], ctx->engine,
+                                    ptrs[p->nargs]);
+        }
+        if (st == dnnl_success) {
+            p->args[p->nargs].arg = DNNL_ARG_SCRATCHPAD;
+            st = dnnl_memory_create(&p->args[p->nargs].memory, &p->spad, ctx->engine,
+                                    e->scratch);
+            p->nargs++;
+        }
+        if (st != dnnl_success) {
+            p->nargs--; /* the one that failed holds no object */
+            drop_args(p);
+            return st;
+        }
+    } else {
+        for (int i = 0; i < nargs && st == dnnl_success; i++)
+            st = dnnl_memory_set_data_handle(p->args[i].memory, ptrs[i]);
     }
-    if (st == dnnl_success) {
-        ea[made].arg = DNNL_ARG_SCRATCHPAD;
-        st = dnnl_memory_create(&ea[made].memory, &p->spad, ctx->engine, e->scratch);
-        if (st == dnnl_success)
-            made++;
-    }
-    if (st == dnnl_success) {
-        st = dnnl_primitive_execute(p->p, ctx->stream, made, ea);
-        if (st == dnnl_success)
-            st = dnnl_stream_wait(ctx->stream);
-    }
-    for (int i = 0; i < made; i++)
-        dnnl_memory_destroy(ea[i].memory);
+    if (st == dnnl_success)
+        st = dnnl_primitive_execute(p->p, ctx->stream, p->nargs, p->args);
+    if (st == dnnl_success)
+        st = dnnl_stream_wait(ctx->stream);
     return st;
 }
 
@@ -524,7 +545,7 @@ static dnnl_status_t run(const dpf_fast_ctx *ctx, conv_entry *e, const prim *p, 
  * if the weights changed since (or the slot is new). NULL with *st set on failure. */
 static const float *prepared(dpf_fast_conv *cv, conv_entry *e, int bwd, dnnl_status_t *st)
 {
-    const prim *re = bwd ? &e->w_to_bwd : &e->w_to_fwd;
+    prim *re = bwd ? &e->w_to_bwd : &e->w_to_fwd;
     const dnnl_memory_desc_t *md = bwd ? &e->w_bwd : &e->w_fwd;
     if (!re->p)
         return cv->w;
