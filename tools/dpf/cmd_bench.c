@@ -45,7 +45,7 @@ static void bench_help(void)
            "  --warmup N          untimed steps first   [5]\n"
            "  --peak-gflops F     the machine's FP32 peak, for the share printed   [430]\n"
            "  --inference         time eval forward passes: batch-1 latency, batch-256 images/s\n"
-           "  --model-file FILE   with --inference: a trained model (RUN_DIR or .safetensors)\n"
+           "  --model-file FILE   with --inference: a trained model (RUN_DIR, .safetensors or .dpfs)\n"
            "                      in the inference engine, kernels by the rule against dense\n"
            "                      only, interleaved, and the kernel and density per layer\n"
            "  --json              one JSON object instead of text\n"

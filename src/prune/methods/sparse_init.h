@@ -1,5 +1,6 @@
-/* sparse_init.h — what the sparse-from-scratch methods SET (Mocanu et al. 2018) and RigL (Evci
- * et al. 2020) share:
+/* sparse_init.h — what the sparse-from-scratch methods share: SET (Mocanu et al. 2018) and RigL
+ * (Evci et al. 2020) all of it, DSR and SM the sparse start (dpf_sparse_begin) and the
+ * proportional allocation (dpf_dst_allocate, defined in dsr.c):
  *   - layer densities: ERK (Erdős–Rényi-Kernel, RigL §3: density of a layer ∝ (sum of its kernel
  *     dimensions incl. in/out channels) / (their product), scaled to the target, layers that
  *     would exceed 1 made dense and the rest rescaled) or uniform (every layer at the target);
