@@ -65,7 +65,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < m->classes; k++)
         sum += exp((double)logits[k] - logits[best]);
     char name[64];
-    dpf_dataset_class_name(name, sizeof name, m->data, best);
+    dpf_class_name_at(name, sizeof name, m->class_names, best); /* the file's, or data set's */
     printf("%s[%d]: %s %.3f\n", argv[2], index, name, 1.0 / sum);
     rc = 0;
 done:

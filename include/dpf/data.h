@@ -29,9 +29,16 @@ typedef struct dpf_dataset {
 dpf_status dpf_dataset_load(dpf_dataset *out, const char *name, const char *dir, int train);
 int dpf_dataset_known(const char *name);
 const char *dpf_dataset_default_dir(const char *name);
+/* The class names of a known data set in label order, comma-separated (the official names:
+ * "T-shirt/top,Trouser,...", "airplane,automobile,...", CIFAR-100's fine labels); NULL if unknown. */
+const char *dpf_dataset_class_names(const char *name);
 /* Per-channel normalisation constants of a data set (channels 0..c-1 filled). */
 void dpf_dataset_default_norm(const char *name, float mean[3], float std[3]);
 
+/* Name i of a comma-separated list of class names (a data set's, or a model file's
+ * dpf_model_meta.class_names), written to dst (cap bytes, cut to fit); "class I" when the list
+ * is NULL or empty or has no name i. Returns 1 if the list named the class, 0 otherwise. */
+int dpf_class_name_at(char *dst, size_t cap, const char *names, int i);
 /* The name of class i of a data set ("Sneaker" for class 7 of "fashion-mnist", "7" for MNIST,
  * "truck" for class 9 of "cifar10", CIFAR-100's fine labels), written to dst (cap bytes, cut to
  * fit); "class I" for an unknown data set or a class out of its range. Returns 1 if the data set

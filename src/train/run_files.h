@@ -1,5 +1,5 @@
-/* run_files.h — the files of a run directory: config.json (every resolved option),
- * metrics.jsonl (one object per epoch), summary.json (final figures). */
+/* run_files.h — the run directory: its preparation and lock, and its files config.json (every
+ * resolved option), metrics.jsonl (one object per epoch), summary.json (final figures). */
 #ifndef DPF_RUN_FILES_H
 #define DPF_RUN_FILES_H
 
@@ -8,7 +8,6 @@
 #include "dpf/net.h"
 #include "dpf/train.h"
 
-/* Creates the directory; refuses one that already holds a run unless cfg->force. */
 /* Creates --out, takes the run's lock (*lock_fd, see dpf_run_lock), refuses a directory that
  * holds a run unless --force, and then removes the old run's metrics and checkpoint. */
 dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg, int *lock_fd);

@@ -1,4 +1,5 @@
-/* test_class_names.c — unit tests of the data sets' class names (dpf_dataset_class_name: every
+/* test_class_names.c — unit tests of class names (dpf_class_name_at on a list, and
+ * dpf_dataset_class_name: every
  * known table, its length, the "class I" fallback and truncation) and of the IDX images-only
  * reader dpf_idx_load_images (raw and gzip, and a label file passed as images rejected with a
  * message naming it). */
@@ -53,6 +54,16 @@ static void test_names(void **state)
     assert_int_equal(dpf_dataset_class_name(buf, sizeof buf, NULL, 5), 0);
     assert_string_equal(buf, "class 5");
     assert_int_equal(dpf_dataset_class_name(buf, sizeof buf, "mnist", -1), 0);
+    /* From a list: a model file's names. */
+    assert_int_equal(dpf_class_name_at(buf, sizeof buf, "cat,dog,emu", 1), 1);
+    assert_string_equal(buf, "dog");
+    assert_int_equal(dpf_class_name_at(buf, sizeof buf, "cat,dog,emu", 2), 1);
+    assert_string_equal(buf, "emu");
+    assert_int_equal(dpf_class_name_at(buf, sizeof buf, "cat,dog,emu", 3), 0);
+    assert_string_equal(buf, "class 3");
+    assert_int_equal(dpf_class_name_at(buf, sizeof buf, "", 0), 0);
+    assert_string_equal(buf, "class 0");
+    assert_int_equal(dpf_class_name_at(buf, sizeof buf, NULL, 1), 0);
     /* Cut to fit, always terminated. */
     char small[5];
     dpf_dataset_class_name(small, sizeof small, "fashion-mnist", 9);

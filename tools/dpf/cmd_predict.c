@@ -135,7 +135,7 @@ static int print_result(const predictor *p, int slot, const double *probs, const
     if (p->o->json) {
         json_t *top = json_array();
         for (int r = 0; r < k; r++) {
-            dpf_dataset_class_name(name, sizeof name, p->m->data, order[r]);
+            dpf_class_name_at(name, sizeof name, p->m->class_names, order[r]);
             json_array_append_new(top, json_pack("{s:i, s:s, s:f}", "class", order[r], "name",
                                                  name, "probability", probs[order[r]]));
         }
@@ -160,7 +160,7 @@ static int print_result(const predictor *p, int slot, const double *probs, const
     else
         printf("%s:", p->file[slot]);
     for (int r = 0; r < k; r++) {
-        dpf_dataset_class_name(name, sizeof name, p->m->data, order[r]);
+        dpf_class_name_at(name, sizeof name, p->m->class_names, order[r]);
         printf("%s %s %.3f", r ? "," : "", name, probs[order[r]]);
     }
     printf("\n");
