@@ -14,5 +14,7 @@
 #include "dpf/status.h"
 #include "dpf/theory.h"
 #include "dpf/train.h"
+#include "dpf/trainer.h"
+#include "dpf/util.h"
 
 #endif

@@ -121,6 +121,8 @@ void dpf_train_config_defaults(dpf_train_config *cfg);
 /* Checks ranges and names; errors name the option (as on the command line, e.g. "--lr"). The
  * method's own options are checked by its table's check hook. */
 dpf_status dpf_train_config_check(const dpf_train_config *cfg);
+/* A whole run: the data, the model, every phase, and with cfg->out the run's files
+ * (dpf_trainer_create without a net + dpf_trainer_run + dpf_trainer_free, dpf/trainer.h). */
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *result);
 
 /* The configuration saved in RUN_DIR's checkpoint (for --resume). */
@@ -129,9 +131,6 @@ dpf_status dpf_checkpoint_config(const char *run_dir, dpf_train_config *cfg);
  * else -1 with an error naming the first option that differs. Only the options flagged
  * DPF_OPTION_RESUMABLE may change. */
 int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now);
-/* Asks a running dpf_train_run to save a checkpoint after the current step and return
- * DPF_ERR_INTERRUPTED (async-signal-safe: for SIGINT / SIGTERM handlers). */
-void dpf_train_request_stop(void);
 
 /* Accuracy (fraction) and mean loss of net in evaluation mode on a whole data set, normalised by
  * mean/std, in batches of at most dpf_net_max_batch(net). */

@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "train/checkpoint.h"
 #include "train/config.h"
+#include "train/prune_json.h"
 
 #define FORMAT "dpf-checkpoint-2"
 
@@ -69,7 +70,9 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
     if (st == DPF_OK && opt->v)
         st = add(w, "opt/v", DPF_ST_F32, opt->n, opt->v);
     if (st == DPF_OK)
-        st = dpf_pruner_save(p, w, state);
+        st = dpf_pruner_save_tensors(p, w);
+    if (st == DPF_OK)
+        json_object_set_new(state, "pruner", dpf_json_pruner_state(p));
     char *text = st == DPF_OK ? json_dumps(state, JSON_COMPACT) /* key order kept: metrics repeat it */ : NULL;
     if (st == DPF_OK && !text)
         st = dpf_error(DPF_ERR_NOMEM, "checkpoint: out of memory");
@@ -215,7 +218,7 @@ dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt
     if (st == DPF_OK && opt->v)
         st = dpf_st_get_f32(&f, "opt/v", opt->v, opt->n);
     if (st == DPF_OK)
-        st = dpf_pruner_load(p, &f, state);
+        st = dpf_json_pruner_load(p, &f, state);
     if (st == DPF_OK) {
         opt->steps = opt_steps;
         dpf_net_set_batches_tracked(net, tracked);

@@ -11,6 +11,7 @@
 
 #include "dpf/data.h"
 #include "dpf/net.h"
+#include "dpf/trainer.h"
 #include "prune/pruner.h"
 #include "train/config.h"
 
@@ -236,7 +237,7 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
         st = check_option(&t[i], c, &defaults);
     if (st == DPF_OK)
         st = check_relations(c);
-    return st == DPF_OK && m->check ? m->check(c) : st;
+    return st == DPF_OK ? dpf_method_check(m, c) : st;
 }
 
 int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now)

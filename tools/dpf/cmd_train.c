@@ -8,6 +8,7 @@
 
 #include "cli.h"
 #include "dpf/train.h"
+#include "dpf/trainer.h"
 
 #define MAX_OPTIONS 64
 
@@ -107,13 +108,33 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
         printf("run saved in %s\n", c->out);
 }
 
+/* The run a stop signal goes to (NULL: none yet / any more) and a stop asked for before it
+ * started (while the data loads), guarded by running_lock. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static dpf_trainer *running;
+static int stop_pending;
+
+static void set_running(dpf_trainer *t)
+{
+    pthread_mutex_lock(&running_lock);
+    running = t;
+    if (t && stop_pending)
+        dpf_trainer_request_stop(t);
+    pthread_mutex_unlock(&running_lock);
+}
+
 /* SIGINT / SIGTERM are blocked in every thread (compute threads are never interrupted) and
- * taken by this one, which asks the trainer to checkpoint and stop. */
+ * taken by this one, which asks the running trainer to checkpoint and stop. */
 static void *signal_waiter(void *arg)
 {
     sigset_t *set = arg;
-    for (int sig; sigwait(set, &sig) == 0;)
-        dpf_train_request_stop();
+    for (int sig; sigwait(set, &sig) == 0;) {
+        pthread_mutex_lock(&running_lock);
+        if (running)
+            dpf_trainer_request_stop(running);
+        stop_pending = 1;
+        pthread_mutex_unlock(&running_lock);
+    }
     return NULL;
 }
 
@@ -192,7 +213,14 @@ int cmd_train(int argc, char **argv)
         return 2;
     }
     catch_stop_signals(); /* before the run starts any thread */
-    st = dpf_train_run(&cfg, &res);
+    dpf_trainer *t;
+    st = dpf_trainer_create(&t, &cfg, NULL);
+    if (st == DPF_OK) {
+        set_running(t);
+        st = dpf_trainer_run(t, &res);
+        set_running(NULL);
+    }
+    dpf_trainer_free(t);
     if (st != DPF_OK) {
         cli_report_error();
         return st == DPF_ERR_INTERRUPTED ? 130 : 1;

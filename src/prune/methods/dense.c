@@ -1,5 +1,5 @@
 /* dense.c — no pruning: plain training of the dense model (the reference row of every table). */
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 static dpf_status dense_check(const dpf_train_config *cfg)
 {

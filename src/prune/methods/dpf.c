@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 static dpf_status dpf_check(const dpf_train_config *cfg)
 {
@@ -27,21 +27,12 @@ static dpf_status dpf_check(const dpf_train_config *cfg)
     return DPF_OK;
 }
 
-static dpf_status dpf_begin(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    p->masked_forward = 1;
-    return dpf_net_use_forward_weights(p->net, 1);
-}
-
 static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
     if (p->cfg->compressor[0]) {
         dpf_pruner_compress_forward(p);
         if (c->step % p->cfg->period == 0)
-            json_array_append_new(p->updates,
-                                  json_pack("{s:I, s:f}", "step", (json_int_t)c->step, "delta",
-                                            dpf_pruner_forward_delta(p)));
+            dpf_pruner_record_delta(p, c);
         return;
     }
     if (c->step % p->cfg->period == 0)
@@ -51,6 +42,6 @@ static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_dpf = {
-    .name = "dpf", .begin_phase = dpf_begin, .before_step = dpf_before_step,
+    .name = "dpf", .masked_forward = 1, .before_step = dpf_before_step,
     .check = dpf_check,
 };

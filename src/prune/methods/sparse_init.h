@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 #define DPF_SPARSE_DEFAULT_ALPHA 0.3   /* RigL paper: α = 0.3 (CIFAR / ImageNet) */
 #define DPF_SPARSE_DEFAULT_EVERY 100   /* RigL paper: ΔT = 100 */
@@ -50,15 +50,31 @@ double dpf_sparse_update_fraction(const dpf_pruner *p, const dpf_prune_ctx *c);
  * hard mask, forward reads w; the initial mask is recorded as an update. */
 dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk);
 
-/* DSR / SM redistribution (dsr.c): splits `total` among n layers in proportion to share[],
- * never beyond cap[]; a full layer's overflow goes to the others. scratch: n doubles. */
+/* DSR / SM redistribution: splits `total` among n layers in proportion to share[], never
+ * beyond cap[]; a full layer's overflow goes to the others. scratch: n doubles. */
 void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
                       double *scratch);
+
+/* The per-layer scratch of a DSR / SM update (one entry per prunable tensor); the methods'
+ * state begins with it. */
+typedef struct dpf_realloc {
+    size_t *pruned;      /* pruned at this update */
+    size_t *alive;       /* survivors (DSR's R_l) */
+    size_t *cap;         /* positions free for regrowth */
+    size_t *grow;        /* regrowth */
+    double *share, *scratch;
+    uint32_t *idx;       /* (largest tensor) candidate positions of one layer */
+} dpf_realloc;
+/* p->state = a zeroed state of `bytes` (>= sizeof(dpf_realloc)) with its scratch allocated;
+ * errors name `who`. */
+dpf_status dpf_realloc_create(dpf_pruner *p, size_t bytes, const char *who);
+void dpf_realloc_destroy(dpf_pruner *p);   /* the methods' destroy hook */
 
 /* One update at drop fraction frac. g == NULL: growth at random (SET, from p->rng); otherwise
  * growth by the largest |g| (RigL) and g is zeroed at the newly grown connections (they start at
  * 0 and take no step in this iteration). Dropped weights and moments are zeroed; the update is
- * recorded. No allocation. */
+ * recorded. Grown connections are 0 with zero moments already (the mask is enforced after every
+ * step). No allocation. */
 void dpf_sparse_drop_grow(dpf_pruner *p, const dpf_prune_ctx *c, double frac, dpf_real *g);
 
 #endif
