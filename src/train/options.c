@@ -6,7 +6,7 @@
 
 #include "dpf/net.h"
 #include "dpf/train.h"
-#include "prune/pruner.h"
+#include "dpf/trainer.h"
 
 #define OPT(n, k, f, t)                                                                       \
     .name = n, .key = k, .offset = offsetof(dpf_train_config, f),                             \
