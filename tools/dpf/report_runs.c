@@ -1,6 +1,8 @@
 /* report_runs.c — dpf report: loading finished runs and grouping those that differ only in seed. */
 #define _GNU_SOURCE /* strverscmp */
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
@@ -70,8 +72,10 @@ static int load_metrics(rep_run *r)
         lineno++;
         json_error_t err;
         json_t *m = json_loads(line, 0, &err);
-        if (!json_is_object(m)) {
-            fprintf(stderr, "dpf: %s: line %d: %s\n", p, lineno, m ? "not an object" : err.text);
+        if (!json_is_object(m) || rep_check_metrics_line(p, lineno, m) != 0) {
+            if (!json_is_object(m))
+                fprintf(stderr, "dpf: %s: line %d: %s\n", p, lineno,
+                        m ? "not an object" : err.text);
             json_decref(m);
             rc = -1;
             break;
@@ -122,8 +126,39 @@ static int load_metrics(rep_run *r)
     return rc;
 }
 
+/* The run files, checked field by field before anything uses them. */
+static int load_checked(rep_run *r, const char *dir)
+{
+    char p[2100];
+    r->config = load_json(dir, "config.json");
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    if (!r->config || rep_check_config(p, r->config) != 0)
+        return -1;
+    r->summary = load_json(dir, "summary.json");
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    if (!r->summary || rep_check_summary(p, r->summary) != 0)
+        return -1;
+    return load_metrics(r);
+}
+
+/* 1 if the run directory dir (by its real path) is loaded already */
+static int loaded(const rep_set *s, const char *real)
+{
+    for (int i = 0; i < s->n_runs; i++)
+        if (strcmp(s->runs[i].real, real) == 0)
+            return 1;
+    return 0;
+}
+
 static int load_run(rep_set *s, const char *dir)
 {
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) {
+        fprintf(stderr, "dpf: %s: cannot resolve: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (loaded(s, real))
+        return 0; /* reached twice (e.g. runs and runs/s1): one run counts once */
     rep_run *nr = realloc(s->runs, (size_t)(s->n_runs + 1) * sizeof *nr);
     if (!nr)
         return -1;
@@ -131,17 +166,16 @@ static int load_run(rep_set *s, const char *dir)
     rep_run *r = &s->runs[s->n_runs];
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
+    snprintf(r->real, sizeof r->real, "%s", real);
     r->acc_pre_ft = NAN;
-    r->config = load_json(dir, "config.json");
-    r->summary = r->config ? load_json(dir, "summary.json") : NULL;
-    if (!r->summary || load_metrics(r) != 0) {
+    if (load_checked(r, dir) != 0) {
         json_decref(r->config);
         json_decref(r->summary);
         free(r->epochs);
         free(r->updates);
         return -1;
     }
-    r->seed = (uint64_t)num(r->config, "seed");
+    r->seed = (uint64_t)json_integer_value(json_object_get(r->config, "seed"));
     r->acc_final = num(r->summary, "test_acc_sparse");
     r->sparsity = num(r->summary, "sparsity_prunable");
     r->params_nonzero = num(r->summary, "params_nonzero");
@@ -307,8 +341,9 @@ static int cmp_entry(const void *a, const void *b)
 
 static int group_runs(rep_set *s)
 {
-    s->groups = calloc((size_t)s->n_runs, sizeof *s->groups);
-    if (!s->groups)
+    s->groups = calloc((size_t)s->n_runs + 1, sizeof *s->groups);
+    s->models = calloc((size_t)s->n_runs + 1, sizeof *s->models);
+    if (!s->groups || !s->models)
         return -1;
     int mixed_data = 0; /* then the tables and figures are per model and data set */
     for (int i = 1; i < s->n_runs; i++)
@@ -335,7 +370,7 @@ static int group_runs(rep_set *s)
             int m = 0;
             while (m < s->n_models && strcmp(s->models[m], g->model) != 0)
                 m++;
-            if (m == s->n_models && m < 16)
+            if (m == s->n_models)
                 snprintf(s->models[s->n_models++], sizeof s->models[0], "%s", g->model);
         }
         rep_run **nr = realloc(g->runs, (size_t)(g->n + 1) * sizeof *nr);
@@ -382,6 +417,7 @@ void rep_free(rep_set *s)
         free(s->groups[j].runs);
     free(s->runs);
     free(s->groups);
+    free(s->models);
     free(s->entries);
     memset(s, 0, sizeof *s);
 }
