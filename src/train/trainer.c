@@ -420,6 +420,7 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     if (st != DPF_OK)
         return st;
     weight_stats(r->net, res);
+    res->target_missed = !dpf_run_target_reached(&r->cfg, res);
     res->train_images_per_s =
         r->pos.train_time > 0 ? (double)r->pos.train_images / r->pos.train_time : 0;
     res->wall_s = dpf_now() - t_start;

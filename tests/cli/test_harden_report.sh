@@ -93,4 +93,19 @@ rm -rf "$tmp/rep"
 [[ $(grep -c '^### ' "$tmp/rep/report.md") -eq 18 ]] && ok || bad "report dropped model tables: $(grep -c '^### ' "$tmp/rep/report.md") of 18"
 grep -q '^### wrn-28-11$' "$tmp/rep/report.md" && ok || bad "the 18th model has no table"
 
+# --- 4. DPF too short for its sparsity ramp: a warning, summary.json says so, the report files
+# the run at the sparsity it reached, not in the 90% row
+"$dpf" train --model mlp --data-dir "$tmp/small" --batch 64 --threads 2 --progress none \
+  --method dpf --sparsity 0.9 --epochs 1 --out "$tmp/short/d1" >/dev/null 2>"$tmp/short.err" \
+  && ok || bad "short dpf run failed: $(cat "$tmp/short.err")"
+grep -q "^dpf: warning: the run reached 0.00% sparsity, not its target 90.00%" "$tmp/short.err" \
+  && ok || bad "no warning for a missed target: $(cat "$tmp/short.err")"
+grep -q '"target_reached": false' "$tmp/short/d1/summary.json" && ok || bad "summary.json lacks target_reached false"
+grep -q '"target_reached": true' "$runs/s1/summary.json" && ok || bad "summary.json of a run on target lacks target_reached true"
+rm -rf "$tmp/rep"
+"$dpf" report "$tmp/short" -o "$tmp/rep" >/dev/null 2>&1 && ok || bad "report of the short run failed"
+grep -q "^| 0% | \*\*[0-9.]*\*\* |" "$tmp/rep/report.md" && ok || bad "the short run is not in the 0% row: $(grep '^| [0-9]' "$tmp/rep/report.md")"
+grep -q "^| 90% |" "$tmp/rep/report.md" && bad "the short run is filed in the 90% row" || ok
+grep -q "DPF (target 90% missed)" "$tmp/rep/report.md" && ok || bad "the report does not say the target was missed"
+
 finish

@@ -220,6 +220,11 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
                 "layer alive\n", r->layers_emptied, r->layers_emptied > 1 ? "s" : "",
                 r->first_emptied, r->layers_emptied > 1 ? ", ..." : "",
                 r->layers_emptied > 1 ? "them" : "it");
+    if (r->target_missed)
+        fprintf(stderr, "dpf: warning: the run reached %.2f%% sparsity, not its target %.2f%% "
+                "(too few steps for the sparsity ramp? more --epochs or an earlier --ramp-end); "
+                "summary.json says \"target_reached\": false\n", 100 * r->sparsity_prunable,
+                100 * c->sparsity);
     printf("model %s on %s, method %s, %d epochs\n", c->model, c->data, c->method, c->epochs);
     printf("test accuracy: %.2f%% (sparse model), %.2f%% (dense model)\n",
            100 * r->test_acc_sparse, 100 * r->test_acc_dense);

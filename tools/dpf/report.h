@@ -41,6 +41,7 @@ typedef struct rep_group {
     char method[32], data[32];
     double sparsity;        /* the target */
     int finetune, structured, same_init;
+    int missed;             /* the runs missed their target: filed at the reached sparsity */
     rep_run **runs;
     int n;
 } rep_group;

@@ -232,13 +232,26 @@ static int load_path(rep_set *s, const char *path)
     return rc;
 }
 
-/* The target sparsity of a run: --sparsity, except for --method fixed, whose sparsity is its
- * mask's (rounded to 0.1%: the source run's target). */
+/* A pruning run that ended below its target (summary.json's target_reached; runs written before
+ * that field: the same rule, a point below the target, as the trainer's). */
+static int missed_target(const rep_run *r)
+{
+    const json_t *reached = json_object_get(r->summary, "target_reached");
+    if (reached)
+        return json_is_false(reached);
+    const char *m = str(r->config, "method");
+    return strcmp(m, "dense") != 0 && strcmp(m, "fixed") != 0 && !str(r->config, "compressor")[0] &&
+           r->sparsity < num(r->config, "sparsity") - 0.01;
+}
+
+/* The sparsity a run is filed at: --sparsity, except for --method fixed, whose sparsity is its
+ * mask's (rounded to 0.1%: the source run's target), and for a run that missed its target,
+ * filed at what it reached (a 0% "DPF" run is no result of a 90% row). */
 static double target_of(const rep_run *r)
 {
     if (strcmp(str(r->config, "method"), "dense") == 0)
         return 0;
-    if (strcmp(str(r->config, "method"), "fixed") == 0)
+    if (strcmp(str(r->config, "method"), "fixed") == 0 || missed_target(r))
         return round(r->sparsity * 1000) / 1000;
     return num(r->config, "sparsity");
 }
@@ -255,6 +268,7 @@ static void make_key(const rep_run *r, char *key, size_t cap)
         free(text);
         json_decref(target);
     }
+    rep_appendf(key, cap, "missed=%d;", missed_target(r));
     /* --method fixed from the run's own initialisation or another one */
     int same = num(r->config, "init_seed") == num(r->config, "seed") ||
                isnan(num(r->config, "init_seed"));
@@ -300,6 +314,9 @@ static int add_entry(rep_set *s, rep_group *g, int pre_ft)
              g->finetune > 0 && !pre_ft ? "+FT" : "");
     if (g->structured && strcmp(g->method, "sfp") != 0)
         rep_appendf(e->label, sizeof e->label, " (filters)");
+    if (g->missed)
+        rep_appendf(e->label, sizeof e->label, " (target %g%% missed)",
+                    100 * num(g->runs[0]->config, "sparsity"));
     return 0;
 }
 
@@ -364,6 +381,7 @@ static int group_runs(rep_set *s)
             snprintf(g->method, sizeof g->method, "%s", str(r->config, "method"));
             snprintf(g->data, sizeof g->data, "%s", str(r->config, "data"));
             g->sparsity = target_of(r);
+            g->missed = missed_target(r);
             g->finetune = (int)num(r->config, "finetune");
             g->structured = json_is_true(json_object_get(r->config, "structured"));
             g->same_init = strstr(key, "init=same") != NULL;
