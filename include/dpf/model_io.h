@@ -20,8 +20,11 @@ typedef struct dpf_model_meta {
 /* Writes the forward weights w~ of net (sparse = 1: the pruned model) or the dense weights w
  * (sparse = 0), and the BN buffers, atomically. */
 dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, const char *path);
+/* Reads and checks a model file's __metadata__ alone (known model and data set names, input
+ * shape and classes within limits), e.g. to check it against a data set before building a net. */
+dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta);
 /* Reads a model file: builds the net it describes (max_batch) and loads every tensor, checking
- * that names and shapes match exactly. */
+ * the metadata first (dpf_model_read_meta), then that names and shapes match exactly. */
 dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta);
 
 #endif

@@ -1,8 +1,10 @@
 /* model_io.c — save and load a model as safetensors with its state_dict names (see model_io.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpf/data.h"
 #include "dpf/model_io.h"
 #include "dpf/safetensors.h"
 
@@ -65,13 +67,47 @@ dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, 
     return st;
 }
 
-static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *key, int *out)
+/* Limits of a model file's input, checked before a net is built for it: no data set dpf reads
+ * comes near them, and a crafted "1,20000,20000" must not make the loader allocate gigabytes. */
+#define MODEL_MAX_SIDE 1024
+#define MODEL_MAX_CLASSES 100000
+
+/* A whole decimal integer in [lo, hi] (nothing before or after it). */
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || s[0] == ' ' || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *key, int lo,
+                           int hi, int *out)
 {
     const char *v = dpf_st_meta(f, key);
-    if (!v || sscanf(v, "%d", out) != 1)
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks a valid \"%s\" (not a dpf model "
-                         "file?)", path, key);
+    if (!v || parse_int(v, lo, hi, out) != 0)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks a valid \"%s\" (an integer in "
+                         "[%d, %d]; not a dpf model file?)", path, key, lo, hi);
     return DPF_OK;
+}
+
+/* "C,H,W" with C in [1, 3] and H, W in [1, MODEL_MAX_SIDE]. */
+static int parse_shape(const char *s, int *c, int *h, int *w)
+{
+    char buf[64];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL, *a = strtok_r(buf, ",", &save), *b = strtok_r(NULL, ",", &save);
+    char *d = strtok_r(NULL, ",", &save);
+    return !a || !b || !d || strtok_r(NULL, ",", &save) || strstr(s, ",,") ||
+                   parse_int(a, 1, 3, c) || parse_int(b, 1, MODEL_MAX_SIDE, h) ||
+                   parse_int(d, 1, MODEL_MAX_SIDE, w)
+               ? -1
+               : 0;
 }
 
 /* Parses n comma-separated floats; returns 0 on success. */
@@ -95,11 +131,18 @@ static dpf_status parse_meta(const dpf_st_file *f, const char *path, dpf_model_m
     if (!model || !shape)
         return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks \"model\" or \"input_shape\" "
                          "(not a dpf model file?)", path);
+    if (strlen(model) >= sizeof m->model || !dpf_model_known(model))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ names an unknown model \"%.40s\" "
+                         "(known: %s)", path, model, dpf_model_list());
+    if (data && (strlen(data) >= sizeof m->data || (data[0] && !dpf_dataset_known(data))))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ names an unknown data set \"%.40s\"",
+                         path, data);
     snprintf(m->model, sizeof m->model, "%s", model);
     snprintf(m->data, sizeof m->data, "%s", data ? data : "");
-    if (sscanf(shape, "%d,%d,%d", &m->c, &m->h, &m->w) != 3 || m->c < 1 || m->c > 3)
-        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%s\"", path, shape);
-    dpf_status st = meta_int(f, path, "classes", &m->classes);
+    if (parse_shape(shape, &m->c, &m->h, &m->w) != 0)
+        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%.40s\" (C,H,W with C in [1, 3] "
+                         "and H, W in [1, %d])", path, shape, MODEL_MAX_SIDE);
+    dpf_status st = meta_int(f, path, "classes", 1, MODEL_MAX_CLASSES, &m->classes);
     for (int i = 0; i < 3; i++)
         m->mean[i] = 0, m->std[i] = 1;
     const char *mean = dpf_st_meta(f, "normalize_mean"), *sd = dpf_st_meta(f, "normalize_std");
@@ -107,10 +150,40 @@ static dpf_status parse_meta(const dpf_st_file *f, const char *path, dpf_model_m
         return dpf_error(DPF_ERR_FORMAT, "%s: bad normalize_mean \"%s\" or normalize_std \"%s\"",
                          path, mean, sd);
     const char *method = dpf_st_meta(f, "method");
+    if (method && strlen(method) >= sizeof m->method)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ \"method\" is too long", path);
     snprintf(m->method, sizeof m->method, "%s", method ? method : "");
     const char *sp = dpf_st_meta(f, "sparsity");
-    m->sparsity = sp ? atof(sp) : 0;
+    char *end = NULL;
+    m->sparsity = sp ? strtod(sp, &end) : 0;
+    if (sp && (end == sp || *end || !(m->sparsity >= 0 && m->sparsity <= 1)))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ \"sparsity\" \"%.40s\" is not a "
+                         "number in [0, 1]", path, sp);
     return st;
+}
+
+/* The tensor `name` of f has exactly the shape the net gives it (not only as many elements:
+ * a [784, 300] weight is no [300, 784] one). */
+static dpf_status check_shape(const dpf_st_file *f, const char *path, const char *name, int ndim,
+                              const int64_t *shape)
+{
+    const dpf_st_tensor *t = dpf_st_find(f, name);
+    if (!t)
+        return dpf_error(DPF_ERR_FORMAT, "%s: lacks tensor %s", path, name);
+    int same = t->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++)
+        same = t->shape[d] == shape[d];
+    if (same)
+        return DPF_OK;
+    char got[160] = "", want[160] = "";
+    for (int d = 0; d < t->ndim; d++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? ", " : "",
+                 (long long)t->shape[d]);
+    for (int d = 0; d < ndim; d++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? ", " : "",
+                 (long long)shape[d]);
+    return dpf_error(DPF_ERR_FORMAT, "%s: tensor %s has shape [%s], the model expects [%s]", path,
+                     name, got, want);
 }
 
 static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *net)
@@ -123,10 +196,15 @@ static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *
     dpf_status st = DPF_OK;
     for (int p = 0; p < dpf_net_param_count(net) && st == DPF_OK; p++) {
         const dpf_param_info *pi = dpf_net_param(net, p);
-        st = dpf_st_get_f32(f, pi->name, w + pi->offset, pi->count);
+        st = check_shape(f, path, pi->name, pi->ndim, pi->shape);
+        if (st == DPF_OK)
+            st = dpf_st_get_f32(f, pi->name, w + pi->offset, pi->count);
     }
     for (int b = 0; b < dpf_net_buffer_count(net) && st == DPF_OK; b++) {
         const dpf_buffer_info *bi = dpf_net_buffer(net, b);
+        st = check_shape(f, path, bi->name, bi->ndim, bi->shape);
+        if (st != DPF_OK)
+            break;
         if (bi->is_counter) {
             int64_t n = 0;
             st = dpf_st_get_i64(f, bi->name, &n, 1);
@@ -135,6 +213,17 @@ static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *
             st = dpf_st_get_f32(f, bi->name, buf + bi->offset, bi->count);
         }
     }
+    return st;
+}
+
+dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta)
+{
+    dpf_st_file f;
+    dpf_status st = dpf_st_read(&f, path);
+    if (st != DPF_OK)
+        return st;
+    st = parse_meta(&f, path, meta);
+    dpf_st_free(&f);
     return st;
 }
 

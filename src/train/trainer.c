@@ -47,6 +47,8 @@ typedef struct run {
     dpf_ckpt_pos pos;           /* where the run stands (what a checkpoint records) */
     int resuming;               /* pos came from a checkpoint and is not reached yet */
     int lock_fd;                /* the run directory's lock, -1 without --out */
+    double t_start;             /* when this process started the run */
+    double wall_before;         /* wall time of the run's earlier processes (--resume) */
     dpf_real *dense_bn;         /* DPF: BN statistics recalibrated for the dense w (or NULL) */
 } run;
 
@@ -65,6 +67,12 @@ static dpf_status load_data(run *r)
         st = dpf_dataset_load(&r->test, r->cfg.data, dir, 0);
     if (st != DPF_OK)
         return st;
+    if (r->test.c != r->train.c || r->test.h != r->train.h || r->test.w != r->train.w ||
+        r->test.classes != r->train.classes) /* found now, not after an epoch of training */
+        return dpf_error(DPF_ERR_FORMAT, "--data-dir %s: the %s test images are %dx%dx%d in %d "
+                         "classes, the training images %dx%dx%d in %d", dir, r->cfg.data,
+                         r->test.c, r->test.h, r->test.w, r->test.classes, r->train.c,
+                         r->train.h, r->train.w, r->train.classes);
     dpf_dataset_truncate(&r->train, r->cfg.limit_train);
     if (r->cfg.mean[0] < 0)
         dpf_dataset_default_norm(r->cfg.data, r->cfg.mean, r->cfg.std);
@@ -138,6 +146,7 @@ static dpf_status checkpoint(run *r, const dpf_prune_ctx *ctx)
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, step %lld: weight %zu is %g; training "
                              "diverged (try a lower --lr); the last checkpoint is kept",
                              ctx->global_epoch + 1, (long long)ctx->step, i, (double)w[i]);
+    r->pos.wall_s = r->wall_before + dpf_now() - r->t_start; /* over every process of the run */
     return dpf_checkpoint_save(r->cfg.out, &r->cfg, r->net, &r->opt, r->pruner, &r->pos);
 }
 
@@ -297,6 +306,12 @@ static dpf_status prepare_resume(run *r)
         return st;
     if (dpf_train_config_compatible(&saved, &r->cfg) != 0)
         return DPF_ERR_ARG;
+    char summary[2048];
+    snprintf(summary, sizeof summary, "%s/summary.json", r->cfg.out);
+    if (dpf_file_exists(summary)) /* written last: the run is complete */
+        return dpf_error(DPF_ERR_STATE, "--resume %s: the run has finished (it has summary.json); "
+                         "nothing to continue", r->cfg.out);
+    r->wall_before = r->pos.wall_s;
     char path[2048], tmp[2100];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->cfg.out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -414,6 +429,20 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
     return st;
 }
 
+/* A stop asked after the last step (SIGINT/SIGTERM/SIGHUP during the last evaluations): the
+ * checkpoint of the last epoch is where the run continues from, so it stops as any interrupted
+ * run does instead of finishing. */
+static dpf_status stop_if_requested(const run *r)
+{
+    if (!stop_requested)
+        return DPF_OK;
+    if (!r->cfg.out[0])
+        return dpf_error(DPF_ERR_INTERRUPTED, "interrupted after the last step (no --out: nothing "
+                         "saved)");
+    return dpf_error(DPF_ERR_INTERRUPTED, "interrupted after the last step; the checkpoint is "
+                     "saved: continue with dpf train --resume %s", r->cfg.out);
+}
+
 static dpf_status finish(run *r, dpf_train_result *res, double t_start)
 {
     dpf_status st = final_accuracies(r, res);
@@ -423,14 +452,18 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     res->target_missed = !dpf_run_target_reached(&r->cfg, res);
     res->train_images_per_s =
         r->pos.train_time > 0 ? (double)r->pos.train_images / r->pos.train_time : 0;
-    res->wall_s = dpf_now() - t_start;
-    if (!r->cfg.out[0])
-        return DPF_OK;
-    json_t *s = dpf_run_summary_json(&r->cfg, res);
-    json_object_set_new(s, "pruning", dpf_pruner_report(r->pruner, r->total_epochs));
-    st = dpf_run_write_json(r->cfg.out, "summary.json", s);
-    json_decref(s);
-    return st == DPF_OK ? save_models(r, res) : st;
+    res->wall_s = r->wall_before + dpf_now() - t_start;
+    st = stop_if_requested(r); /* a stop during the final evaluations */
+    if (st != DPF_OK || !r->cfg.out[0])
+        return st;
+    st = save_models(r, res); /* summary.json last: it marks the run finished */
+    json_t *s = st == DPF_OK ? dpf_run_summary_json(&r->cfg, res) : NULL;
+    if (s) {
+        json_object_set_new(s, "pruning", dpf_pruner_report(r->pruner, r->total_epochs));
+        st = dpf_run_write_json(r->cfg.out, "summary.json", s);
+        json_decref(s);
+    }
+    return st;
 }
 
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
@@ -444,6 +477,7 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     memset(&r, 0, sizeof r);
     r.cfg = *cfg;
     r.lock_fd = -1;
+    r.t_start = t_start;
     stop_requested = 0;
     st = setup(&r);
     if (st == DPF_OK && r.cfg.resume)
@@ -454,7 +488,10 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
     if (st == DPF_OK)
+        st = stop_if_requested(&r);
+    if (st == DPF_OK)
         st = finish(&r, res, t_start);
+    dpf_progress_end(&r.progress); /* what is printed next starts on its own line */
     dpf_loader_free(r.loader);
     free(r.dense_bn);
     dpf_pruner_free(r.pruner);

@@ -18,13 +18,22 @@ int cli_int(const char *opt, const char *text, int *out);
 int cli_u64(const char *opt, const char *text, uint64_t *out);
 int cli_double(const char *opt, const char *text, double *out);
 int cli_string(const char *opt, const char *text, char *dst, size_t cap);
+/* cli_string for a file or directory: an empty value is refused. */
+int cli_path(const char *opt, const char *text, char *dst, size_t cap);
+/* cli_int / cli_double within [lo, hi]. */
+int cli_int_in(const char *opt, const char *text, int lo, int hi, int *out);
+int cli_double_in(const char *opt, const char *text, double lo, double hi, double *out);
+/* "C,H,W": 1 <= C <= 3, 1 <= H, W <= 4096, nothing else. */
+int cli_shape(const char *opt, const char *text, int *c, int *h, int *w);
+/* path (cap bytes) replaced by its absolute, resolved form (it must exist). */
+int cli_abs_path(const char *opt, char *path, size_t cap);
 /* --conv-algo: sets the process's convolution algorithm (dpf_set_conv_algo). */
 int cli_conv_algo(const char *text);
-/* Comma-separated list of up to max doubles. */
+/* Comma-separated list of up to max doubles ("" = none; an empty item is refused). */
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n);
 /* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */
 int cli_model_path(const char *arg, char *dst, size_t cap);
-/* Prints "dpf: <message>" for the library's last error. */
+/* Prints "dpf: <message>" for the library's last error: one line, never empty. */
 void cli_report_error(void);
 /* "dpf SUBCOMMAND: unknown option '--x' (see dpf SUBCOMMAND --help)" etc. for getopt results. */
 void cli_bad_option(const char *sub, const char *arg);

@@ -83,9 +83,9 @@ static void train_help(const dpf_train_config *d)
            "  --force              overwrite the run already in --out\n"
            "  --resume DIR         continue the run in DIR from its last checkpoint (written at\n"
            "                       every epoch end, every --checkpoint-every steps and on\n"
-           "                       SIGINT / SIGTERM); other options must match the run's, except\n"
-           "                       --threads, --conv-algo, --progress, --data-dir,\n"
-           "                       --checkpoint-every, --eval-every\n"
+           "                       SIGINT / SIGTERM / SIGHUP); other options must match the\n"
+           "                       run's, except --threads, --conv-algo, --progress,\n"
+           "                       --data-dir, --checkpoint-every, --eval-every\n"
            "  --checkpoint-every N also checkpoint every N steps (0 = epoch ends only)   [0]\n"
            "  --eval-every N       test-set accuracy every N epochs and at the end of each\n"
            "                       phase (the test set can cost more than a short epoch)   [1]\n"
@@ -165,7 +165,7 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
 {
     switch (opt) {
     case O_DATA: return cli_string("--data", v, c->data, sizeof c->data);
-    case O_DATA_DIR: return cli_string("--data-dir", v, c->data_dir, sizeof c->data_dir);
+    case O_DATA_DIR: return cli_path("--data-dir", v, c->data_dir, sizeof c->data_dir);
     case O_LIMIT: return cli_int("--limit-train", v, &c->limit_train);
     case O_CROP: return cli_int("--crop-pad", v, &c->crop_pad);
     case O_NOFLIP: c->flip = 0; return 0;
@@ -187,24 +187,26 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
     case O_WARMUP: return cli_double("--warmup", v, &c->warmup_epochs);
     case O_SEED: return cli_u64("--seed", v, &c->seed);
     case O_THREADS: return cli_int("--threads", v, &c->threads);
-    case O_OUT: return cli_string("--out", v, c->out, sizeof c->out);
+    case O_OUT: return cli_path("--out", v, c->out, sizeof c->out);
     case O_FORCE: c->force = 1; return 0;
     case O_PROGRESS: return parse_progress(v, &c->progress);
     case O_STRUCTURED: c->structured = 1; return 0;
     case O_SCOPE: return parse_scope(v, &c->layer_scope);
     case O_PERIOD: return cli_int("--period", v, &c->period);
     case O_RAMP_START: return cli_double("--ramp-start", v, &c->ramp_start);
-    case O_RAMP_END: return cli_double("--ramp-end", v, &c->ramp_end);
+    case O_RAMP_END: return cli_double_in("--ramp-end", v, 0, 1, &c->ramp_end);
     case O_FINETUNE: return cli_int("--finetune", v, &c->finetune_epochs);
     case O_FINETUNE_LR: return cli_double("--finetune-lr", v, &c->finetune_lr);
     case O_LT_ROUNDS: return cli_int("--lt-rounds", v, &c->lt_rounds);
-    case O_PRUNE_RATE: return cli_double("--prune-rate", v, &c->prune_rate);
-    case O_UPDATE_EVERY: return cli_int("--update-every", v, &c->update_every);
+    case O_PRUNE_RATE: return cli_double_in("--prune-rate", v, 0, 1, &c->prune_rate);
+    case O_UPDATE_EVERY: return cli_int_in("--update-every", v, 0, 1000000, &c->update_every);
     case O_DENSITY: return parse_density(v, &c->density_erk);
     case O_COMPRESSOR: return cli_string("--compressor", v, c->compressor, sizeof c->compressor);
-    case O_RESUME: c->resume = 1; return cli_string("--resume", v, c->out, sizeof c->out);
+    case O_RESUME: c->resume = 1; return cli_path("--resume", v, c->out, sizeof c->out);
     case O_CKPT_EVERY: return cli_int("--checkpoint-every", v, &c->checkpoint_every);
-    case O_MASK_FROM: return cli_model_path(v, c->mask_from, sizeof c->mask_from);
+    case O_MASK_FROM: /* resolved: the run resumes from any working directory */
+        return cli_model_path(v, c->mask_from, sizeof c->mask_from) ||
+               cli_abs_path("--mask-from", c->mask_from, sizeof c->mask_from);
     case O_EVAL_EVERY: return cli_int("--eval-every", v, &c->eval_every);
     case O_CONV_ALGO: return cli_conv_algo(v);
     case O_INIT_SEED: c->has_init_seed = 1; return cli_u64("--init-seed", v, &c->init_seed);
@@ -238,7 +240,7 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
         printf("run saved in %s\n", c->out);
 }
 
-/* SIGINT / SIGTERM are blocked in every thread (compute threads are never interrupted) and
+/* SIGINT / SIGTERM / SIGHUP (the terminal closed) are blocked in every thread (compute threads are never interrupted) and
  * taken by this one, which asks the trainer to checkpoint and stop. */
 static void *signal_waiter(void *arg)
 {
@@ -254,6 +256,7 @@ static void catch_stop_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_t t;
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
         pthread_create(&t, NULL, signal_waiter, &set) == 0)
@@ -263,6 +266,7 @@ static void catch_stop_signals(void)
 /* Parses argv onto cfg; returns 0, 1 after --help, 2 on a bad option. */
 static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsity_given)
 {
+    int out_given = 0, resume_given = 0;
     optind = 1;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, "h", train_options, NULL)) != -1;) {
@@ -277,6 +281,13 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
         if (parse_one(opt, optarg, cfg))
             return 2;
         *sparsity_given |= opt == O_SPARSITY;
+        out_given |= opt == O_OUT;
+        resume_given |= opt == O_RESUME;
+    }
+    if (out_given && resume_given) {
+        fprintf(stderr, "dpf: --out and --resume: give one (--resume DIR continues the run in "
+                "DIR)\n");
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "dpf train: unexpected argument '%s' (see dpf train --help)\n",
