@@ -32,8 +32,8 @@ train() { # dir, args...
 runs=$tmp/runs
 mkdir -p "$runs"
 train "$runs/dense-s1" --method dense --epochs 2
-train "$runs/dpf-s1" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 1
-train "$runs/dpf-s2" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 2
+train "$runs/dpf-s1" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 1 --period 1
+train "$runs/dpf-s2" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 2 --period 1
 train "$runs/snip-s1" --method snip --sparsity 0.9 --epochs 2 --eval-every 2
 
 # --- --eval-every: epoch 1 has no test accuracy, the last epoch of the phase has one

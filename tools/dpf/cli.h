@@ -25,7 +25,7 @@ int cli_int_in(const char *opt, const char *text, int lo, int hi, int *out);
 int cli_double_in(const char *opt, const char *text, double lo, double hi, double *out);
 /* "C,H,W": 1 <= C <= 3, 1 <= H, W <= 4096, nothing else. */
 int cli_shape(const char *opt, const char *text, int *c, int *h, int *w);
-/* path (cap bytes) replaced by its absolute, resolved form (it must exist). */
+/* path (cap bytes) replaced by its absolute, resolved form, if it exists. */
 int cli_abs_path(const char *opt, char *path, size_t cap);
 /* --conv-algo: sets the process's convolution algorithm (dpf_set_conv_algo). */
 int cli_conv_algo(const char *text);

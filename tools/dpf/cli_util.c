@@ -173,10 +173,8 @@ void cli_report_error(void)
 int cli_abs_path(const char *opt, char *path, size_t cap)
 {
     char real[PATH_MAX];
-    if (!realpath(path, real)) {
-        fprintf(stderr, "dpf: %s: %s: %s\n", opt, path, strerror(errno));
-        return -1;
-    }
+    if (!realpath(path, real))
+        return 0; /* left as given: whoever opens it says what is wrong */
     return cli_string(opt, real, path, cap);
 }
 
