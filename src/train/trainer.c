@@ -49,6 +49,8 @@ typedef struct run {
     int lock_fd;                /* the run directory's lock, -1 without --out */
     double t_start;             /* when this process started the run */
     double wall_before;         /* wall time of the run's earlier processes (--resume) */
+    int finished;               /* --resume of a run that had finished: its files stay */
+    double finished_wall;       /* that run's wall_s */
     dpf_real *dense_bn;         /* DPF: BN statistics recalibrated for the dense w (or NULL) */
 } run;
 
@@ -308,9 +310,12 @@ static dpf_status prepare_resume(run *r)
         return DPF_ERR_ARG;
     char summary[2048];
     snprintf(summary, sizeof summary, "%s/summary.json", r->cfg.out);
-    if (dpf_file_exists(summary)) /* written last: the run is complete */
-        return dpf_error(DPF_ERR_STATE, "--resume %s: the run has finished (it has summary.json); "
-                         "nothing to continue", r->cfg.out);
+    if (dpf_file_exists(summary)) { /* written last: the run is complete */
+        json_t *j = json_load_file(summary, 0, NULL);
+        r->finished = 1;
+        r->finished_wall = json_number_value(json_object_get(j, "wall_s"));
+        json_decref(j);
+    }
     r->wall_before = r->pos.wall_s;
     char path[2048], tmp[2100];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->cfg.out);
@@ -452,9 +457,9 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     res->target_missed = !dpf_run_target_reached(&r->cfg, res);
     res->train_images_per_s =
         r->pos.train_time > 0 ? (double)r->pos.train_images / r->pos.train_time : 0;
-    res->wall_s = r->wall_before + dpf_now() - t_start;
+    res->wall_s = r->finished ? r->finished_wall : r->wall_before + dpf_now() - t_start;
     st = stop_if_requested(r); /* a stop during the final evaluations */
-    if (st != DPF_OK || !r->cfg.out[0])
+    if (st != DPF_OK || !r->cfg.out[0] || r->finished) /* a finished run's files stay */
         return st;
     st = save_models(r, res); /* summary.json last: it marks the run finished */
     json_t *s = st == DPF_OK ? dpf_run_summary_json(&r->cfg, res) : NULL;
