@@ -82,7 +82,9 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
     int bits = 0;
     char tail = 0;
     if (c->compressor[0] && strcmp(c->compressor, "sign") != 0 &&
-        (sscanf(c->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16))
+        (sscanf(c->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16 ||
+         c->compressor[1] == '0' || /* digits only: not "q 8", "q+8" or "q08" */
+         strspn(c->compressor + 1, "0123456789") != strlen(c->compressor + 1)))
         return dpf_error(DPF_ERR_ARG, "--compressor: unknown compressor '%s' (sign, q1..q16)",
                          c->compressor);
     if (c->compressor[0] && strcmp(c->method, "dpf") != 0)

@@ -76,6 +76,12 @@ python3 -c "import sys; open(sys.argv[1], 'a').write('{\"epoch\": 1e300, \"train
   "$tmp/evil/metrics.jsonl"
 expect_error 1 'metrics.jsonl: line 2: field "epoch"' -- "$dpf" report "$tmp/evil" -o "$tmp/rep2"
 
+# a FIFO or a device in place of a run file is refused, not waited on
+rm -rf "$tmp/evil" && cp -r "$runs/s1" "$tmp/evil" && rm "$tmp/evil/config.json" && mkfifo "$tmp/evil/config.json"
+expect_error 1 "config.json: not a regular file" -- timeout 20 "$dpf" report "$tmp/evil" -o "$tmp/rep3"
+rm -rf "$tmp/evil" && cp -r "$runs/s1" "$tmp/evil" && rm "$tmp/evil/metrics.jsonl" && mkfifo "$tmp/evil/metrics.jsonl"
+expect_error 1 "metrics.jsonl: not a readable regular file" -- timeout 20 "$dpf" report "$tmp/evil" -o "$tmp/rep3"
+
 # --- 3. a run reached twice counts once; more than 16 model groups are all reported
 rm -rf "$tmp/rep"
 "$dpf" report "$runs" "$runs/s1" -o "$tmp/rep" >/dev/null 2>&1 && ok || bad "report of runs and runs/s1 failed"

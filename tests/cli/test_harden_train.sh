@@ -140,5 +140,7 @@ expect_error 2 "^dpf: --resume: the path is empty$" -- "$dpf" train --resume ""
 expect_error 2 "^dpf: --data-dir: the path is empty$" -- "$dpf" train --data-dir ""
 expect_error 2 "^dpf: --out and --resume: give one" -- "$dpf" train --out "$tmp/x" --resume "$r6b"
 expect_error 2 "^dpf: --out and --resume: give one" -- "$dpf" train --resume "$r6b" --out "$tmp/x"
+expect_error 2 "^dpf: --compressor: unknown compressor 'q 8'" -- "$dpf" train --compressor "q 8"
+expect_error 2 "^dpf: --compressor: unknown compressor 'q08'" -- "$dpf" train --compressor q08
 
 finish

@@ -40,11 +40,19 @@ static int is_file(const char *dir, const char *name)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Run files are small; a bigger one (or a FIFO, a device) is no run's. */
+#define RUN_JSON_MAX (64 << 20)
+
 static json_t *load_json(const char *dir, const char *name)
 {
     char p[2100];
     json_error_t err;
+    struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > RUN_JSON_MAX) {
+        fprintf(stderr, "dpf: %s: not a regular file of at most %d MiB\n", p, RUN_JSON_MAX >> 20);
+        return NULL;
+    }
     json_t *j = json_load_file(p, 0, &err);
     if (!j)
         fprintf(stderr, "dpf: %s: line %d: %s\n", p, err.line, err.text);
@@ -61,9 +69,14 @@ static int load_metrics(rep_run *r)
 {
     char p[2100];
     snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
-    FILE *f = fopen(p, "r");
-    if (!f)
+    struct stat st;
+    if (stat(p, &st) != 0)
         return 0; /* a run without --out metrics is still a result */
+    FILE *f = S_ISREG(st.st_mode) ? fopen(p, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "dpf: %s: not a readable regular file\n", p);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, rc = 0;
