@@ -1,5 +1,6 @@
 /* model_io.c — save and load a model as safetensors with its state_dict names (see model_io.h). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,9 +147,13 @@ static dpf_status parse_meta(const dpf_st_file *f, const char *path, dpf_model_m
     for (int i = 0; i < 3; i++)
         m->mean[i] = 0, m->std[i] = 1;
     const char *mean = dpf_st_meta(f, "normalize_mean"), *sd = dpf_st_meta(f, "normalize_std");
-    if (mean && sd && (parse_floats(mean, m->mean, m->c) || parse_floats(sd, m->std, m->c)))
-        return dpf_error(DPF_ERR_FORMAT, "%s: bad normalize_mean \"%s\" or normalize_std \"%s\"",
-                         path, mean, sd);
+    int bad = mean && sd && (parse_floats(mean, m->mean, m->c) || parse_floats(sd, m->std, m->c));
+    for (int i = 0; i < m->c; i++) /* finite, and a std that divides */
+        bad |= !isfinite(m->mean[i]) || !(m->std[i] > 1e-6f && m->std[i] < 1e6f);
+    if (bad)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ has a bad normalize_mean \"%.60s\" or "
+                         "normalize_std \"%.60s\" (C finite numbers; each std in (1e-6, 1e6))",
+                         path, mean ? mean : "", sd ? sd : "");
     const char *method = dpf_st_meta(f, "method");
     if (method && strlen(method) >= sizeof m->method)
         return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ \"method\" is too long", path);

@@ -51,7 +51,8 @@ sthdr "$m" "$tmp/s.safetensors" "h['__metadata__']['input_shape'] = '1,1000,1000
 expect_error 1 "the model takes 1x1000x1000 inputs and 10 classes; the fashion-mnist test set has 1x28x28" \
   -- limited "$dpf" eval "$tmp/s.safetensors"
 for kv in "'classes', '1000000000'" "'classes', '10x'" "'classes', '-1'" "'model', 'mlp2'" \
-          "'data', 'imagenet'" "'sparsity', 'lots'" "'sparsity', '2'"; do
+          "'data', 'imagenet'" "'sparsity', 'lots'" "'sparsity', '2'" "'normalize_std', '0'" \
+          "'normalize_mean', 'nan'" "'normalize_std', '1e30'"; do
   sthdr "$m" "$tmp/s.safetensors" "k, v = $kv; h['__metadata__'][k] = v"
   expect_error 1 "s.safetensors: __metadata__" -- limited "$dpf" eval "$tmp/s.safetensors"
 done

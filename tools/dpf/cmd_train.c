@@ -240,8 +240,8 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
         printf("run saved in %s\n", c->out);
 }
 
-/* SIGINT / SIGTERM / SIGHUP (the terminal closed) are blocked in every thread (compute threads are never interrupted) and
- * taken by this one, which asks the trainer to checkpoint and stop. */
+/* SIGINT / SIGTERM / SIGHUP (the terminal closed) are blocked in every thread (compute threads
+ * are never interrupted) and taken by this one, which asks the trainer to checkpoint and stop. */
 static void *signal_waiter(void *arg)
 {
     sigset_t *set = arg;

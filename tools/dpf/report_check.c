@@ -37,8 +37,16 @@ static int one_of(const char *s, const char *const *names)
     return 0;
 }
 
-static int known_optimizer(const char *s) { return one_of(s, (const char *const[]){"sgd", "adam", NULL}); }
-static int known_scope(const char *s) { return one_of(s, (const char *const[]){"global", "layer", NULL}); }
+static int known_optimizer(const char *s)
+{
+    return one_of(s, (const char *const[]){"sgd", "adam", NULL});
+}
+
+static int known_scope(const char *s)
+{
+    return one_of(s, (const char *const[]){"global", "layer", NULL});
+}
+
 static int known_precision(const char *s)
 {
     return one_of(s, (const char *const[]){"float32", "float64", NULL});
