@@ -3,6 +3,7 @@
 #define DPF_DPF_H
 
 #include "dpf/data.h"
+#include "dpf/infer.h"
 #include "dpf/model_io.h"
 #include "dpf/net.h"
 #include "dpf/optim.h"

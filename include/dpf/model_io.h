@@ -23,8 +23,12 @@ dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, 
 /* Reads and checks a model file's __metadata__ alone (known model and data set names, input
  * shape and classes within limits), e.g. to check it against a data set before building a net. */
 dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta);
-/* Reads a model file: builds the net it describes (max_batch) and loads every tensor, checking
- * the metadata first (dpf_model_read_meta), then that names and shapes match exactly. */
+/* Reads a model file: checks its metadata (dpf_model_read_meta), builds the net it describes
+ * with opt (its max_batch, inference plan or not, algorithm, threads) and loads every tensor,
+ * checking that names and shapes match exactly. */
+dpf_status dpf_model_load_with(const char *path, const dpf_net_options *opt, dpf_net **net,
+                               dpf_model_meta *meta);
+/* The same for an inference-only net of the default algorithm and the caller's threads. */
 dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta);
 
 #endif

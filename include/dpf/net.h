@@ -46,24 +46,66 @@ typedef struct dpf_buffer_info {
 
 typedef struct dpf_net dpf_net;
 
-/* Batch norm's running statistics: r = (1 - m) r + m * (batch statistic), as PyTorch's default. */
+/* Batch norm's running statistics: r = (1 - m) r + m * (batch statistic), as PyTorch's default,
+ * and its epsilon. */
 #define DPF_BN_MOMENTUM 0.1
+#define DPF_BN_EPS 1e-5
+
+/* Convolution algorithm of a net: DPF_CONV_AUTO (the float build runs 3x3 stride-1 layers with
+ * 32+ channels as Winograd convolutions where that is faster: 30-55% on this kind of CPU,
+ * rounding differently at ~1e-6 relative), DPF_CONV_DIRECT (every layer direct, PyTorch's
+ * algorithm), DPF_CONV_WINOGRAD (Winograd wherever eligible, however small the batch: tests). */
+typedef enum dpf_conv_algo { DPF_CONV_AUTO, DPF_CONV_DIRECT, DPF_CONV_WINOGRAD } dpf_conv_algo;
+/* "auto", "direct", "winograd" -> the enum; DPF_ERR_ARG naming the known ones otherwise. */
+dpf_status dpf_conv_algo_parse(const char *name, dpf_conv_algo *out);
+const char *dpf_conv_algo_name(dpf_conv_algo algo);
+
+/* How a net is built. Everything the net's kernels run with (oneDNN's engine and stream, the
+ * primitives, the algorithm policy, the thread count) belongs to the net: two nets with
+ * different options live side by side in one process. */
+/* Which kernels an inference net's convolutions may run: dense only (oneDNN), sparse where the
+ * calibrated rule says it is faster for the layer's shape, batch and density, or sparse always
+ * (tests). Training nets run dense. */
+typedef enum dpf_net_kernels {
+    DPF_NET_KERNELS_DENSE,
+    DPF_NET_KERNELS_AUTO,
+    DPF_NET_KERNELS_SPARSE
+} dpf_net_kernels;
+
+typedef struct dpf_net_options {
+    int max_batch;          /* bound on the batch of forward calls, >= 1 */
+    int inference;          /* 1: planned for evaluation only: forward(train = 0) and the loss;
+                               no gradients, gradient slots or training scratch, activations
+                               sharing memory where they are never live at once */
+    dpf_conv_algo conv_algo;
+    int threads;            /* OpenMP threads of the net's kernels; 0: the caller's setting
+                               (the caller's own setting is never changed) */
+    int fold_bn;            /* inference: batch norm folded into the convolution before it,
+                               with the residual add and ReLU after it fused in (rounding
+                               differs from the unfolded net at ~1e-6 relative) */
+    dpf_net_kernels kernels; /* inference */
+} dpf_net_options;
 
 /* Known models: mlp, lenet5, resnet20, resnet32, resnet56, resnet110, wrn-28-2, wrn-28-4,
- * wrn-28-8 (any wrn-28-K), vgg16. Input (c, h, w) and classes follow the data set; max_batch
- * bounds the batch of forward calls. Errors name the model and why it does not fit the input. */
+ * wrn-28-8 (any wrn-28-K), vgg16. Input (c, h, w) and classes follow the data set. Errors name
+ * the model and why it does not fit the input. */
+dpf_status dpf_net_create_with(dpf_net **out, const char *model, int c, int h, int w,
+                               int classes, const dpf_net_options *opt);
+/* The same for training with the defaults: max_batch, DPF_CONV_AUTO, the caller's threads. */
 dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w, int classes,
                           int max_batch);
 void dpf_net_free(dpf_net *net);
 int dpf_model_known(const char *model);
 const char *dpf_model_list(void);   /* "mlp, lenet5, ..." for help texts */
 
-/* Convolution algorithm, process-wide, for nets created afterwards: "auto" (default: the float
- * build runs 3x3 stride-1 layers with 32+ channels as Winograd convolutions, 30-55% faster on
- * this kind of CPU, rounding differently at ~1e-6 relative) or "direct" (every layer a direct
- * convolution, PyTorch's algorithm). DPF_ERR_ARG for any other name. */
-dpf_status dpf_set_conv_algo(const char *algo);
-const char *dpf_conv_algo(void); /* the current setting: "auto" or "direct" */
+dpf_conv_algo dpf_net_conv_algo(const dpf_net *net);
+int dpf_net_threads(const dpf_net *net);
+int dpf_net_is_inference(const dpf_net *net);
+size_t dpf_net_memory(const dpf_net *net);   /* bytes planned for activations, weights, ... */
+/* Which passes of the net's first convolution with (c_in, c_out) channels, stride 1, run as
+ * Winograd at batch n: bits as forward 1, backward-data 2, backward-weights 4; -1 if there is
+ * none (for tests and `dpf bench`). */
+int dpf_net_conv_winograd(dpf_net *net, int c_in, int c_out, int n);
 
 /* PyTorch reference initialisation: conv Kaiming normal (fan_out, relu), linear PyTorch default
  * (uniform ±1/sqrt(fan_in) for weight and bias), conv bias 0, BN weight 1 / bias 0, running
@@ -77,9 +119,14 @@ int dpf_net_max_batch(const dpf_net *net);
 int dpf_net_param_count(const dpf_net *net);
 const dpf_param_info *dpf_net_param(const dpf_net *net, int i);
 size_t dpf_net_size(const dpf_net *net);            /* elements of the flat parameter buffers */
+/* The weights. The kernels keep them prepared (packed for their layout): asking for a writable
+ * pointer, as below, counts as changing them, and they are prepared again, once, by the next
+ * forward or backward. Write only through a pointer asked for since the last forward, or call
+ * dpf_net_weights_changed after writing. */
 dpf_real *dpf_net_weights(dpf_net *net);            /* dense w */
-dpf_real *dpf_net_grads(dpf_net *net);              /* dL/dw~ after backward */
+dpf_real *dpf_net_grads(dpf_net *net);              /* dL/dw~ after backward; NULL: inference */
 dpf_real *dpf_net_forward_weights(dpf_net *net);    /* w~ (== w unless enabled below) */
+void dpf_net_weights_changed(dpf_net *net);
 /* on = 1: forward/backward read a separate buffer w~ (allocated now, initialised to w) that the
  * caller fills; on = 0: they read w directly. */
 dpf_status dpf_net_use_forward_weights(dpf_net *net, int on);
@@ -91,14 +138,15 @@ size_t dpf_net_buffers_size(const dpf_net *net);
 int64_t dpf_net_batches_tracked(const dpf_net *net);
 void dpf_net_set_batches_tracked(dpf_net *net, int64_t n);
 
-/* Forward pass on x (batch, C, H, W); train = 1 uses batch statistics and updates running stats.
- * 1 <= batch <= max_batch. */
+/* Forward pass on x (batch, C, H, W); train = 1 uses batch statistics and updates running stats
+ * (not in an inference plan). 1 <= batch <= max_batch. */
 void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train);
 const dpf_real *dpf_net_logits(const dpf_net *net);  /* (batch, classes) of the last forward */
 /* Mean softmax cross-entropy of the last forward against labels (each in [0, classes)); also
  * stores what backward needs. *correct (may be NULL) gets the number of argmax hits. */
 double dpf_net_loss(dpf_net *net, const int32_t *labels, int *correct);
-/* Gradients of the last loss w.r.t. the forward weights, written (not accumulated) into g. */
+/* Gradients of the last loss w.r.t. the forward weights, written (not accumulated) into g.
+ * Does nothing in an inference plan (error recorded). */
 void dpf_net_backward(dpf_net *net);
 
 /* Multiply-accumulates of one forward pass per image over conv and linear weights: dense, and
@@ -112,6 +160,8 @@ typedef struct dpf_layer_time {
     char name[80];          /* "conv layer1.0.conv1 16->16 3x3/1", "bn+relu layer1.0.bn1", ... */
     double forward_s, backward_s;
     int64_t forwards, backwards;
+    char kernel[8];         /* conv / linear: "dense" or "sparse" at the last forward's batch */
+    double density;         /* conv / linear: share of nonzero weights as prepared; else 1 */
 } dpf_layer_time;
 void dpf_net_set_profiling(dpf_net *net, int on);
 int dpf_net_profile_count(const dpf_net *net);

@@ -24,6 +24,9 @@ dpf_status dpf_error(dpf_status code, const char *fmt, ...)
     ;
 const char *dpf_last_error(void);
 void dpf_clear_error(void);
+/* The code of the last error recorded since dpf_clear_error (DPF_OK: none): for calls that
+ * return nothing, such as a forward pass, whose kernels record a failure. */
+dpf_status dpf_last_status(void);
 const char *dpf_status_name(dpf_status s);
 
 #endif

@@ -42,6 +42,7 @@ typedef struct dpf_train_config {
     uint64_t init_seed;     /* seed of the weight initialisation (has_init_seed; else seed) */
     int has_init_seed;
     int threads;            /* 0 = all cores */
+    char conv_algo[16];     /* "auto" | "direct" (dpf_conv_algo_parse) */
     int limit_train;        /* 0 = all training images */
     int crop_pad;           /* random-crop padding; 0 = no crop */
     int flip;               /* random horizontal flip */

@@ -5,9 +5,11 @@
 #include <stdio.h>
 
 static _Thread_local char last_message[1024];
+static _Thread_local dpf_status last_code;
 
 dpf_status dpf_error(dpf_status code, const char *fmt, ...)
 {
+    last_code = code;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_message, sizeof last_message, fmt, ap);
@@ -23,6 +25,12 @@ const char *dpf_last_error(void)
 void dpf_clear_error(void)
 {
     last_message[0] = '\0';
+    last_code = DPF_OK;
+}
+
+dpf_status dpf_last_status(void)
+{
+    return last_code;
 }
 
 const char *dpf_status_name(dpf_status s)

@@ -2,6 +2,7 @@
 #include "core/util.h"
 
 #include <errno.h>
+#include <omp.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -84,4 +85,18 @@ void dpf_format_duration(char *dst, size_t cap, double seconds)
         snprintf(dst, cap, "%ldm%02lds", s / 60, s % 60);
     else
         snprintf(dst, cap, "%lds", s);
+}
+
+int dpf_threads_enter(int threads)
+{
+    const int saved = omp_get_max_threads();
+    if (threads > 0 && threads != saved)
+        omp_set_num_threads(threads);
+    return saved;
+}
+
+void dpf_threads_leave(int saved)
+{
+    if (omp_get_max_threads() != saved)
+        omp_set_num_threads(saved);
 }

@@ -79,7 +79,8 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || s[0] == ' ' || v < lo || v > hi)
+    if (errno || end == s || *end || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || v < lo ||
+        v > hi)
         return -1;
     *out = (int)v;
     return 0;
@@ -95,18 +96,24 @@ static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *k
     return DPF_OK;
 }
 
-/* "C,H,W" with C in [1, 3] and H, W in [1, MODEL_MAX_SIDE]. */
+/* "C,H,W" with C in [1, 3] and H, W in [1, MODEL_MAX_SIDE], nothing else (no empty item). */
 static int parse_shape(const char *s, int *c, int *h, int *w)
 {
-    char buf[64];
+    char buf[64], *item[3];
     if (strlen(s) >= sizeof buf)
         return -1;
     snprintf(buf, sizeof buf, "%s", s);
-    char *save = NULL, *a = strtok_r(buf, ",", &save), *b = strtok_r(NULL, ",", &save);
-    char *d = strtok_r(NULL, ",", &save);
-    return !a || !b || !d || strtok_r(NULL, ",", &save) || strstr(s, ",,") ||
-                   parse_int(a, 1, 3, c) || parse_int(b, 1, MODEL_MAX_SIDE, h) ||
-                   parse_int(d, 1, MODEL_MAX_SIDE, w)
+    item[0] = buf;
+    for (int k = 1; k < 3; k++) {
+        char *comma = strchr(item[k - 1], ',');
+        if (!comma)
+            return -1;
+        *comma = '\0';
+        item[k] = comma + 1;
+    }
+    return strchr(item[2], ',') || parse_int(item[0], 1, 3, c) ||
+                   parse_int(item[1], 1, MODEL_MAX_SIDE, h) ||
+                   parse_int(item[2], 1, MODEL_MAX_SIDE, w)
                ? -1
                : 0;
 }
@@ -234,6 +241,13 @@ dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta)
 
 dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_model_meta *meta)
 {
+    dpf_net_options o = {.max_batch = max_batch, .inference = 1};
+    return dpf_model_load_with(path, &o, net, meta);
+}
+
+dpf_status dpf_model_load_with(const char *path, const dpf_net_options *opt, dpf_net **net,
+                               dpf_model_meta *meta)
+{
     dpf_st_file f;
     *net = NULL;
     dpf_status st = dpf_st_read(&f, path);
@@ -241,8 +255,8 @@ dpf_status dpf_model_load(const char *path, int max_batch, dpf_net **net, dpf_mo
         return st;
     st = parse_meta(&f, path, meta);
     if (st == DPF_OK)
-        st = dpf_net_create(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
-                            max_batch);
+        st = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
+                                 opt);
     if (st == DPF_OK)
         st = load_tensors(&f, path, *net);
     if (st == DPF_OK && dpf_net_forward_weights(*net) != dpf_net_weights(*net))

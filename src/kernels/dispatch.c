@@ -5,12 +5,16 @@
  * oneDNN sgemm, batch norm, pooling and the layout changes on fast/act.c; ReLU, the residual
  * add and the loss do not depend on the layout and run ref/, which is their production
  * implementation (OpenMP-parallel loops). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/kernels.h"
 #include "kernels/ref/ref.h"
 #ifndef DPF_REAL_DOUBLE
+#include <omp.h>
+
 #include "kernels/fast/fast.h"
+#include "kernels/sparse/sparse.h"
 #endif
 
 #ifdef DPF_REAL_DOUBLE
@@ -43,35 +47,338 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
     B(gemm)(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
-void dpf_k_conv2d_set_winograd(int mode)
-{
-#ifdef DPF_REAL_DOUBLE
-    (void)mode;
-#else
-    dpf_fast_conv2d_set_winograd(mode);
+struct dpf_kctx {
+    int winograd;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_ctx *fast;
 #endif
+};
+
+/* A layer's kernel state: the kinds its weights are prepared in, and which may run. */
+struct dpf_conv {
+    dpf_weights_kind kind;  /* the dense kind: PLAIN (float64 build) or DNNL */
+    dpf_conv_opts o;
+    dpf_conv_shape s;
+    const dpf_real *w;      /* the weights as last set */
+    int stale;              /* set since the last pass: the sparse form is rebuilt */
+    double density;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_conv *fast;    /* DPF_WEIGHTS_DNNL */
+    dpf_sparse_conv sparse; /* DPF_WEIGHTS_SPARSE, built while the policy allows it */
+    int sparse_ok;
+#endif
+};
+
+dpf_status dpf_kctx_create(dpf_kctx **out, int winograd)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating the compute context");
+    (*out)->winograd = winograd < 0 ? 0 : winograd > 2 ? 2 : winograd;
+#ifndef DPF_REAL_DOUBLE
+    dpf_status st = dpf_fast_ctx_create(&(*out)->fast, (*out)->winograd);
+    if (st != DPF_OK) {
+        free(*out);
+        *out = NULL;
+        return st;
+    }
+#endif
+    return DPF_OK;
 }
 
-size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s)
+void dpf_kctx_free(dpf_kctx *ctx)
+{
+    if (!ctx)
+        return;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_ctx_free(ctx->fast);
+#endif
+    free(ctx);
+}
+
+int dpf_kctx_winograd(const dpf_kctx *ctx)
+{
+    return ctx->winograd;
+}
+
+/* The float build's activations are channels last, which oneDNN's kernels (and the sparse ones)
+ * read; the reference kernels (NCHW) run the float64 build, which has no sparse kernels. */
+dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s,
+                               const dpf_conv_opts *o)
+{
+    dpf_conv *cv = calloc(1, sizeof *cv);
+    *out = NULL;
+    if (!cv)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating a convolution");
+    cv->s = *s;
+    cv->o = *o;
+    cv->density = 1;
+    if (o->training)
+        cv->o.residual = cv->o.relu = 0, cv->o.policy = DPF_KERNELS_DENSE;
+#ifdef DPF_REAL_DOUBLE
+    (void)ctx;
+    cv->kind = DPF_WEIGHTS_PLAIN;
+    cv->o.policy = DPF_KERNELS_DENSE;
+#else
+    cv->kind = DPF_WEIGHTS_DNNL;
+    dpf_status st = dpf_fast_conv2d_create(&cv->fast, ctx->fast, s, o->bias, o->training,
+                                           cv->o.residual, cv->o.relu);
+    if (st != DPF_OK) {
+        free(cv);
+        return st;
+    }
+#endif
+    *out = cv;
+    return DPF_OK;
+}
+
+void dpf_k_conv2d_free(dpf_conv *cv)
+{
+    if (!cv)
+        return;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_conv2d_free(cv->fast);
+    dpf_sparse_conv_free(&cv->sparse);
+#endif
+    free(cv);
+}
+
+#ifndef DPF_REAL_DOUBLE
+/* Rebuilds the sparse form after the weights changed, where the policy may run it: always for
+ * DPF_KERNELS_SPARSE; for AUTO where the rule says it pays at some batch (1 or the largest). */
+static void prepare_sparse(dpf_conv *cv)
+{
+    if (!cv->stale)
+        return;
+    cv->stale = 0;
+    const size_t count = (size_t)cv->s.k * cv->s.c * cv->s.kh * cv->s.kw;
+    size_t nz = 0;
+    for (size_t i = 0; i < count; i++)
+        nz += cv->w[i] != 0;
+    cv->density = count ? (double)nz / (double)count : 1;
+    dpf_conv_shape one = cv->s;
+    one.n = 1;
+    cv->sparse_ok = cv->o.policy == DPF_KERNELS_SPARSE ||
+                    (cv->o.policy == DPF_KERNELS_AUTO &&
+                     (dpf_k_sparse_pays(&one, cv->density) ||
+                      dpf_k_sparse_pays(&cv->s, cv->density)));
+    if (cv->sparse_ok) {
+        const int cb_in = cv->s.src_nchw ? 1 : dpf_fast_act_block(cv->s.c);
+        cv->sparse_ok = dpf_sparse_conv_prepare(&cv->sparse, &cv->s, cb_in,
+                                                dpf_fast_act_block(cv->s.k), cv->w) == DPF_OK;
+    }
+    if (!cv->sparse_ok)
+        dpf_sparse_conv_free(&cv->sparse);
+}
+
+/* Does the sparse kernel run a forward pass of n images? */
+static int runs_sparse(dpf_conv *cv, int n)
+{
+    if (cv->o.policy == DPF_KERNELS_DENSE)
+        return 0;
+    prepare_sparse(cv);
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    return cv->sparse_ok &&
+           (cv->o.policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&s, cv->density));
+}
+#endif
+
+dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n)
 {
 #ifndef DPF_REAL_DOUBLE
-    if (dpf_fast_conv2d_prepare(s) != 0)
-        return (size_t)-1;
+    if (runs_sparse((dpf_conv *)cv, n))
+        return DPF_WEIGHTS_SPARSE;
 #endif
-    return B(conv2d_workspace)(s);
+    (void)n;
+    return cv->kind;
 }
 
-void dpf_k_conv2d_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,
-                          const dpf_conv_shape *s, dpf_real *ws)
+double dpf_k_conv2d_density(const dpf_conv *cv)
 {
-    B(conv2d_forward)(y, x, w, b, s, ws);
+    return cv->density;
 }
 
-void dpf_k_conv2d_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
-                           const dpf_real *x, const dpf_real *w, const dpf_conv_shape *s,
-                           dpf_real *ws)
+size_t dpf_k_conv2d_workspace(const dpf_conv *cv)
 {
-    B(conv2d_backward)(dx, dw, db, dy, x, w, s, ws);
+#ifndef DPF_REAL_DOUBLE
+    size_t need = dpf_fast_conv2d_workspace(cv->fast);
+    if (cv->o.policy != DPF_KERNELS_DENSE) {
+        const size_t sp = dpf_sparse_conv_workspace_for(&cv->s, omp_get_max_threads());
+        need = sp > need ? sp : need;
+    }
+    return need;
+#else
+    return dpf_ref_conv2d_workspace(&cv->s);
+#endif
+}
+
+void dpf_k_conv2d_set_weights(dpf_conv *cv, const dpf_real *w)
+{
+    cv->w = w;
+    cv->stale = 1;
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_conv2d_set_weights(cv->fast, w);
+#endif
+}
+
+int64_t dpf_k_conv2d_packs(const dpf_conv *cv)
+{
+#ifndef DPF_REAL_DOUBLE
+    return dpf_fast_conv2d_packs(cv->fast);
+#else
+    (void)cv;
+    return 0;
+#endif
+}
+
+int dpf_k_conv2d_is_winograd(dpf_conv *cv, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    return dpf_fast_conv2d_is_winograd(cv->fast, n);
+#else
+    (void)cv, (void)n;
+    return 0;
+#endif
+}
+
+void dpf_k_conv2d_forward(dpf_conv *cv, dpf_real *y, const dpf_real *x, const dpf_real *b,
+                          const dpf_real *res, int n, dpf_real *ws)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (runs_sparse(cv, n))
+        dpf_sparse_conv_forward(&cv->sparse, y, x, b, res, cv->o.relu, n, ws);
+    else
+        dpf_fast_conv2d_forward(cv->fast, y, x, b, res, n, ws);
+#else
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    (void)res; /* no epilogue: training layers only */
+    dpf_ref_conv2d_forward(y, x, cv->w, b, &s, ws);
+#endif
+}
+
+void dpf_k_conv2d_backward(dpf_conv *cv, dpf_real *dx, dpf_real *dw, dpf_real *db,
+                           const dpf_real *dy, const dpf_real *x, int n, dpf_real *ws)
+{
+#ifndef DPF_REAL_DOUBLE
+    dpf_fast_conv2d_backward(cv->fast, dx, dw, db, dy, x, n, ws);
+#else
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    dpf_ref_conv2d_backward(dx, dw, db, dy, x, cv->w, &s, ws);
+#endif
+}
+
+struct dpf_linear {
+    int in, out, max_batch;
+    dpf_kernel_policy policy;
+    const dpf_real *w;
+    int stale;
+    double density;
+#ifndef DPF_REAL_DOUBLE
+    dpf_sparse_linear sparse;
+    int sparse_ok;
+#endif
+};
+
+dpf_status dpf_k_linear_layer_create(dpf_linear **out, int in, int out_features, int max_batch,
+                                     dpf_kernel_policy policy)
+{
+    dpf_linear *l = calloc(1, sizeof *l);
+    *out = l;
+    if (!l)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating a linear layer");
+    l->in = in, l->out = out_features, l->max_batch = max_batch;
+#ifdef DPF_REAL_DOUBLE
+    l->policy = DPF_KERNELS_DENSE;
+    (void)policy;
+#else
+    l->policy = policy;
+#endif
+    l->density = 1;
+    return DPF_OK;
+}
+
+void dpf_k_linear_layer_free(dpf_linear *l)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (l)
+        dpf_sparse_linear_free(&l->sparse);
+#endif
+    free(l);
+}
+
+#ifndef DPF_REAL_DOUBLE
+/* The linear layer as the rule sees it: a 1x1 convolution of n 1x1 images. */
+static dpf_conv_shape linear_shape(const dpf_linear *l, int n)
+{
+    dpf_conv_shape s = {n, l->in, 1, 1, l->out, 1, 1, 1, 0, 1, 1, 0};
+    return s;
+}
+#endif
+
+size_t dpf_k_linear_layer_workspace(const dpf_linear *l)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (l->policy != DPF_KERNELS_DENSE) {
+        dpf_sparse_linear probe = {.in = l->in, .out = l->out};
+        return dpf_sparse_linear_workspace(&probe, l->max_batch);
+    }
+#endif
+    (void)l;
+    return 0;
+}
+
+void dpf_k_linear_layer_set_weights(dpf_linear *l, const dpf_real *w)
+{
+    l->w = w;
+    l->stale = 1;
+}
+
+dpf_weights_kind dpf_k_linear_layer_kind(dpf_linear *l, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (l->policy != DPF_KERNELS_DENSE && l->stale) {
+        l->stale = 0;
+        const size_t count = (size_t)l->in * l->out;
+        size_t nz = 0;
+        for (size_t i = 0; i < count; i++)
+            nz += l->w[i] != 0;
+        l->density = count ? (double)nz / (double)count : 1;
+        const dpf_conv_shape one = linear_shape(l, 1), big = linear_shape(l, l->max_batch);
+        l->sparse_ok = l->policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&one, l->density) ||
+                       dpf_k_sparse_pays(&big, l->density);
+        if (l->sparse_ok)
+            l->sparse_ok = dpf_sparse_linear_prepare(&l->sparse, l->in, l->out, l->w) == DPF_OK;
+        if (!l->sparse_ok)
+            dpf_sparse_linear_free(&l->sparse);
+    }
+    const dpf_conv_shape s = linear_shape(l, n);
+    if (l->policy != DPF_KERNELS_DENSE && l->sparse_ok &&
+        (l->policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&s, l->density)))
+        return DPF_WEIGHTS_SPARSE;
+#endif
+    (void)l, (void)n;
+    return DPF_WEIGHTS_PLAIN;
+}
+
+double dpf_k_linear_layer_density(const dpf_linear *l)
+{
+    return l->density;
+}
+
+void dpf_k_linear_layer_forward(dpf_linear *l, dpf_real *y, const dpf_real *x, const dpf_real *b,
+                                int n, dpf_real *ws)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (dpf_k_linear_layer_kind(l, n) == DPF_WEIGHTS_SPARSE) {
+        dpf_sparse_linear_forward(&l->sparse, y, x, b, 0, n, ws);
+        return;
+    }
+#endif
+    (void)ws;
+    dpf_k_linear_forward(y, x, l->w, b, n, l->in, l->out);
 }
 
 void dpf_k_linear_forward(dpf_real *y, const dpf_real *x, const dpf_real *w, const dpf_real *b,

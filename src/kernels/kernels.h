@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "dpf/real.h"
+#include "dpf/status.h"
 
 #ifndef DPF_REAL_DOUBLE
 #define DPF_ACT_BLOCKED 1
@@ -55,26 +56,82 @@ void dpf_k_act_to_nchw(dpf_real *y, const dpf_real *x, int n, int c, int hw);
 void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_real *a, int lda,
                 const dpf_real *b, int ldb, dpf_real beta, dpf_real *c, int ldc);
 
+/* ---- backend context ----
+ * What a net's kernels run with: in the float build oneDNN's engine and stream, the primitives
+ * created so far (shared by the layers of equal shape) and the convolution-algorithm policy.
+ * A net owns one; two nets with different policies live side by side in one process. Not safe
+ * for two threads at once (a net runs one kernel at a time). The float64 build keeps only the
+ * policy. winograd: 0 never, 1 in the passes where it is faster (the default), 2 in the same
+ * passes however small the batch (tests); the float64 build runs the reference kernels always. */
+typedef struct dpf_kctx dpf_kctx;
+dpf_status dpf_kctx_create(dpf_kctx **out, int winograd);
+void dpf_kctx_free(dpf_kctx *ctx);
+int dpf_kctx_winograd(const dpf_kctx *ctx);
+
 /* ---- conv2d (no dilation, no groups) ----
- * dpf_k_conv2d_set_winograd: whether the float build may run 3x3 layers as Winograd convolutions:
- * 0 never, 1 in the passes where it is faster (the default), 2 in the same passes however small
- * the batch (tests). Process-wide, for calls made after it; no effect in the float64 build.
- * Winograd rounds differently from the direct sum (relative error ~1e-6).
- * The workspace function returns (size_t)-1 when no kernel can run the shape (error recorded). */
-void dpf_k_conv2d_set_winograd(int mode);
-size_t dpf_k_conv2d_workspace(const dpf_conv_shape *s);
-void dpf_k_conv2d_forward(dpf_real *y,        /* (N, K, OH, OW) */
+ * A dpf_conv is one layer's kernel state: its shape (n = the largest batch), its context, and its
+ * weights prepared for the kernels that may run it:
+ *   DPF_WEIGHTS_PLAIN  PyTorch's (K, C, KH, KW) as given (the reference kernels, float64 build);
+ *   DPF_WEIGHTS_DNNL   oneDNN's blocked layouts for its forward and backward-data primitives,
+ *                      packed (reordered) once per weight update, not once per call;
+ *   DPF_WEIGHTS_SPARSE compressed rows per output channel (kernels/sparse), rebuilt when the
+ *                      weights change; forward only (inference), float build.
+ * The policy says which may run: DPF_KERNELS_DENSE (oneDNN or the reference), DPF_KERNELS_AUTO
+ * (the sparse kernel wherever the calibrated rule dpf_k_sparse_pays says it is faster, for the
+ * shape, the batch of the call and the weights' density), DPF_KERNELS_SPARSE (always; tests).
+ * dpf_k_conv2d_set_weights says the weights changed (or moved): they are prepared again, once,
+ * by the next pass that reads them. training = 0 builds the forward pass only; an inference
+ * layer may fuse an epilogue: y = [relu](conv(x) + b [+ res]) (residual, relu). Create returns
+ * DPF_ERR_STATE with the error recorded when no kernel can run the shape. */
+typedef enum dpf_weights_kind {
+    DPF_WEIGHTS_PLAIN,
+    DPF_WEIGHTS_DNNL,
+    DPF_WEIGHTS_SPARSE
+} dpf_weights_kind;
+typedef enum dpf_kernel_policy {
+    DPF_KERNELS_DENSE,
+    DPF_KERNELS_AUTO,
+    DPF_KERNELS_SPARSE
+} dpf_kernel_policy;
+typedef struct dpf_conv_opts {
+    int bias;               /* forward with a bias / backward with its gradient */
+    int training;           /* backward passes too (then no epilogue, dense policy) */
+    int residual, relu;     /* inference epilogue */
+    dpf_kernel_policy policy;
+} dpf_conv_opts;
+typedef struct dpf_conv dpf_conv;
+dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s,
+                               const dpf_conv_opts *o);
+void dpf_k_conv2d_free(dpf_conv *cv);
+/* The kind that runs a forward pass of n images (as prepared by the last pass). */
+dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n);
+/* Share of nonzero weights as last prepared (1 until a pass prepared them). */
+double dpf_k_conv2d_density(const dpf_conv *cv);
+/* The calibrated rule: does the sparse kernel beat the dense one for shape s (s->n images) at
+ * this density? Deterministic (a function of its arguments only). */
+int dpf_k_sparse_pays(const dpf_conv_shape *s, double density);
+/* Scratch (dpf_real elements) a pass of the layer needs from the caller. */
+size_t dpf_k_conv2d_workspace(const dpf_conv *cv);
+void dpf_k_conv2d_set_weights(dpf_conv *cv, const dpf_real *w); /* (K, C, KH, KW) */
+/* Times the layer's weights were packed (each layout counts); for tests. */
+int64_t dpf_k_conv2d_packs(const dpf_conv *cv);
+/* Which passes at batch n run as Winograd: bit 0 forward, 1 backward-data, 2 backward-weights;
+ * -1 on error (recorded). Always 0 in the float64 build. */
+int dpf_k_conv2d_is_winograd(dpf_conv *cv, int n);
+/* 1 <= n <= the layer's n; weights as last set; res (the layer's epilogue) like y or NULL. */
+void dpf_k_conv2d_forward(dpf_conv *cv,
+                          dpf_real *y,        /* (N, K, OH, OW) */
                           const dpf_real *x,  /* (N, C, H, W) */
-                          const dpf_real *w,  /* (K, C, KH, KW) */
                           const dpf_real *b,  /* (K) or NULL */
-                          const dpf_conv_shape *s, dpf_real *ws);
-void dpf_k_conv2d_backward(dpf_real *dx,       /* (N, C, H, W) or NULL, = */
+                          const dpf_real *res, /* (N, K, OH, OW) or NULL */
+                          int n, dpf_real *ws);
+void dpf_k_conv2d_backward(dpf_conv *cv,
+                           dpf_real *dx,       /* (N, C, H, W) or NULL, = */
                            dpf_real *dw,       /* (K, C, KH, KW) or NULL, += */
                            dpf_real *db,       /* (K) or NULL, += */
                            const dpf_real *dy, /* (N, K, OH, OW) */
                            const dpf_real *x,  /* (N, C, H, W) */
-                           const dpf_real *w,  /* (K, C, KH, KW) */
-                           const dpf_conv_shape *s, dpf_real *ws);
+                           int n, dpf_real *ws);
 
 /* ---- batchnorm2d over (N, C, HW), PyTorch semantics ----
  * Training: normalise with the batch mean and the biased batch variance; update running stats
@@ -106,7 +163,7 @@ void dpf_k_relu_backward(dpf_real *dx, const dpf_real *dy, const dpf_real *y, si
 
 /* ---- max-pool, kernel k, stride st, no padding, floor mode (PyTorch MaxPool2d(k, st)) ----
  * argmax holds, per output element, the flat index within its (h*w) input plane of the first
- * maximum in row-major scan order (PyTorch's tie rule). */
+ * maximum in row-major scan order (PyTorch's tie rule); NULL when no backward follows. */
 void dpf_k_maxpool_forward(dpf_real *y, int32_t *argmax, const dpf_real *x, int n, int c, int h,
                            int w, int k, int st, int oh, int ow);
 void dpf_k_maxpool_backward(dpf_real *dx, const dpf_real *dy, const int32_t *argmax, int n, int c,
@@ -124,6 +181,20 @@ void dpf_k_linear_forward(dpf_real *y,       /* (N, OUT) */
                           int n, int in, int out);
 void dpf_k_linear_backward(dpf_real *dx, dpf_real *dw, dpf_real *db, const dpf_real *dy,
                            const dpf_real *x, const dpf_real *w, int n, int in, int out);
+
+/* A linear layer of an inference net with its weights prepared: dense (oneDNN sgemm on the
+ * plain weights) or compressed rows (kernels/sparse), chosen per call by the policy and, for
+ * DPF_KERNELS_AUTO, dpf_k_sparse_pays on the 1x1 "convolution" of n images of 1x1 pixels. */
+typedef struct dpf_linear dpf_linear;
+dpf_status dpf_k_linear_layer_create(dpf_linear **out, int in, int out_features, int max_batch,
+                                     dpf_kernel_policy policy);
+void dpf_k_linear_layer_free(dpf_linear *l);
+size_t dpf_k_linear_layer_workspace(const dpf_linear *l);
+void dpf_k_linear_layer_set_weights(dpf_linear *l, const dpf_real *w); /* (OUT, IN) */
+dpf_weights_kind dpf_k_linear_layer_kind(dpf_linear *l, int n);
+double dpf_k_linear_layer_density(const dpf_linear *l);
+void dpf_k_linear_layer_forward(dpf_linear *l, dpf_real *y, const dpf_real *x, const dpf_real *b,
+                                int n, dpf_real *ws);
 
 /* ---- residual add: y = a + b [then max(y, 0)]; backward: da = db = dy [* (y_relu > 0)] ---- */
 void dpf_k_add_forward(dpf_real *y, const dpf_real *a, const dpf_real *b, size_t count, int relu);

@@ -5,7 +5,7 @@
 #include "nn/net_internal.h"
 
 #define BN_MOMENTUM ((dpf_real)DPF_BN_MOMENTUM)
-#define BN_EPS ((dpf_real)1e-5)
+#define BN_EPS ((dpf_real)DPF_BN_EPS)
 
 static void bn_forward(dpf_net *net, dpf_node *nd, int batch, int train)
 {

@@ -5,8 +5,12 @@ static void linear_forward(dpf_net *net, dpf_node *nd, int batch, int train)
 {
     (void)train;
     const dpf_node *in = &net->nodes[nd->in[0]];
-    dpf_k_linear_forward(nd->y, in->y, dpf_net_param_wf(net, nd->param_w),
-                         dpf_net_param_wf(net, nd->param_b), batch, (int)in->size, nd->c);
+    if (nd->lin) /* inference: dense or sparse, prepared */
+        dpf_k_linear_layer_forward(nd->lin, nd->y, in->y, dpf_net_param_wf(net, nd->param_b),
+                                   batch, net->workspace);
+    else
+        dpf_k_linear_forward(nd->y, in->y, dpf_net_param_wf(net, nd->param_w),
+                             dpf_net_param_wf(net, nd->param_b), batch, (int)in->size, nd->c);
 }
 
 static void linear_backward(dpf_net *net, dpf_node *nd, int batch)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "dpf/rng.h"
 #include "nn/net_internal.h"
 
@@ -92,6 +93,25 @@ static int layouts_differ(const dpf_node *in)
 #endif
 }
 
+/* Inference: a batch norm whose input is a convolution read by nothing else is folded into it
+ * (w' = w * g / sqrt(v + eps), b' = (b - m) * g / sqrt(v + eps) + beta, computed when the
+ * weights are handed to the kernels); the convolution takes over the batch norm's residual
+ * input and ReLU, and the batch norm becomes an alias of it. */
+static void fold_bn(dpf_net *net, int i, const int *readers)
+{
+    dpf_node *bn = &net->nodes[i];
+    if (bn->op != DPF_OP_BN || bn->alias >= 0 || bn->in[0] <= 0)
+        return;
+    dpf_node *conv = &net->nodes[bn->in[0]];
+    if (conv->op != DPF_OP_CONV || conv->alias >= 0 || readers[bn->in[0]] != 1 ||
+        (bn->in[1] >= 0 && bn->in[1] >= bn->in[0]))
+        return;
+    conv->fold = i;
+    conv->in[1] = bn->in[1];
+    conv->relu = bn->relu;
+    bn->alias = bn->in[0];
+}
+
 /* Decides which nodes share their input's buffers: a flatten whose data need not move, a
  * residual add fused into a batch norm whose only reader it is (the batch norm takes the add's
  * other input, computed before it, as its second: y = bn(x) + skip, a pass fewer each way), and
@@ -101,6 +121,7 @@ static void fuse(dpf_net *net)
     int *readers = net->n_nodes > 0 ? calloc((size_t)net->n_nodes, sizeof(int)) : NULL;
     for (int i = 0; i < net->n_nodes; i++) {
         net->nodes[i].alias = -1;
+        net->nodes[i].fold = -1;
         for (int k = 0; k < 2 && readers; k++)
             if (net->nodes[i].in[k] >= 0)
                 readers[net->nodes[i].in[k]]++;
@@ -125,6 +146,8 @@ static void fuse(dpf_net *net)
             nd->alias = (int)(into - net->nodes);
         }
     }
+    for (int i = 0; i < net->n_nodes && readers && net->fold_bn; i++)
+        fold_bn(net, i, readers);
     free(readers);
 }
 
@@ -154,68 +177,102 @@ static void plan_input(dpf_net *net)
 #endif
 }
 
-/* Gradient buffers by liveness: node o's dy is live during backward from the first of its
- * readers to run backward (the highest-indexed; the loss for the last node) down to o itself,
- * and nodes whose intervals do not meet share a slot of memory. Greedy in backward order, each
- * into the smallest free slot that fits. The gradients of ResNet-20 at batch 128 shrink from
- * one tensor per node to a few per stage, and with them the traffic that misses the caches.
- * Sets every working node's dy_slot and the slot sizes (net->grad_slot_bytes). */
-static dpf_status plan_gradients(dpf_net *net)
+/* Memory by liveness: item i needs bytes[i] from lo[i] to hi[i] (closed intervals of node
+ * indices; hi < 0: never read, a slot of its own). Greedy in the order of lo (ties: lower i
+ * first), each into the smallest free slot that fits, else a new one. Fills slot_of[] and the
+ * slot sizes (n entries at most); returns the number of slots. */
+static int plan_slots(int n, const int *lo, const int *hi, const size_t *bytes, int *slot_of,
+                      size_t *slot_bytes, int *slot_end)
+{
+    int slots = 0;
+    for (int i = 0; i < n; i++)
+        slot_of[i] = -1;
+    for (;;) {
+        int o = -1;
+        for (int i = 0; i < n; i++)
+            if (bytes[i] && slot_of[i] < 0 && (o < 0 || lo[i] < lo[o]))
+                o = i;
+        if (o < 0)
+            break;
+        int best = -1;
+        for (int sl = 0; sl < slots && hi[o] >= lo[o]; sl++)
+            if (slot_end[sl] < lo[o] && slot_bytes[sl] >= bytes[o] &&
+                (best < 0 || slot_bytes[sl] < slot_bytes[best]))
+                best = sl;
+        if (best < 0) {
+            best = slots++;
+            slot_bytes[best] = bytes[o];
+        }
+        slot_end[best] = hi[o] >= lo[o] ? hi[o] : 0x7fffffff;
+        slot_of[o] = best;
+    }
+    return slots;
+}
+
+/* The last node to read node o's activation (through aliases), or -1. */
+static void last_readers(const dpf_net *net, int *last)
+{
+    for (int i = 0; i < net->n_nodes; i++)
+        last[i] = -1;
+    for (int j = 1; j < net->n_nodes; j++)
+        for (int k = 0; k < 2; k++)
+            if (net->nodes[j].in[k] > 0) { /* node 0, the input, is planned apart */
+                const int o = dpf_node_owner(net, net->nodes[j].in[k]);
+                last[o] = j > last[o] ? j : last[o];
+            }
+}
+
+/* Buffers by liveness (plan_slots), for every working node: training plans the gradients (node
+ * o's dy is live during backward from the first of its readers to run backward, the highest
+ * index, or the loss for the last node, down to o itself), so the gradients of ResNet-20 at
+ * batch 128 shrink from one tensor per node to a few per stage, and with them the traffic that
+ * misses the caches; an inference plan does the same for the activations (node o's y is live
+ * from o to its last reader in forward; the logits to the end), and keeps no gradients. Sets
+ * every node's slot (dy_slot) and net->grad_slot_bytes. */
+static dpf_status plan_liveness(dpf_net *net)
 {
     const int n = net->n_nodes;
     if (n < 1)
         return DPF_OK;
-    int *hi = malloc((size_t)n * sizeof(int)), *slot_lo = malloc((size_t)n * sizeof(int));
+    int *lo = malloc((size_t)n * sizeof(int)), *hi = malloc((size_t)n * sizeof(int));
+    int *slot_of = malloc((size_t)n * sizeof(int)), *slot_end = malloc((size_t)n * sizeof(int));
+    size_t *bytes = calloc((size_t)n, sizeof(size_t));
     net->grad_slot_bytes = malloc((size_t)n * sizeof(size_t));
-    if (!hi || !slot_lo || !net->grad_slot_bytes) {
-        free(hi), free(slot_lo);
-        return dpf_error(DPF_ERR_NOMEM, "model %s: out of memory planning gradients",
-                         net->model);
+    dpf_status st = DPF_OK;
+    if (!lo || !hi || !slot_of || !slot_end || !bytes || !net->grad_slot_bytes) {
+        st = dpf_error(DPF_ERR_NOMEM, "model %s: out of memory planning its memory", net->model);
+        goto done;
     }
+    int *last = slot_of; /* borrowed until plan_slots fills it */
+    last_readers(net, last);
+    last[dpf_node_owner(net, n - 1)] = n; /* the logits, or the gradient written by the loss */
+    for (int i = 1; i < n; i++) {
+        if (net->nodes[i].alias >= 0)
+            continue;
+        bytes[i] = (size_t)net->max_batch * net->nodes[i].size * sizeof(dpf_real);
+        if (net->inference) /* forward: from the node to its last reader */
+            lo[i] = i, hi[i] = last[i];
+        else /* backward, mirrored onto increasing lo: from the last reader down to the node */
+            lo[i] = -last[i], hi[i] = last[i] < 0 ? last[i] - 1 : -i;
+    }
+    net->n_grad_slots = plan_slots(n, lo, hi, bytes, slot_of, net->grad_slot_bytes, slot_end);
     for (int i = 0; i < n; i++)
-        hi[i] = -1, net->nodes[i].dy_slot = -1;
-    for (int j = 1; j < n; j++)
-        for (int k = 0; k < 2; k++)
-            if (net->nodes[j].in[k] > 0) { /* node 0, the input, has no gradient */
-                const int o = dpf_node_owner(net, net->nodes[j].in[k]);
-                hi[o] = j > hi[o] ? j : hi[o];
-            }
-    hi[dpf_node_owner(net, n - 1)] = n; /* written first, by the loss */
-    int slots = 0;
-    for (;;) { /* the owner whose gradient is written next in backward, until none is left */
-        int o = -1;
-        for (int i = 1; i < n; i++)
-            if (net->nodes[i].alias < 0 && net->nodes[i].dy_slot < 0 && (o < 0 || hi[i] > hi[o]))
-                o = i;
-        if (o < 0)
-            break;
-        const size_t bytes = (size_t)net->max_batch * net->nodes[o].size * sizeof(dpf_real);
-        int best = -1; /* a node no one reads (hi -1) keeps a slot of its own, never written */
-        for (int sl = 0; sl < slots && hi[o] >= 0; sl++)
-            if (slot_lo[sl] > hi[o] && net->grad_slot_bytes[sl] >= bytes &&
-                (best < 0 || net->grad_slot_bytes[sl] < net->grad_slot_bytes[best]))
-                best = sl;
-        if (best < 0) {
-            best = slots++;
-            net->grad_slot_bytes[best] = bytes;
-        }
-        slot_lo[best] = hi[o] >= 0 ? o : -1;
-        net->nodes[o].dy_slot = best;
-    }
-    net->n_grad_slots = slots;
-    free(hi), free(slot_lo);
-    return DPF_OK;
+        net->nodes[i].dy_slot = slot_of[i];
+done:
+    free(lo), free(hi), free(slot_of), free(slot_end), free(bytes);
+    return st;
 }
 
 static void plan(dpf_net *net, arena *a)
 {
+    const int train = !net->inference;
     size_t mb = (size_t)net->max_batch, largest = 0;
     net->w = carve(a, net->n_weights * sizeof(dpf_real));
-    net->g = carve(a, net->n_weights * sizeof(dpf_real));
+    net->g = train ? carve(a, net->n_weights * sizeof(dpf_real)) : NULL;
     net->buf = carve(a, net->n_buffer_values * sizeof(dpf_real));
     net->workspace = carve(a, net->workspace_size * sizeof(dpf_real));
     net->probs = carve(a, mb * (size_t)net->classes * sizeof(dpf_real));
-    net->written = carve(a, (size_t)net->n_nodes);
+    net->written = train ? carve(a, (size_t)net->n_nodes) : NULL;
     for (int i = 0; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
         if (nd->op == DPF_OP_INPUT) { /* no gradient; own memory only to change layout */
@@ -225,50 +282,84 @@ static void plan(dpf_net *net, arena *a)
             nd->y = nd->dy = NULL;
             continue;
         }
-        if (nd->alias >= 0) {
-            nd->y = net->nodes[nd->alias].y;
+        if (nd->alias >= 0)
             continue;
-        }
         largest = nd->size > largest ? nd->size : largest;
-        nd->y = carve(a, mb * nd->size * sizeof(dpf_real));
-        if (nd->op == DPF_OP_BN) {
+        nd->y = train ? carve(a, mb * nd->size * sizeof(dpf_real)) : NULL;
+        if (nd->op == DPF_OP_BN && train) {
             nd->save_mean = carve(a, (size_t)nd->c * sizeof(dpf_real));
             nd->save_invstd = carve(a, (size_t)nd->c * sizeof(dpf_real));
         }
-        if (nd->op == DPF_OP_MAXPOOL)
+        if (nd->op == DPF_OP_MAXPOOL && train)
             nd->argmax = carve(a, mb * nd->size * sizeof(int32_t));
+        if (nd->fold >= 0)
+            nd->wfold = carve(a, (net->params[nd->param_w].count + (size_t)nd->c) *
+                                     sizeof(dpf_real));
     }
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 2 && train; k++)
         net->scratch[k] = carve(a, mb * largest * sizeof(dpf_real));
-    for (int sl = 0; sl < net->n_grad_slots; sl++) {
+    for (int sl = 0; sl < net->n_grad_slots; sl++) { /* gradients, or inference activations */
         dpf_real *at = carve(a, net->grad_slot_bytes[sl]);
-        for (int i = 1; i < net->n_nodes; i++)
-            if (net->nodes[dpf_node_owner(net, i)].dy_slot == sl)
-                net->nodes[i].dy = at;
+        for (int i = 1; i < net->n_nodes; i++) {
+            dpf_node *nd = &net->nodes[i];
+            if (net->nodes[dpf_node_owner(net, i)].dy_slot != sl)
+                continue;
+            if (train)
+                nd->dy = at;
+            else if (nd->alias < 0)
+                nd->y = at;
+        }
     }
+    for (int i = 1; i < net->n_nodes; i++)
+        if (net->nodes[i].alias >= 0)
+            net->nodes[i].y = net->nodes[net->nodes[i].alias].y;
+}
+
+/* The kernel state of every convolution, in the net's context (and of the linear layers of an
+ * inference net that may run sparse kernels); the workspace they need. */
+static dpf_status create_kernels(dpf_net *net)
+{
+    for (int i = 0; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->op == DPF_OP_LINEAR && net->kernels != DPF_KERNELS_DENSE) {
+            dpf_status st = dpf_k_linear_layer_create(&nd->lin, (int)net->nodes[nd->in[0]].size,
+                                                      nd->c, net->max_batch, net->kernels);
+            if (st != DPF_OK)
+                return st;
+            size_t need = dpf_k_linear_layer_workspace(nd->lin);
+            net->workspace_size = need > net->workspace_size ? need : net->workspace_size;
+        }
+        if (nd->op != DPF_OP_CONV)
+            continue;
+        nd->conv.n = net->max_batch;
+        const dpf_conv_opts o = {.bias = nd->param_b >= 0 || nd->fold >= 0,
+                                 .training = !net->inference, .residual = nd->in[1] >= 0,
+                                 .relu = nd->relu, .policy = net->kernels};
+        dpf_status st = dpf_k_conv2d_create(&nd->cv, net->kctx, &nd->conv, &o);
+        if (st != DPF_OK)
+            return st; /* the kernel recorded why */
+        size_t need = dpf_k_conv2d_workspace(nd->cv);
+        if (need > net->workspace_size)
+            net->workspace_size = need;
+    }
+    return DPF_OK;
 }
 
 static dpf_status allocate(dpf_net *net)
 {
     plan_input(net);
-    for (int i = 0; i < net->n_nodes; i++) {
-        dpf_node *nd = &net->nodes[i];
-        if (nd->op != DPF_OP_CONV)
-            continue;
-        dpf_conv_shape s = nd->conv;
-        s.n = net->max_batch;
-        size_t need = dpf_k_conv2d_workspace(&s);
-        if (need == (size_t)-1)
-            return DPF_ERR_STATE; /* the kernel recorded why */
-        if (need > net->workspace_size)
-            net->workspace_size = need;
-    }
+    static const int winograd_mode[] = {1, 0, 2}; /* by dpf_conv_algo */
     fuse(net);
-    dpf_status st = plan_gradients(net);
+    dpf_status st = dpf_kctx_create(&net->kctx, winograd_mode[net->conv_algo]);
+    if (st == DPF_OK)
+        st = create_kernels(net);
+    if (st == DPF_OK)
+        st = plan_liveness(net);
     if (st != DPF_OK)
         return st;
     arena a = {NULL, 0};
     plan(net, &a);
+    net->arena_bytes = a.used;
     a.base = aligned_alloc(64, a.used ? a.used : 64);
     if (!a.base)
         return dpf_error(DPF_ERR_NOMEM, "model %s: cannot allocate %.1f MB for batch %d",
@@ -277,43 +368,64 @@ static dpf_status allocate(dpf_net *net)
     a.used = 0;
     plan(net, &a);
     net->wf = net->w;
+    net->weights_dirty = 1;
     return DPF_OK;
 }
 
-static int conv_algo_auto = 1;
+static const char *const algo_names[] = {"auto", "direct", "winograd"};
 
-dpf_status dpf_set_conv_algo(const char *algo)
+dpf_status dpf_conv_algo_parse(const char *name, dpf_conv_algo *out)
 {
-    if (!algo || (strcmp(algo, "auto") != 0 && strcmp(algo, "direct") != 0))
-        return dpf_error(DPF_ERR_ARG, "unknown convolution algorithm '%s' (known: auto, direct)",
-                         algo ? algo : "(null)");
-    conv_algo_auto = strcmp(algo, "auto") == 0;
-    dpf_k_conv2d_set_winograd(conv_algo_auto);
-    return DPF_OK;
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, algo_names[i]) == 0) {
+            *out = (dpf_conv_algo)i;
+            return DPF_OK;
+        }
+    return dpf_error(DPF_ERR_ARG, "unknown convolution algorithm '%s' (known: auto, direct, "
+                     "winograd)", name ? name : "(null)");
 }
 
-const char *dpf_conv_algo(void)
+const char *dpf_conv_algo_name(dpf_conv_algo algo)
 {
-    return conv_algo_auto ? "auto" : "direct";
+    return algo >= DPF_CONV_AUTO && algo <= DPF_CONV_WINOGRAD ? algo_names[algo] : "?";
 }
 
 dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w, int classes,
                           int max_batch)
 {
+    dpf_net_options o = {.max_batch = max_batch};
+    return dpf_net_create_with(out, model, c, h, w, classes, &o);
+}
+
+dpf_status dpf_net_create_with(dpf_net **out, const char *model, int c, int h, int w,
+                               int classes, const dpf_net_options *opt)
+{
     *out = NULL;
     if (!model || !dpf_model_known(model))
         return dpf_error(DPF_ERR_ARG, "unknown model '%s' (known: %s)", model ? model : "(null)",
                          dpf_model_list());
-    if (c < 1 || h < 1 || w < 1 || classes < 2 || max_batch < 1)
-        return dpf_error(DPF_ERR_ARG, "model %s: invalid input %dx%dx%d, %d classes, batch %d",
-                         model, c, h, w, classes, max_batch);
+    if (c < 1 || h < 1 || w < 1 || classes < 2 || opt->max_batch < 1 || opt->threads < 0 ||
+        opt->conv_algo < DPF_CONV_AUTO || opt->conv_algo > DPF_CONV_WINOGRAD)
+        return dpf_error(DPF_ERR_ARG, "model %s: invalid input %dx%dx%d, %d classes, batch %d, "
+                         "%d threads", model, c, h, w, classes, opt->max_batch, opt->threads);
     dpf_net *net = calloc(1, sizeof *net);
     if (!net)
         return dpf_error(DPF_ERR_NOMEM, "out of memory");
     snprintf(net->model, sizeof net->model, "%s", model);
     net->in_c = c, net->in_h = h, net->in_w = w;
     net->classes = classes;
-    net->max_batch = max_batch;
+    net->max_batch = opt->max_batch;
+    net->inference = opt->inference != 0;
+    net->conv_algo = opt->conv_algo;
+    net->threads = opt->threads;
+    net->fold_bn = net->inference && opt->fold_bn;
+    static const dpf_kernel_policy policies[] = {DPF_KERNELS_DENSE, DPF_KERNELS_AUTO,
+                                                 DPF_KERNELS_SPARSE};
+    net->kernels = net->inference && opt->kernels >= DPF_NET_KERNELS_DENSE &&
+                           opt->kernels <= DPF_NET_KERNELS_SPARSE
+                       ? policies[opt->kernels]
+                       : DPF_KERNELS_DENSE;
+    const int saved = dpf_threads_enter(net->threads); /* primitives are made for the count */
     dpf_status st = build_model(net, model);
     if (st == DPF_OK)
         st = net->build_status;
@@ -321,6 +433,7 @@ dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w,
         mark_prunable(net);
         st = allocate(net);
     }
+    dpf_threads_leave(saved);
     if (st != DPF_OK) {
         dpf_net_free(net);
         return st;
@@ -334,6 +447,11 @@ void dpf_net_free(dpf_net *net)
 {
     if (!net)
         return;
+    for (int i = 0; i < net->n_nodes; i++) {
+        dpf_k_conv2d_free(net->nodes[i].cv);
+        dpf_k_linear_layer_free(net->nodes[i].lin);
+    }
+    dpf_kctx_free(net->kctx);
     free(net->w); /* the arena starts with w */
     free(net->wf_own);
     free(net->nodes);
@@ -382,6 +500,7 @@ void dpf_net_init(dpf_net *net, uint64_t seed)
             net->buf[bi->offset + i] = v;
     }
     net->batches_tracked = 0;
+    net->weights_dirty = 1;
     if (net->wf_own)
         memcpy(net->wf_own, net->w, net->n_weights * sizeof(dpf_real));
 }

@@ -38,7 +38,12 @@ typedef struct dpf_node {
     int64_t prof_nf, prof_nb;
     int param_w, param_b;   /* indices into the param table (-1: none) */
     int buf_mean, buf_var;  /* BN running statistics (indices into the buffer table) */
-    dpf_conv_shape conv;    /* conv: geometry (n filled at run time) */
+    dpf_conv_shape conv;    /* conv: geometry (n: the net's largest batch) */
+    dpf_conv *cv;           /* conv: its kernel state (weights prepared for its kernel) */
+    dpf_linear *lin;        /* linear of an inference net that may run sparse kernels */
+    int fold;               /* conv: the batch norm folded into it (-1: none); then its input
+                               in[1] is the residual and relu the ReLU after the batch norm */
+    dpf_real *wfold;        /* conv with a fold: (K, C, KH, KW) folded weights, then K biases */
     int pool_k, pool_stride;
     dpf_real *save_mean, *save_invstd;  /* BN: per channel, saved by training forward */
     int32_t *argmax;        /* max-pool: (max_batch, c, oh, ow) */
@@ -59,7 +64,8 @@ struct dpf_net {
     dpf_param_info *params;
     int n_params, cap_params;
     size_t n_weights;               /* elements of w / g / wf */
-    dpf_real *w, *g, *wf_own;       /* wf_own: separate forward weights when enabled */
+    dpf_real *w, *g, *wf_own;       /* wf_own: separate forward weights when enabled; g: NULL
+                                       in an inference plan */
     dpf_real *wf;                   /* what forward reads: w or wf_own */
 
     dpf_buffer_info *buffers;
@@ -67,6 +73,15 @@ struct dpf_net {
     size_t n_buffer_values;
     dpf_real *buf;
     int64_t batches_tracked;
+
+    dpf_kctx *kctx;                 /* the backend context the net's kernels run with */
+    dpf_conv_algo conv_algo;
+    int threads;                    /* OpenMP threads of its kernels; 0: the caller's */
+    int inference;                  /* planned for evaluation only: no gradients, no scratch */
+    int fold_bn;                    /* inference: batch norms folded into convolutions */
+    dpf_kernel_policy kernels;      /* inference: which conv kernels may run */
+    int weights_dirty;              /* the weights may have changed since the kernels saw them */
+    size_t arena_bytes;
 
     dpf_real *workspace;            /* kernel scratch, sized for the largest need */
     size_t workspace_size;
@@ -112,6 +127,8 @@ dpf_status dpf_model_build_vgg16(dpf_net *net);
 extern const dpf_layer_ops dpf_conv2d_ops, dpf_batchnorm_ops, dpf_relu_ops, dpf_maxpool_ops,
     dpf_gap_ops, dpf_flatten_ops, dpf_linear_ops, dpf_add_ops;
 
+/* The weights a convolution node hands its kernels (folded with its batch norm, if any). */
+const dpf_real *dpf_conv_node_weights(dpf_net *net, dpf_node *nd);
 /* Forward weights / gradient of a param index (NULL for -1). */
 dpf_real *dpf_net_param_wf(dpf_net *net, int p);
 dpf_real *dpf_net_param_g(dpf_net *net, int p);

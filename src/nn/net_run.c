@@ -45,8 +45,31 @@ dpf_real *dpf_node_dx(dpf_net *net, const dpf_node *nd, int k)
     return net->dx_to[k];
 }
 
+/* Hands the current forward weights to the convolutions, which prepare them (once) before
+ * their next pass. */
+static void sync_weights(dpf_net *net)
+{
+    if (!net->weights_dirty)
+        return;
+    for (int i = 1; i < net->n_nodes; i++) {
+        dpf_node *nd = &net->nodes[i];
+        if (nd->cv)
+            dpf_k_conv2d_set_weights(nd->cv, dpf_conv_node_weights(net, nd));
+        if (nd->lin)
+            dpf_k_linear_layer_set_weights(nd->lin, dpf_net_param_wf(net, nd->param_w));
+    }
+    net->weights_dirty = 0;
+}
+
 void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train)
 {
+    if (train && net->inference) {
+        dpf_error(DPF_ERR_STATE, "model %s: a training forward pass on a net planned for "
+                  "inference", net->model);
+        return;
+    }
+    const int threads = dpf_threads_enter(net->threads);
+    sync_weights(net);
     dpf_node *in = &net->nodes[0];
     if (net->input_buf) {
         dpf_k_act_from_nchw(net->input_buf, x, batch, in->c, in->h * in->w);
@@ -69,6 +92,7 @@ void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train)
     }
     if (train)
         net->batches_tracked++;
+    dpf_threads_leave(threads);
 }
 
 const dpf_real *dpf_net_logits(const dpf_net *net)
@@ -107,6 +131,13 @@ int dpf_node_owner(const dpf_net *net, int i)
  * by two nodes, the second gradient goes to scratch and is added to the first. */
 void dpf_net_backward(dpf_net *net)
 {
+    if (net->inference || !net->last_train) {
+        dpf_error(DPF_ERR_STATE, "model %s: backward needs a training forward pass%s",
+                  net->model, net->inference ? " (the net is planned for inference)" : "");
+        return;
+    }
+    const int threads = dpf_threads_enter(net->threads);
+    sync_weights(net);
     int batch = net->batch;
     memset(net->g, 0, net->n_weights * sizeof(dpf_real));
     memset(net->written, 0, (size_t)net->n_nodes);
@@ -139,6 +170,7 @@ void dpf_net_backward(dpf_net *net)
         if (net->profiling)
             nd->prof_bwd += dpf_now() - t0, nd->prof_nb++;
     }
+    dpf_threads_leave(threads);
 }
 
 void dpf_net_set_profiling(dpf_net *net, int on)
@@ -184,8 +216,18 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
                  nd->conv.stride);
     else if (nd->op == DPF_OP_LINEAR)
         snprintf(what, sizeof what, " %zu->%d", in->size, nd->c);
-    int len = snprintf(out->name, sizeof out->name, "%s%s%s %.*s", kinds[nd->op],
-                       nd->op == DPF_OP_BN && nd->in[1] >= 0 ? "+add" : "",
+    out->density = 1;
+    if (nd->cv || nd->lin) {
+        const int n = net->batch > 0 ? net->batch : 1;
+        dpf_weights_kind k = nd->cv ? dpf_k_conv2d_kind(nd->cv, n) : dpf_k_linear_layer_kind(nd->lin, n);
+        snprintf(out->kernel, sizeof out->kernel, "%s", k == DPF_WEIGHTS_SPARSE ? "sparse" : "dense");
+        out->density = nd->cv ? dpf_k_conv2d_density(nd->cv) : dpf_k_linear_layer_density(nd->lin);
+    } else if (nd->op == DPF_OP_LINEAR) {
+        snprintf(out->kernel, sizeof out->kernel, "dense");
+    }
+    int len = snprintf(out->name, sizeof out->name, "%s%s%s%s %.*s", kinds[nd->op],
+                       nd->fold >= 0 ? "+bn" : "",
+                       (nd->op == DPF_OP_BN || nd->op == DPF_OP_CONV) && nd->in[1] >= 0 ? "+add" : "",
                        nd->relu ? "+relu" : "",
                        (int)(strlen(param) > 6 ? strlen(param) - 7 : 0), param);
     if (len > 0 && (size_t)len < sizeof out->name)
@@ -202,12 +244,41 @@ int dpf_net_max_batch(const dpf_net *net) { return net->max_batch; }
 int dpf_net_param_count(const dpf_net *net) { return net->n_params; }
 const dpf_param_info *dpf_net_param(const dpf_net *net, int i) { return &net->params[i]; }
 size_t dpf_net_size(const dpf_net *net) { return net->n_weights; }
-dpf_real *dpf_net_weights(dpf_net *net) { return net->w; }
 dpf_real *dpf_net_grads(dpf_net *net) { return net->g; }
-dpf_real *dpf_net_forward_weights(dpf_net *net) { return net->wf; }
+dpf_conv_algo dpf_net_conv_algo(const dpf_net *net) { return net->conv_algo; }
+int dpf_net_threads(const dpf_net *net) { return net->threads; }
+int dpf_net_is_inference(const dpf_net *net) { return net->inference; }
+size_t dpf_net_memory(const dpf_net *net) { return net->arena_bytes; }
+void dpf_net_weights_changed(dpf_net *net) { net->weights_dirty = 1; }
+
+dpf_real *dpf_net_weights(dpf_net *net)
+{
+    net->weights_dirty = 1;
+    return net->w;
+}
+
+dpf_real *dpf_net_forward_weights(dpf_net *net)
+{
+    net->weights_dirty = 1;
+    return net->wf;
+}
+
+int dpf_net_conv_winograd(dpf_net *net, int c_in, int c_out, int n)
+{
+    for (int i = 1; i < net->n_nodes; i++) {
+        const dpf_node *nd = &net->nodes[i];
+        if (nd->cv && nd->conv.c == c_in && nd->conv.k == c_out && nd->conv.stride == 1)
+            return dpf_k_conv2d_is_winograd(nd->cv, n);
+    }
+    return -1;
+}
 int dpf_net_buffer_count(const dpf_net *net) { return net->n_buffers; }
 const dpf_buffer_info *dpf_net_buffer(const dpf_net *net, int i) { return &net->buffers[i]; }
-dpf_real *dpf_net_buffers(dpf_net *net) { return net->buf; }
+dpf_real *dpf_net_buffers(dpf_net *net)
+{
+    net->weights_dirty = 1; /* folded batch norms read them */
+    return net->buf;
+}
 size_t dpf_net_buffers_size(const dpf_net *net) { return net->n_buffer_values; }
 int64_t dpf_net_batches_tracked(const dpf_net *net) { return net->batches_tracked; }
 void dpf_net_set_batches_tracked(dpf_net *net, int64_t n) { net->batches_tracked = n; }
@@ -222,6 +293,7 @@ void dpf_net_input_shape(const dpf_net *net, int *c, int *h, int *w, int *classe
 
 dpf_status dpf_net_use_forward_weights(dpf_net *net, int on)
 {
+    net->weights_dirty = 1;
     if (!on) {
         net->wf = net->w;
         return DPF_OK;

@@ -38,6 +38,7 @@ void dpf_train_config_defaults(dpf_train_config *c)
     c->prune_rate = -1;
     c->update_every = -1;
     c->density_erk = -1;
+    snprintf(c->conv_algo, sizeof c->conv_algo, "auto");
     c->mean[0] = -1; /* < 0: the data set's constants */
 }
 
@@ -119,6 +120,9 @@ dpf_status dpf_train_config_check(const dpf_train_config *c)
             (i > 0 && c->milestones[i] <= c->milestones[i - 1]))
             return dpf_error(DPF_ERR_ARG, "--milestones: need increasing fractions in (0, 1), "
                              "got %g at position %d", c->milestones[i], i + 1);
+    dpf_conv_algo algo;
+    if (dpf_conv_algo_parse(c->conv_algo, &algo) != DPF_OK || algo == DPF_CONV_WINOGRAD)
+        return dpf_error(DPF_ERR_ARG, "--conv-algo: '%s' is not auto or direct", c->conv_algo);
     if (c->threads < 0 || c->threads > 1024)
         return dpf_error(DPF_ERR_ARG, "--threads: %d is out of range [0, 1024]", c->threads);
     if (c->limit_train < 0)

@@ -108,7 +108,7 @@ json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
         "update_every", c->update_every, "density_erk", c->density_erk, "compressor",
         c->compressor, "mask_from", c->mask_from, "init_seed",
         (json_int_t)(c->has_init_seed ? c->init_seed : c->seed), "eval_every", c->eval_every,
-        "conv_algo", dpf_conv_algo());
+        "conv_algo", c->conv_algo);
 }
 
 dpf_status dpf_run_write_json(const char *dir, const char *name, json_t *obj)

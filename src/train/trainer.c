@@ -8,7 +8,6 @@
  * the same weights, masks, optimiser state and data order as if never interrupted. */
 #include <errno.h>
 #include <math.h>
-#include <omp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,12 +96,13 @@ static dpf_status make_optimizer(run *r)
 static dpf_status setup(run *r)
 {
     dpf_train_config *c = &r->cfg;
-    if (c->threads > 0)
-        omp_set_num_threads(c->threads);
-    dpf_status st = load_data(r);
+    dpf_net_options no = {.max_batch = c->batch, .threads = c->threads};
+    dpf_status st = dpf_conv_algo_parse(c->conv_algo, &no.conv_algo);
     if (st == DPF_OK)
-        st = dpf_net_create(&r->net, c->model, r->train.c, r->train.h, r->train.w,
-                            r->train.classes, c->batch);
+        st = load_data(r);
+    if (st == DPF_OK)
+        st = dpf_net_create_with(&r->net, c->model, r->train.c, r->train.h, r->train.w,
+                                 r->train.classes, &no);
     if (st != DPF_OK)
         return st;
     dpf_net_init(r->net, c->has_init_seed ? c->init_seed : c->seed);
@@ -478,6 +478,7 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     if (st != DPF_OK)
         return st;
     double t_start = dpf_now();
+    const int threads = dpf_threads_enter(cfg->threads); /* the caller's count comes back */
     run r;
     memset(&r, 0, sizeof r);
     r.cfg = *cfg;
@@ -506,5 +507,6 @@ dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
     dpf_dataset_free(&r.test);
     if (r.lock_fd >= 0)
         close(r.lock_fd);
+    dpf_threads_leave(threads);
     return st;
 }

@@ -43,7 +43,7 @@ expect_error 1 "tensor fc1.weight has shape \[300, 28, 28\]" -- "$dpf" eval "$tm
 # --- 10. metadata is checked against limits and the data before any net is built (under a 1 GB
 # address-space limit: a crafted input_shape must not allocate gigabytes first)
 limited() { (ulimit -v 1000000; "$@"); }
-for shape in "1,2000,2000" "1,28" "1,28,28,1" "1,28,28x" "0,28,28" "4,28,28" " 1,28,28" "1,,28"; do
+for shape in "1,2000,2000" "1,28" "1,28,28,1" "1,28,28x" "0,28,28" "4,28,28" " 1,28,28" "1,,28" "1,28,28," ",1,28,28" "1,+28,28"; do
   sthdr "$m" "$tmp/s.safetensors" "h['__metadata__']['input_shape'] = '$shape'"
   expect_error 1 "s.safetensors: bad input_shape" -- limited "$dpf" eval "$tmp/s.safetensors"
 done
@@ -98,6 +98,11 @@ expect_error 2 "^dpf: --data-shape: '3,32,32x' is not C,H,W" -- timeout 60 "$dpf
 expect_error 2 "^dpf: --data-shape: '3,32,32,' is not C,H,W" -- timeout 60 "$dpf" bench --model mlp --data-shape 3,32,32, --steps 1 --warmup 0
 expect_error 2 "^dpf: --steps: 2147483647 is out of range" -- timeout 60 "$dpf" bench --model mlp --data-shape 1,4,4 --steps 2147483647
 expect_error 2 "^dpf: --classes: 1 is out of range" -- timeout 60 "$dpf" bench --model mlp --data-shape 1,4,4 --classes 1 --steps 1 --warmup 0
+expect_error 2 "^dpf bench: --model does not apply to --model-file" -- "$dpf" bench --inference --model-file "$run" --model mlp
+cp "$m" "$tmp/q\"uote.safetensors"
+"$dpf" bench --inference --model-file "$tmp/q\"uote.safetensors" --json --steps 1 --threads 2 >"$tmp/b.json" 2>"$tmp/b.err" \
+  && python3 -c "import json, sys; assert json.load(open(sys.argv[1]))['model_file'].endswith('q\"uote.safetensors')" "$tmp/b.json" \
+  && ok || bad "bench --model-file --json with a quote in the path: $(cat "$tmp/b.json" "$tmp/b.err")"
 for cmd in "eval $tmp/missing" "export $tmp/missing -o $tmp/y.safetensors" "bench --model mlp --data-shape 1,4,4 --threads 99999"; do
   $dpf $cmd >/dev/null 2>"$tmp/err"
   grep -q "no error" "$tmp/err" && bad "dpf $cmd printed 'no error'" || ok

@@ -130,31 +130,48 @@ static void grad_case(const char *what, void *ctx, fwd_fn f, size_t ny, const do
 typedef struct conv_ctx {
     dpf_conv_shape s;
     double *x, *w, *b, *ws;
+    dpf_conv *cv;
 } conv_ctx;
+
+/* A layer of shape s (float64 build: the reference kernels) with weights w. */
+static dpf_conv *conv_layer(const dpf_conv_shape *s, int bias, const double *w)
+{
+    dpf_kctx *ctx = NULL;
+    dpf_conv *cv = NULL;
+    assert_int_equal(dpf_kctx_create(&ctx, 1), DPF_OK);
+    const dpf_conv_opts o = {.bias = bias, .training = 1};
+    assert_int_equal(dpf_k_conv2d_create(&cv, ctx, s, &o), DPF_OK);
+    assert_int_equal(dpf_k_conv2d_kind(cv, 1), DPF_WEIGHTS_PLAIN);
+    dpf_kctx_free(ctx); /* the reference kernels keep nothing in it */
+    dpf_k_conv2d_set_weights(cv, w);
+    return cv;
+}
 
 static void conv_fwd(void *p, double *y)
 {
     conv_ctx *c = p;
-    dpf_k_conv2d_forward(y, c->x, c->w, c->b, &c->s, c->ws);
+    dpf_k_conv2d_set_weights(c->cv, c->w); /* the weights changed (finite differences) */
+    dpf_k_conv2d_forward(c->cv, y, c->x, c->b, NULL, c->s.n, c->ws);
 }
 
 static void conv_case(int n, int ch, int h, int w, int k, int ks, int stride, int pad, int bias)
 {
-    conv_ctx c = {{n, ch, h, w, k, ks, ks, stride, pad, 0, 0, 0}, NULL, NULL, NULL, NULL};
+    conv_ctx c = {{n, ch, h, w, k, ks, ks, stride, pad, 0, 0, 0}, NULL, NULL, NULL, NULL, NULL};
     assert_int_equal(dpf_conv_shape_finish(&c.s), 0);
     const size_t nx = (size_t)n * ch * h * w, nw = (size_t)k * ch * ks * ks;
     const size_t ny = (size_t)n * k * c.s.oh * c.s.ow;
     c.x = rand_vec(nx, 1.0);
     c.w = rand_vec(nw, 1.0);
     c.b = bias ? rand_vec((size_t)k, 1.0) : NULL;
-    c.ws = vec(dpf_k_conv2d_workspace(&c.s));
+    c.cv = conv_layer(&c.s, bias, c.w);
+    c.ws = vec(dpf_k_conv2d_workspace(c.cv));
     double *r = rand_vec(ny, 1.0);
     double *px = rand_vec(nx, 1.0), *pw = rand_vec(nw, 1.0), *pb = rand_vec((size_t)k, 1.0);
     double *dx = vec(nx), *dw = vec(nw), *db = vec((size_t)k), *zero = vec(nx);
     memcpy(dx, px, nx * sizeof *dx);
     memcpy(dw, pw, nw * sizeof *dw);
     memcpy(db, pb, (size_t)k * sizeof *db);
-    dpf_k_conv2d_backward(dx, dw, bias ? db : NULL, r, c.x, c.w, &c.s, c.ws);
+    dpf_k_conv2d_backward(c.cv, dx, dw, bias ? db : NULL, r, c.x, n, c.ws);
     grad_case("conv dx", &c, conv_fwd, ny, r, c.x, nx, dx, zero); /* dx is written */
     grad_case("conv dw", &c, conv_fwd, ny, r, c.w, nw, dw, pw);
     if (bias)
@@ -165,12 +182,14 @@ static void conv_case(int n, int ch, int h, int w, int k, int ks, int stride, in
     double *dx2 = vec(nx), *dw2 = vec(nw);
     memcpy(dx2, px, nx * sizeof *dx2);
     memcpy(dw2, pw, nw * sizeof *dw2);
-    dpf_k_conv2d_backward(dx2, NULL, NULL, r, c.x, c.w, &c.s, c.ws);
-    dpf_k_conv2d_backward(NULL, dw2, NULL, r, c.x, c.w, &c.s, c.ws);
+    dpf_k_conv2d_set_weights(c.cv, c.w);
+    dpf_k_conv2d_backward(c.cv, dx2, NULL, NULL, r, c.x, n, c.ws);
+    dpf_k_conv2d_backward(c.cv, NULL, dw2, NULL, r, c.x, n, c.ws);
     for (size_t i = 0; i < nx; i++)
         assert_close(dx2[i], dx[i], 1e-12);
     for (size_t i = 0; i < nw; i++)
         assert_close(dw2[i], dw[i], 1e-12);
+    dpf_k_conv2d_free(c.cv);
     free(c.x), free(c.w), free(c.b), free(c.ws), free(r), free(px), free(pw), free(pb);
     free(dx), free(dw), free(db), free(dx2), free(dw2), free(zero);
 }
@@ -471,14 +490,18 @@ static void test_conv_forward_values(void **state)
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
     assert_int_equal(s.oh, 2);
     assert_int_equal(s.ow, 2);
-    dpf_k_conv2d_forward(y, x, w, &b, &s, NULL);
+    dpf_conv *cv = conv_layer(&s, 1, w);
+    dpf_k_conv2d_forward(cv, y, x, &b, NULL, 1, NULL);
+    dpf_k_conv2d_free(cv);
     const double want[4] = {12.5, 16.5, 24.5, 28.5};
     for (int i = 0; i < 4; i++)
         assert_close(y[i], want[i], 1e-12);
     dpf_conv_shape t = {1, 1, 3, 3, 1, 3, 3, 2, 1, 0, 0, 0}; /* 3x3 ones, stride 2, pad 1 */
     assert_int_equal(dpf_conv_shape_finish(&t), 0);
     assert_int_equal(t.oh, 2);
-    dpf_k_conv2d_forward(y, x, w, NULL, &t, NULL);
+    cv = conv_layer(&t, 0, w);
+    dpf_k_conv2d_forward(cv, y, x, NULL, NULL, 1, NULL);
+    dpf_k_conv2d_free(cv);
     const double want2[4] = {12, 16, 24, 28}; /* zero padding contributes nothing */
     for (int i = 0; i < 4; i++)
         assert_close(y[i], want2[i], 1e-12);

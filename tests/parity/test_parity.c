@@ -428,15 +428,16 @@ static void test_forward_backward(void **state)
 static void test_forward_backward_winograd(void **state)
 {
     fixture *f = *state;
-    int c, h, w;
-    dpf_net_input_shape(f->net, &c, &h, &w, NULL);
-    dpf_conv_shape s = {f->batch, 32, h / 2, w / 2, 32, 3, 3, 1, 1, 0, 0, 0}; /* stage 2 */
-    assert_int_equal(dpf_conv_shape_finish(&s), 0);
-    dpf_k_conv2d_set_winograd(2);
-    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 0), 7); /* all three passes */
+    dpf_net *as_default = f->net, *wino = NULL;
+    dpf_net_options o = {.max_batch = f->batch, .conv_algo = DPF_CONV_WINOGRAD};
+    assert_int_equal(dpf_net_create_with(&wino, f->model, f->c, f->h, f->w, f->classes, &o),
+                     DPF_OK);
+    assert_int_equal(dpf_net_conv_winograd(wino, 32, 32, f->batch), 7); /* all three passes */
+    assert_int_equal(dpf_net_conv_winograd(as_default, 32, 32, f->batch), 0);
+    f->net = wino;
     test_forward_backward(state);
-    dpf_k_conv2d_set_winograd(1);
-    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 0), 0);
+    f->net = as_default;
+    dpf_net_free(wino);
 }
 
 static void test_sgd_steps(void **state)

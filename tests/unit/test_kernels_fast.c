@@ -28,6 +28,26 @@
 #define TOL 1e-5
 
 static dpf_rng rng;
+static dpf_kctx *kctx; /* the context the convolutions run in (use_winograd) */
+
+/* A fresh context with Winograd policy mode (0 never, 1 where faster, 2 whatever the batch). */
+static void use_winograd(int mode)
+{
+    dpf_kctx_free(kctx);
+    assert_int_equal(dpf_kctx_create(&kctx, mode), DPF_OK);
+}
+
+/* A layer of shape s in the current context, for training, with weights w. */
+static dpf_conv *conv_layer(const dpf_conv_shape *s, int bias, const float *w)
+{
+    dpf_conv *cv = NULL;
+    if (!kctx)
+        use_winograd(1);
+    const dpf_conv_opts o = {.bias = bias, .training = 1};
+    assert_int_equal(dpf_k_conv2d_create(&cv, kctx, s, &o), DPF_OK);
+    dpf_k_conv2d_set_weights(cv, w);
+    return cv;
+}
 
 /* 64-byte aligned, as the net's buffers are (oneDNN's kernels may require it) */
 static float *fvec(size_t n)
@@ -159,13 +179,14 @@ static void conv_case_x(int n, int c, int h, int w, int k, int kh, int kw, int s
     float *x = rand_fvec(nx), *wt = rand_fvec(nw), *b = rand_fvec((size_t)k);
     float *dy = rand_fvec(ny), *dyl = to_act(dy, n, k, ohw);
     float *xl = src_nchw ? copy_fvec(x, nx) : to_act(x, n, c, hw);
-    float *ws = fvec(dpf_k_conv2d_workspace(&s)), *rws = fvec(dpf_ref_conv2d_workspace(&s));
+    dpf_conv *cv = conv_layer(&s, 1, wt);
+    float *ws = fvec(dpf_k_conv2d_workspace(cv)), *rws = fvec(dpf_ref_conv2d_workspace(&s));
     float *yf = fvec(ny), *yr = fvec(ny);
     /* forward, with and without bias; y starts as garbage (NaN) to prove it is overwritten */
     for (int bias = 0; bias < 2; bias++) {
         for (size_t i = 0; i < ny; i++)
             yf[i] = NAN;
-        dpf_k_conv2d_forward(yf, xl, wt, bias ? b : NULL, &s, ws);
+        dpf_k_conv2d_forward(cv, yf, xl, bias ? b : NULL, NULL, n, ws);
         dpf_ref_conv2d_forward(yr, x, wt, bias ? b : NULL, &s, rws);
         expect_close_act("conv forward", yf, yr, NULL, n, k, ohw);
     }
@@ -173,7 +194,7 @@ static void conv_case_x(int n, int c, int h, int w, int k, int kh, int kw, int s
     float *pw = rand_fvec(nw), *pb = rand_fvec((size_t)k);
     float *dxf = nan_fvec(nx), *dwf = copy_fvec(pw, nw), *dbf = copy_fvec(pb, (size_t)k);
     float *dxr = nan_fvec(nx), *dwr = copy_fvec(pw, nw), *dbr = copy_fvec(pb, (size_t)k);
-    dpf_k_conv2d_backward(dxf, dwf, dbf, dyl, xl, wt, &s, ws);
+    dpf_k_conv2d_backward(cv, dxf, dwf, dbf, dyl, xl, n, ws);
     dpf_ref_conv2d_backward(dxr, dwr, dbr, dy, x, wt, &s, rws);
     expect_close_x("conv backward data", dxf, dxr, n, c, hw, src_nchw);
     expect_close("conv backward weights", dwf, dwr, pw, nw);
@@ -181,14 +202,15 @@ static void conv_case_x(int n, int c, int h, int w, int k, int kh, int kw, int s
     /* each one alone (the others NULL) */
     for (size_t i = 0; i < nx; i++)
         dxf[i] = NAN;
-    dpf_k_conv2d_backward(dxf, NULL, NULL, dyl, xl, wt, &s, ws);
+    dpf_k_conv2d_backward(cv, dxf, NULL, NULL, dyl, xl, n, ws);
     expect_close_x("conv backward data only", dxf, dxr, n, c, hw, src_nchw);
     memcpy(dwf, pw, nw * sizeof *dwf);
-    dpf_k_conv2d_backward(NULL, dwf, NULL, dyl, xl, wt, &s, ws);
+    dpf_k_conv2d_backward(cv, NULL, dwf, NULL, dyl, xl, n, ws);
     expect_close("conv backward weights only", dwf, dwr, pw, nw);
     memcpy(dbf, pb, (size_t)k * sizeof *dbf);
-    dpf_k_conv2d_backward(NULL, NULL, dbf, dyl, xl, wt, &s, ws);
+    dpf_k_conv2d_backward(cv, NULL, NULL, dbf, dyl, xl, n, ws);
     expect_close("conv backward bias only", dbf, dbr, pb, (size_t)k);
+    dpf_k_conv2d_free(cv);
     free(x), free(wt), free(b), free(dy), free(xl), free(dyl), free(ws), free(rws), free(yf);
     free(yr), free(pw), free(pb), free(dxf), free(dwf), free(dbf), free(dxr), free(dwr), free(dbr);
 }
@@ -243,8 +265,11 @@ static void winograd_case(int n, int c, int h, int w, int k, int pad, int want)
 {
     dpf_conv_shape s = {n, c, h, w, k, 3, 3, 1, pad, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
-    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 0), want);
-    assert_int_equal(dpf_fast_conv2d_is_winograd(&s, 1), want);
+    for (int bias = 0; bias < 2; bias++) {
+        dpf_conv *cv = conv_layer(&s, bias, NULL);
+        assert_int_equal(dpf_k_conv2d_is_winograd(cv, n), want);
+        dpf_k_conv2d_free(cv);
+    }
     conv_case(n, c, h, w, k, 3, 3, 1, pad);
 }
 
@@ -252,19 +277,85 @@ static void test_conv_winograd_vs_ref(void **state)
 {
     (void)state;
     for (int on = 1; on >= 0; on--) {
-        dpf_k_conv2d_set_winograd(on);
+        use_winograd(on);
         winograd_case(8, 32, 16, 16, 32, 1, on * 7); /* whole 4x4 tiles */
         winograd_case(32, 48, 7, 9, 32, 1, on * 7);  /* partial tiles, 48 channels */
         winograd_case(16, 32, 14, 14, 64, 0, on * 7); /* no padding */
         winograd_case(64, 16, 15, 16, 16, 1, on * 4); /* 16 channels: backward-weights */
         winograd_case(64, 16, 16, 16, 32, 1, on * 4); /* 16 -> 32 */
     }
-    dpf_k_conv2d_set_winograd(1);
+    use_winograd(1);
     winograd_case(63, 16, 16, 16, 16, 1, 0); /* 16 channels, 1008 tiles: direct */
-    dpf_k_conv2d_set_winograd(1);
     dpf_conv_shape one = {1, 64, 8, 8, 64, 3, 3, 1, 1, 0, 0, 0}; /* batch 1: direct */
     assert_int_equal(dpf_conv_shape_finish(&one), 0);
-    assert_int_equal(dpf_fast_conv2d_is_winograd(&one, 0), 0);
+    dpf_conv *cv = conv_layer(&one, 0, NULL);
+    assert_int_equal(dpf_k_conv2d_is_winograd(cv, 1), 0);
+    dpf_k_conv2d_free(cv);
+}
+
+/* Two contexts with different policies side by side: each layer runs its own context's. */
+static void test_conv_contexts_side_by_side(void **state)
+{
+    (void)state;
+    dpf_kctx *direct = NULL, *wino = NULL;
+    assert_int_equal(dpf_kctx_create(&direct, 0), DPF_OK);
+    assert_int_equal(dpf_kctx_create(&wino, 1), DPF_OK);
+    dpf_conv_shape s = {8, 32, 16, 16, 32, 3, 3, 1, 1, 0, 0, 0};
+    assert_int_equal(dpf_conv_shape_finish(&s), 0);
+    dpf_conv *a = NULL, *b = NULL;
+    const dpf_conv_opts o = {.training = 1};
+    assert_int_equal(dpf_k_conv2d_create(&a, direct, &s, &o), DPF_OK);
+    assert_int_equal(dpf_k_conv2d_create(&b, wino, &s, &o), DPF_OK);
+    assert_int_equal(dpf_k_conv2d_is_winograd(a, 8), 0);
+    assert_int_equal(dpf_k_conv2d_is_winograd(b, 8), 7);
+    assert_int_equal(dpf_k_conv2d_is_winograd(a, 8), 0); /* unchanged by the other's use */
+    dpf_k_conv2d_free(a), dpf_k_conv2d_free(b);
+    dpf_kctx_free(direct), dpf_kctx_free(wino);
+}
+
+/* Prepared weights: packed once per layout and weight update however many passes read them,
+ * packed again after dpf_k_conv2d_set_weights; a forward-only layer refuses backward (NaN,
+ * error recorded) and needs no workspace. */
+static void test_conv_prepared_weights(void **state)
+{
+    (void)state;
+    use_winograd(0);
+    dpf_conv_shape s = {4, 32, 8, 8, 32, 3, 3, 1, 1, 0, 0, 0};
+    assert_int_equal(dpf_conv_shape_finish(&s), 0);
+    const size_t nx = (size_t)4 * 32 * 64, nw = (size_t)32 * 32 * 9;
+    float *x = rand_fvec(nx), *wt = rand_fvec(nw), *y1 = fvec(nx), *y2 = fvec(nx), *dx = fvec(nx);
+    dpf_conv *cv = conv_layer(&s, 0, wt);
+    float *ws = fvec(dpf_k_conv2d_workspace(cv));
+    const int64_t p0 = dpf_k_conv2d_packs(cv);
+    for (int i = 0; i < 3; i++)
+        dpf_k_conv2d_forward(cv, y1, x, NULL, NULL, 4, ws);
+    const int64_t p_fwd = dpf_k_conv2d_packs(cv) - p0;
+    assert_int_equal(p_fwd, 1); /* blocked kernels: OIHW is reordered once */
+    dpf_k_conv2d_backward(cv, dx, NULL, NULL, y1, x, 4, ws);
+    dpf_k_conv2d_backward(cv, dx, NULL, NULL, y1, x, 4, ws);
+    assert_true(dpf_k_conv2d_packs(cv) - p0 <= 2); /* forward's and backward-data's layouts */
+    for (size_t i = 0; i < nw; i++)
+        wt[i] *= 2;
+    dpf_k_conv2d_forward(cv, y2, x, NULL, NULL, 4, ws); /* not told: the packed weights run */
+    assert_memory_equal(y1, y2, nx * sizeof *y1);
+    dpf_k_conv2d_set_weights(cv, wt);
+    dpf_k_conv2d_forward(cv, y2, x, NULL, NULL, 4, ws);
+    assert_int_equal(dpf_k_conv2d_packs(cv) - p0 > p_fwd, p_fwd > 0);
+    for (size_t i = 0; i < nx; i++)
+        assert_true(fabsf(y2[i] - 2 * y1[i]) <= 1e-4f * (1 + fabsf(y2[i])));
+    dpf_k_conv2d_free(cv);
+    dpf_conv *inf = NULL;
+    const dpf_conv_opts io = {.training = 0};
+    assert_int_equal(dpf_k_conv2d_create(&inf, kctx, &s, &io), DPF_OK);
+    assert_int_equal(dpf_k_conv2d_workspace(inf), 0);
+    dpf_k_conv2d_set_weights(inf, wt);
+    dpf_k_conv2d_forward(inf, y1, x, NULL, NULL, 4, NULL);
+    assert_memory_equal(y1, y2, nx * sizeof *y1);
+    dpf_k_conv2d_backward(inf, dx, NULL, NULL, y1, x, 4, NULL);
+    assert_true(isnan(dx[0]));
+    dpf_k_conv2d_free(inf);
+    free(x), free(wt), free(y1), free(y2), free(dx), free(ws);
+    use_winograd(1);
 }
 
 /* One thread: oneDNN and the OpenMP loops run serially. */
@@ -283,13 +374,17 @@ static void test_dispatch_is_fast(void **state)
     (void)state;
     dpf_conv_shape s = {4, 16, 8, 8, 16, 3, 3, 1, 1, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&s), 0);
-    assert_int_equal(dpf_k_conv2d_workspace(&s), dpf_fast_conv2d_workspace(&s));
-    assert_true(dpf_k_conv2d_workspace(&s) > 0);
-    assert_true(dpf_k_conv2d_workspace(&s) * sizeof(float) <= ((size_t)64 << 20));
+    dpf_conv *cv = conv_layer(&s, 0, NULL);
+    assert_int_equal(dpf_k_conv2d_kind(cv, 1), DPF_WEIGHTS_DNNL);
+    assert_true(dpf_k_conv2d_workspace(cv) > 0);
+    assert_true(dpf_k_conv2d_workspace(cv) * sizeof(float) <= ((size_t)64 << 20));
+    dpf_k_conv2d_free(cv);
     /* ResNet-20 at batch 128 keeps within the 64 MB budget */
     dpf_conv_shape big = {128, 16, 32, 32, 16, 3, 3, 1, 1, 0, 0, 0};
     assert_int_equal(dpf_conv_shape_finish(&big), 0);
-    assert_true(dpf_k_conv2d_workspace(&big) * sizeof(float) <= ((size_t)64 << 20));
+    cv = conv_layer(&big, 0, NULL);
+    assert_true(dpf_k_conv2d_workspace(cv) * sizeof(float) <= ((size_t)64 << 20));
+    dpf_k_conv2d_free(cv);
 }
 
 /* ---- gemm ---- */
@@ -548,6 +643,8 @@ int main(void)
         cmocka_unit_test(test_conv_vs_ref),
         cmocka_unit_test(test_conv_vs_ref_one_thread),
         cmocka_unit_test(test_conv_winograd_vs_ref),
+        cmocka_unit_test(test_conv_contexts_side_by_side),
+        cmocka_unit_test(test_conv_prepared_weights),
         cmocka_unit_test(test_dispatch_is_fast),
         cmocka_unit_test(test_gemm_vs_ref),
         cmocka_unit_test(test_gemm_degenerate),

@@ -6,12 +6,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dpf/net.h"
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_theory(int argc, char **argv);
+
+/* `dpf bench --inference --model-file FILE` (cmd_bench_engine.c); rounds >= 1. */
+int bench_engine(const char *path, int threads, int rounds, int json);
 
 /* Each returns 0 on success, or prints "dpf: OPTION: ..." and returns -1. */
 int cli_int(const char *opt, const char *text, int *out);
@@ -27,8 +32,8 @@ int cli_double_in(const char *opt, const char *text, double lo, double hi, doubl
 int cli_shape(const char *opt, const char *text, int *c, int *h, int *w);
 /* path (cap bytes) replaced by its absolute, resolved form, if it exists. */
 int cli_abs_path(const char *opt, char *path, size_t cap);
-/* --conv-algo: sets the process's convolution algorithm (dpf_set_conv_algo). */
-int cli_conv_algo(const char *text);
+/* --conv-algo: "auto" or "direct" into *out (a net's option); -1 with a message otherwise. */
+int cli_conv_algo(const char *text, dpf_conv_algo *out);
 /* Comma-separated list of up to max doubles ("" = none; an empty item is refused). */
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n);
 /* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */

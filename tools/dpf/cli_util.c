@@ -125,9 +125,9 @@ int cli_shape(const char *opt, const char *text, int *c, int *h, int *w)
     return 0;
 }
 
-int cli_conv_algo(const char *text)
+int cli_conv_algo(const char *text, dpf_conv_algo *out)
 {
-    if (dpf_set_conv_algo(text) == DPF_OK)
+    if (dpf_conv_algo_parse(text, out) == DPF_OK && *out != DPF_CONV_WINOGRAD)
         return 0;
     fprintf(stderr, "dpf: --conv-algo: '%s' is not auto or direct\n", text);
     return -1;

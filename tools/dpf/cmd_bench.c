@@ -19,7 +19,9 @@
 
 typedef struct bench_opts {
     dpf_train_config cfg;
+    dpf_conv_algo algo;
     int c, h, w, classes, steps, warmup, json, inference;
+    char model_file[1024];  /* --inference on a trained model: the engine, dense vs by rule */
     double peak_gflops;
 } bench_opts;
 
@@ -43,6 +45,9 @@ static void bench_help(void)
            "  --warmup N          untimed steps first   [5]\n"
            "  --peak-gflops F     the machine's FP32 peak, for the share printed   [430]\n"
            "  --inference         time eval forward passes: batch-1 latency, batch-256 images/s\n"
+           "  --model-file FILE   with --inference: a trained model (RUN_DIR or .safetensors)\n"
+           "                      in the inference engine, kernels by the rule against dense\n"
+           "                      only, interleaved, and the kernel and density per layer\n"
            "  --json              one JSON object instead of text\n"
            "  -h, --help          this help\n",
            dpf_model_list(), dpf_method_list());
@@ -55,10 +60,11 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         {"batch", 1, 0, 'b'}, {"threads", 1, 0, 't'},    {"method", 1, 0, 'M'},
         {"sparsity", 1, 0, 's'}, {"period", 1, 0, 'p'},  {"steps", 1, 0, 'n'},
         {"warmup", 1, 0, 'W'}, {"peak-gflops", 1, 0, 'P'}, {"json", 0, 0, 'j'},
-        {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'},
+        {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'}, {"model-file", 1, 0, 'F'},
         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int sparsity_given = 0, bad = 0;
     const char *training_only = NULL; /* the first option that only a training bench uses */
+    const char *model_opt = NULL;     /* the first option that describes the model */
     optind = 1;
     opterr = 0;
     for (int opt; !bad && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
@@ -78,13 +84,18 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
         case 'j': o->json = 1; break;
         case 'I': o->inference = 1; break;
-        case 'A': bad = cli_conv_algo(optarg); break;
+        case 'F': bad = cli_path("--model-file", optarg, o->model_file, sizeof o->model_file); break;
+        case 'A': bad = cli_conv_algo(optarg, &o->algo); break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
         /* what --inference ignores is refused with it (below) */
         static const char *const names[] = {"M--method", "s--sparsity", "p--period", "b--batch"};
         for (int i = 0; i < 4 && !training_only; i++)
             training_only = opt == names[i][0] ? names[i] + 1 : NULL;
+        /* and what --model-file replaces is refused with it */
+        static const char *const given[] = {"m--model", "d--data-shape", "c--classes"};
+        for (int i = 0; i < 3 && !model_opt; i++)
+            model_opt = opt == given[i][0] ? given[i] + 1 : NULL;
     }
     if (bad)
         return 2;
@@ -96,6 +107,11 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
     if (o->inference && training_only) {
         fprintf(stderr, "dpf bench: %s does not apply to --inference (dense eval forward "
                 "passes at batch 1 and 256)\n", training_only);
+        return 2;
+    }
+    if (o->model_file[0] && model_opt) {
+        fprintf(stderr, "dpf bench: %s does not apply to --model-file (the file says the model, "
+                "its input and classes)\n", model_opt);
         return 2;
     }
     if (strcmp(o->cfg.method, "dense") == 0 && !sparsity_given)
@@ -202,7 +218,9 @@ static int bench_inference(const bench_opts *o)
 {
     const int big = 256;
     dpf_net *net;
-    if (dpf_net_create(&net, o->cfg.model, o->c, o->h, o->w, o->classes, big) != DPF_OK)
+    dpf_net_options no = {.max_batch = big, .inference = 1, .conv_algo = o->algo,
+                          .threads = o->cfg.threads};
+    if (dpf_net_create_with(&net, o->cfg.model, o->c, o->h, o->w, o->classes, &no) != DPF_OK)
         return cli_report_error(), 1;
     dpf_net_init(net, 1);
     size_t nx = (size_t)big * o->c * o->h * o->w;
@@ -248,10 +266,22 @@ int cmd_bench(int argc, char **argv)
         return cli_report_error(), 2;
     if (o.cfg.threads > 0)
         omp_set_num_threads(o.cfg.threads);
+    if (o.model_file[0] && !o.inference) {
+        fprintf(stderr, "dpf bench: --model-file needs --inference\n");
+        return 2;
+    }
+    if (o.model_file[0]) {
+        char path[2048];
+        if (cli_model_path(o.model_file, path, sizeof path) != 0)
+            return 1;
+        return bench_engine(path, o.cfg.threads, o.steps < 5 ? 5 : o.steps / 3, o.json);
+    }
     if (o.inference)
         return bench_inference(&o);
     dpf_net *net;
-    if (dpf_net_create(&net, o.cfg.model, o.c, o.h, o.w, o.classes, o.cfg.batch) != DPF_OK)
+    dpf_net_options no = {.max_batch = o.cfg.batch, .conv_algo = o.algo,
+                          .threads = o.cfg.threads};
+    if (dpf_net_create_with(&net, o.cfg.model, o.c, o.h, o.w, o.classes, &no) != DPF_OK)
         return cli_report_error(), 1;
     dpf_net_init(net, 1);
     double *times = malloc((size_t)o.steps * sizeof *times);
@@ -279,7 +309,7 @@ int cmd_bench(int argc, char **argv)
                "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f, "
                "\"method_ms\": %.4f, \"method_share\": %.5f}\n",
                o.cfg.model, o.cfg.method, o.cfg.sparsity, o.cfg.batch, omp_get_max_threads(),
-               dpf_conv_algo(), ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
+               dpf_conv_algo_name(o.algo), ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
                1e3 * method_s / o.steps, method_share);
     else
         printf("%s %d,%d,%d batch %d, %s%s, %d threads: %.0f images/s, %.2f ms/step (median "

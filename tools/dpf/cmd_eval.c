@@ -34,6 +34,7 @@ int cmd_eval(int argc, char **argv)
                                           {0, 0, 0, 0}};
     char data_dir[1024] = "";
     int batch = 256, threads = 0;
+    dpf_conv_algo algo = DPF_CONV_AUTO;
     optind = 1;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
@@ -47,7 +48,7 @@ int cmd_eval(int argc, char **argv)
         else if (opt == 't')
             bad = cli_int_in("--threads", optarg, 0, 1024, &threads);
         else if (opt == 'A')
-            bad = cli_conv_algo(optarg);
+            bad = cli_conv_algo(optarg, &algo);
         else
             return cli_bad_option("eval", argv[optind - 1]), 2;
         if (bad)
@@ -58,8 +59,6 @@ int cmd_eval(int argc, char **argv)
                         "--help)\n");
         return 2;
     }
-    if (threads > 0)
-        omp_set_num_threads(threads);
     char path[2048];
     if (cli_model_path(argv[optind], path, sizeof path) != 0)
         return 1;
@@ -76,8 +75,10 @@ int cmd_eval(int argc, char **argv)
         st = dpf_error(DPF_ERR_FORMAT, "%s: the model takes %dx%dx%d inputs and %d classes; the "
                        "%s test set has %dx%dx%d and %d", path, meta.c, meta.h, meta.w,
                        meta.classes, meta.data, test.c, test.h, test.w, test.classes);
+    dpf_net_options no = {.max_batch = batch, .inference = 1, .conv_algo = algo,
+                          .threads = threads};
     if (st == DPF_OK)
-        st = dpf_model_load(path, batch, &net, &meta);
+        st = dpf_model_load_with(path, &no, &net, &meta);
     if (st == DPF_OK)
         st = dpf_evaluate(net, &test, meta.mean, meta.std, &acc, &loss);
     int images = test.n;

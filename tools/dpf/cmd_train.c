@@ -208,7 +208,7 @@ static int parse_one(int opt, const char *v, dpf_train_config *c)
         return cli_model_path(v, c->mask_from, sizeof c->mask_from) ||
                cli_abs_path("--mask-from", c->mask_from, sizeof c->mask_from);
     case O_EVAL_EVERY: return cli_int("--eval-every", v, &c->eval_every);
-    case O_CONV_ALGO: return cli_conv_algo(v);
+    case O_CONV_ALGO: return cli_string("--conv-algo", v, c->conv_algo, sizeof c->conv_algo);
     case O_INIT_SEED: c->has_init_seed = 1; return cli_u64("--init-seed", v, &c->init_seed);
     }
     return -1;

@@ -335,7 +335,8 @@ static void nhwc_maxpool_forward(float *y, int32_t *argmax, const float *x, int 
                             if ((ky == 0 && kx == 0) || xr[j] > y[o + j] ||
                                 (isnan(xr[j]) && !isnan(y[o + j]))) {
                                 y[o + j] = xr[j];
-                                argmax[o + j] = at;
+                                if (argmax)
+                                    argmax[o + j] = at;
                             }
                     }
             }

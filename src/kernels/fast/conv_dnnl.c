@@ -13,17 +13,20 @@
  * dpf_fast_conv2d_set_winograd(0) makes every layer direct (closest to PyTorch's numbers); 2
  * lifts the tile minimums (tests: Winograd at a parity fixture's batch of 4).
  *
- * oneDNN picks its own weight layout (format "any": blocked, for its JIT kernels); each call
- * reorders the plain weights into it (they change every step) and reorders the weight gradient
- * back with a sum post-op, so dw accumulates as the kernel contract says. dx is written by the
- * backward-data primitive directly. Primitives are created once per shape and kept in a small
- * process-wide cache; memory objects wrap the caller's pointers on each call. oneDNN's own
- * scratch memory is ours ("user" scratchpad mode): one buffer per shape, allocated with the
- * primitives, so no step allocates (oneDNN's default mode maps and zeroes fresh pages on every
- * call); a per-shape lock keeps two threads from sharing it. Scratch for the reordered weights,
- * the weight and bias gradients comes from the caller's workspace. */
+ * oneDNN picks its own weight layout (format "any": blocked, for its JIT kernels). A layer
+ * (dpf_fast_conv) keeps its weights packed in those layouts: dpf_fast_conv2d_set_weights marks
+ * them stale, and the next pass that reads them reorders them once into the layer's buffer for
+ * that layout (forward and backward-data may want different ones; a batch size whose algorithm
+ * differs may want others), so an inference net packs once and a training step once per pass.
+ * The weight gradient is reordered back with a sum post-op, so dw accumulates as the kernel
+ * contract says; dx is written by the backward-data primitive directly.
+ * Primitives are created once per shape (batch included) and kept in the context (dpf_fast_ctx,
+ * one per net, with its engine, stream and Winograd policy), shared by the layers of one shape;
+ * memory objects wrap the caller's pointers on each call. oneDNN's own scratch memory is ours
+ * ("user" scratchpad mode): one buffer per shape, allocated with the primitives, so no step
+ * allocates (oneDNN's default mode maps and zeroes fresh pages on every call). Scratch for the
+ * weight and bias gradients comes from the caller's workspace. */
 #include <oneapi/dnnl/dnnl.h>
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,36 +35,72 @@
 #include "kernels/fast/fast.h"
 
 #define CACHE_CAP 256
+#define SLOTS 4 /* packed weight layouts a layer keeps */
+
+#define MAX_ARGS 8
 
 typedef struct prim {
     dnnl_primitive_t p;
     dnnl_memory_desc_t spad; /* its scratchpad */
+    dnnl_exec_arg_t args[MAX_ARGS]; /* memory objects of the last call, kept: a call only
+                                       points them at its buffers (creating them cost ~1 us) */
+    int nargs;
 } prim;
 
 typedef struct conv_entry {
     dpf_conv_shape s;
     int bias;                            /* with a bias (forward) / its gradient (backward) */
-    int winograd_allowed;                /* the mode it was built under (part of the key) */
+    int training;                        /* backward primitives too */
+    int residual, relu;                  /* inference epilogue: post-ops binary add, ReLU */
     prim fwd, bwd_data, bwd_w;
     prim w_to_fwd, w_to_bwd, dw_to_user; /* reorders (w_to_*: none if the layout is plain) */
     dnnl_memory_desc_t src, dst, bias_md, w_user, w_fwd, w_bwd, dw;
     void *scratch;                       /* the largest scratchpad of the six */
     size_t scratch_bytes;
-    pthread_mutex_t run_lock;
 } conv_entry;
 
-static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
-static conv_entry *cache[CACHE_CAP];
-static int cache_n;
-static dnnl_engine_t engine;
-static dnnl_stream_t stream;
-static int winograd_on = 1;
+struct dpf_fast_ctx {
+    dnnl_engine_t engine;
+    dnnl_stream_t stream;
+    int winograd;                        /* 0 never, 1 where faster, 2 whatever the batch */
+    conv_entry *cache[CACHE_CAP];
+    int cache_n;
+};
 
-void dpf_fast_conv2d_set_winograd(int mode)
+typedef struct packed {
+    dnnl_memory_desc_t md;
+    float *buf;
+    uint64_t version;                    /* of the weights it holds; 0 none */
+    uint64_t used;                       /* when last used (eviction) */
+} packed;
+
+struct dpf_fast_conv {
+    dpf_fast_ctx *ctx;
+    dpf_conv_shape s;                    /* n: the largest batch */
+    int training, residual, relu;
+    const float *w;                      /* the plain weights, as last set */
+    uint64_t version, clock;
+    int64_t packs;
+    packed slot[SLOTS];
+    conv_entry *last;                    /* the entry of the last call */
+};
+
+dpf_status dpf_fast_ctx_create(dpf_fast_ctx **out, int winograd)
 {
-    pthread_mutex_lock(&cache_lock);
-    winograd_on = mode < 0 ? 0 : mode > 2 ? 2 : mode;
-    pthread_mutex_unlock(&cache_lock);
+    dpf_fast_ctx *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!c)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating the compute context");
+    c->winograd = winograd < 0 ? 0 : winograd > 2 ? 2 : winograd;
+    dnnl_status_t st = dnnl_engine_create(&c->engine, dnnl_cpu, 0);
+    if (st == dnnl_success)
+        st = dnnl_stream_create(&c->stream, c->engine, dnnl_stream_default_flags);
+    if (st != dnnl_success) {
+        dpf_fast_ctx_free(c);
+        return dpf_error(DPF_ERR_STATE, "oneDNN: cannot create a CPU engine (status %d)", (int)st);
+    }
+    *out = c;
+    return DPF_OK;
 }
 
 static size_t round16(size_t v)
@@ -77,10 +116,10 @@ static size_t weight_bound(const dpf_conv_shape *s)
     return round16(k * c * (size_t)s->kh * s->kw);
 }
 
-size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s)
+size_t dpf_fast_conv2d_workspace(const dpf_fast_conv *cv)
 {
-    /* w_fwd, w_bwd, dw, then db (K), from the first 64-byte boundary (aligned_ws) */
-    return 3 * weight_bound(s) + round16((size_t)s->k) + 16;
+    /* dw in oneDNN's layout, then db (K), from the first 64-byte boundary (aligned_ws) */
+    return cv->training ? weight_bound(&cv->s) + round16((size_t)cv->s.k) + 16 : 0;
 }
 
 /* The workspace from its first 64-byte boundary: oneDNN's Winograd kernels fault on weight
@@ -90,14 +129,21 @@ static float *aligned_ws(float *ws)
     return (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
 }
 
+static void drop_args(prim *p)
+{
+    for (int i = 0; i < p->nargs; i++)
+        dnnl_memory_destroy(p->args[i].memory);
+    p->nargs = 0;
+}
+
 static void entry_free(conv_entry *e)
 {
-    const prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd,
-                        &e->dw_to_user};
-    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+    prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd, &e->dw_to_user};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
+        drop_args(ps[i]);
         if (ps[i]->p)
             dnnl_primitive_destroy(ps[i]->p);
-    pthread_mutex_destroy(&e->run_lock);
+    }
     free(e->scratch);
     free(e);
 }
@@ -110,7 +156,7 @@ static dnnl_status_t keep(prim *out, const_dnnl_primitive_desc_t pd)
 }
 
 /* A reorder primitive from `from` to `to` (sum: accumulate into the destination). */
-static dnnl_status_t make_reorder(prim *out, const dnnl_memory_desc_t *from,
+static dnnl_status_t make_reorder(prim *out, dnnl_engine_t engine, const dnnl_memory_desc_t *from,
                                   const dnnl_memory_desc_t *to, int sum)
 {
     dnnl_primitive_attr_t attr = NULL;
@@ -136,15 +182,18 @@ static dnnl_status_t make_reorder(prim *out, const dnnl_memory_desc_t *from,
     return st;
 }
 
-/* A primitive descriptor of `desc` (oneDNN's scratchpad in our hands), hinted by `hint`. */
-static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, const void *desc,
-                             const_dnnl_primitive_desc_t hint)
+/* A primitive descriptor of `desc` (oneDNN's scratchpad in our hands), hinted by `hint`, with
+ * post-ops po (NULL: none). */
+static dnnl_status_t make_pd(dnnl_primitive_desc_t *pd, dnnl_engine_t engine, const void *desc,
+                             const_dnnl_primitive_desc_t hint, const_dnnl_post_ops_t po)
 {
     dnnl_primitive_attr_t attr = NULL;
     *pd = NULL;
     dnnl_status_t st = dnnl_primitive_attr_create(&attr);
     if (st == dnnl_success)
         st = dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success && po)
+        st = dnnl_primitive_attr_set_post_ops(attr, po);
     if (st == dnnl_success)
         st = dnnl_primitive_desc_create(pd, desc, attr, engine, hint);
     dnnl_primitive_attr_destroy(attr);
@@ -194,9 +243,10 @@ static dnnl_format_tag_t act_tag(int c, int both_blocked)
     return both_blocked || (c % 16 == 0 && c > 16) ? dnnl_nChw16c : dnnl_nhwc;
 }
 
-/* Creates the three convolution primitives, pass p with algorithm wino[p] ? Winograd : direct.
- * Each backward pass is hinted by a forward descriptor of its own algorithm. */
-static dnnl_status_t build_convs(conv_entry *e, const int wino[PASSES],
+/* Creates the convolution primitives (forward only, or all three passes for training), pass p
+ * with algorithm wino[p] ? Winograd : direct. Each backward pass is hinted by a forward
+ * descriptor of its own algorithm. */
+static dnnl_status_t build_convs(conv_entry *e, dnnl_engine_t eng, const int wino[PASSES],
                                  const dnnl_memory_desc_t *w_any, const dnnl_dims_t strides,
                                  const dnnl_dims_t pad, const dnnl_dims_t pad_r)
 {
@@ -204,34 +254,43 @@ static dnnl_status_t build_convs(conv_entry *e, const int wino[PASSES],
     const dnnl_memory_desc_t *bias = e->bias ? &e->bias_md : NULL;
     dnnl_primitive_desc_t fwd_pd[2] = {NULL, NULL}, bd_pd = NULL, wd_pd = NULL;
     dnnl_convolution_desc_t fd, bd, wd;
+    dnnl_post_ops_t po = NULL; /* the inference epilogue: + res, then ReLU */
     dnnl_status_t st = dnnl_success;
-    for (int p = 0; p < PASSES && st == dnnl_success; p++) {
+    if (e->residual || e->relu)
+        st = dnnl_post_ops_create(&po);
+    if (st == dnnl_success && e->residual)
+        st = dnnl_post_ops_append_binary(po, dnnl_binary_add, &e->dst);
+    if (st == dnnl_success && e->relu)
+        st = dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    for (int p = 0; p < (e->training ? PASSES : 1) && st == dnnl_success; p++) {
         const int a = wino[p] != 0;
         if (fwd_pd[a])
             continue;
         st = dnnl_convolution_forward_desc_init(&fd, dnnl_forward_training, algs[a], &e->src,
                                                 w_any, bias, &e->dst, strides, pad, pad_r);
         if (st == dnnl_success)
-            st = make_pd(&fwd_pd[a], &fd, NULL);
+            st = make_pd(&fwd_pd[a], eng, &fd, NULL, po);
     }
+    dnnl_post_ops_destroy(po);
     if (st == dnnl_success)
         st = make_prim(&e->fwd, fwd_pd[wino[PASS_FWD] != 0], dnnl_query_weights_md, &e->w_fwd);
-    if (st == dnnl_success)
+    if (st == dnnl_success && e->training) {
         st = dnnl_convolution_backward_data_desc_init(&bd, algs[wino[PASS_BWD_DATA] != 0],
                                                       &e->src, w_any, &e->dst, strides, pad,
                                                       pad_r);
-    if (st == dnnl_success)
-        st = make_pd(&bd_pd, &bd, fwd_pd[wino[PASS_BWD_DATA] != 0]);
-    if (st == dnnl_success)
-        st = make_prim(&e->bwd_data, bd_pd, dnnl_query_weights_md, &e->w_bwd);
-    if (st == dnnl_success)
-        st = dnnl_convolution_backward_weights_desc_init(&wd, algs[wino[PASS_BWD_W] != 0],
-                                                         &e->src, w_any, bias, &e->dst, strides,
-                                                         pad, pad_r);
-    if (st == dnnl_success)
-        st = make_pd(&wd_pd, &wd, fwd_pd[wino[PASS_BWD_W] != 0]);
-    if (st == dnnl_success)
-        st = make_prim(&e->bwd_w, wd_pd, dnnl_query_diff_weights_md, &e->dw);
+        if (st == dnnl_success)
+            st = make_pd(&bd_pd, eng, &bd, fwd_pd[wino[PASS_BWD_DATA] != 0], NULL);
+        if (st == dnnl_success)
+            st = make_prim(&e->bwd_data, bd_pd, dnnl_query_weights_md, &e->w_bwd);
+        if (st == dnnl_success)
+            st = dnnl_convolution_backward_weights_desc_init(
+                &wd, algs[wino[PASS_BWD_W] != 0], &e->src, w_any, bias, &e->dst, strides, pad,
+                pad_r);
+        if (st == dnnl_success)
+            st = make_pd(&wd_pd, eng, &wd, fwd_pd[wino[PASS_BWD_W] != 0], NULL);
+        if (st == dnnl_success)
+            st = make_prim(&e->bwd_w, wd_pd, dnnl_query_diff_weights_md, &e->dw);
+    }
     dnnl_primitive_desc_destroy(fwd_pd[0]);
     dnnl_primitive_desc_destroy(fwd_pd[1]);
     dnnl_primitive_desc_destroy(bd_pd);
@@ -249,7 +308,35 @@ static void drop_convs(conv_entry *e)
     }
 }
 
-static dnnl_status_t entry_build(conv_entry *e)
+/* The reorders between the plain weights and the primitives' layouts, and the scratchpad. */
+static dnnl_status_t build_reorders(conv_entry *e, dnnl_engine_t eng)
+{
+    dnnl_status_t st = dnnl_success;
+    if (!dnnl_memory_desc_equal(&e->w_user, &e->w_fwd))
+        st = make_reorder(&e->w_to_fwd, eng, &e->w_user, &e->w_fwd, 0);
+    if (st == dnnl_success && e->training && !dnnl_memory_desc_equal(&e->w_user, &e->w_bwd))
+        st = make_reorder(&e->w_to_bwd, eng, &e->w_user, &e->w_bwd, 0);
+    if (st == dnnl_success && e->training)
+        st = make_reorder(&e->dw_to_user, eng, &e->dw, &e->w_user, 1);
+    size_t bound = weight_bound(&e->s) * sizeof(float);
+    if (st == dnnl_success &&
+        (dnnl_memory_desc_get_size(&e->w_fwd) > bound ||
+         dnnl_memory_desc_get_size(&e->w_bwd) > bound || dnnl_memory_desc_get_size(&e->dw) > bound))
+        st = dnnl_unimplemented;
+    const prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd,
+                        &e->dw_to_user};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0] && st == dnnl_success; i++) {
+        size_t need = ps[i]->p ? dnnl_memory_desc_get_size(&ps[i]->spad) : 0;
+        e->scratch_bytes = need > e->scratch_bytes ? need : e->scratch_bytes;
+    }
+    if (st == dnnl_success && e->scratch_bytes) {
+        e->scratch = aligned_alloc(64, (e->scratch_bytes + 63) & ~(size_t)63);
+        st = e->scratch ? dnnl_success : dnnl_out_of_memory;
+    }
+    return st;
+}
+
+static dnnl_status_t entry_build(conv_entry *e, const dpf_fast_ctx *ctx)
 {
     const dpf_conv_shape *s = &e->s;
     dnnl_dims_t src = {s->n, s->c, s->h, s->w}, dst = {s->n, s->k, s->oh, s->ow};
@@ -276,87 +363,127 @@ static dnnl_status_t entry_build(conv_entry *e)
 
     int wino[PASSES], any = 0;
     for (int p = 0; p < PASSES; p++)
-        any |= wino[p] = winograd_pass(s, e->winograd_allowed, p);
+        any |= wino[p] = winograd_pass(s, ctx->winograd, p) && (e->training || p == PASS_FWD);
     st = dnnl_unimplemented;
     if (any) { /* else (or if oneDNN has no Winograd for it): all direct */
-        st = build_convs(e, wino, &w_any, strides, pad, pad_r);
+        st = build_convs(e, ctx->engine, wino, &w_any, strides, pad, pad_r);
         if (st != dnnl_success)
             drop_convs(e);
     }
     if (st != dnnl_success)
-        st = build_convs(e, (const int[PASSES]){0, 0, 0}, &w_any, strides, pad, pad_r);
-    if (st == dnnl_success && !dnnl_memory_desc_equal(&e->w_user, &e->w_fwd))
-        st = make_reorder(&e->w_to_fwd, &e->w_user, &e->w_fwd, 0);
-    if (st == dnnl_success && !dnnl_memory_desc_equal(&e->w_user, &e->w_bwd))
-        st = make_reorder(&e->w_to_bwd, &e->w_user, &e->w_bwd, 0);
-    if (st == dnnl_success)
-        st = make_reorder(&e->dw_to_user, &e->dw, &e->w_user, 1);
-    size_t bound = weight_bound(s) * sizeof(float);
-    if (st == dnnl_success &&
-        (dnnl_memory_desc_get_size(&e->w_fwd) > bound ||
-         dnnl_memory_desc_get_size(&e->w_bwd) > bound || dnnl_memory_desc_get_size(&e->dw) > bound))
-        st = dnnl_unimplemented;
-    const prim *ps[] = {&e->fwd, &e->bwd_data, &e->bwd_w, &e->w_to_fwd, &e->w_to_bwd,
-                        &e->dw_to_user};
-    for (size_t i = 0; i < sizeof ps / sizeof ps[0] && st == dnnl_success; i++) {
-        size_t need = ps[i]->p ? dnnl_memory_desc_get_size(&ps[i]->spad) : 0;
-        e->scratch_bytes = need > e->scratch_bytes ? need : e->scratch_bytes;
-    }
-    if (st == dnnl_success && e->scratch_bytes) {
-        e->scratch = aligned_alloc(64, (e->scratch_bytes + 63) & ~(size_t)63);
-        st = e->scratch ? dnnl_success : dnnl_out_of_memory;
-    }
-    return st;
+        st = build_convs(e, ctx->engine, (const int[PASSES]){0, 0, 0}, &w_any, strides, pad,
+                         pad_r);
+    return st == dnnl_success ? build_reorders(e, ctx->engine) : st;
 }
 
-/* The cached primitives of shape s with or without bias, created on first use; NULL (error
- * recorded) if oneDNN cannot run it. (A bias costs: its gradient is one more pass over dy.) */
-static conv_entry *entry_get(const dpf_conv_shape *s, int bias)
+/* The context's primitives of shape s (with or without bias, for training or not), created on
+ * first use; NULL (error recorded) if oneDNN cannot run it. (A bias costs: its gradient is one
+ * more pass over dy.) */
+static conv_entry *entry_get(dpf_fast_ctx *ctx, const dpf_conv_shape *s, int bias,
+                             const dpf_fast_conv *cv)
 {
-    conv_entry *found = NULL;
-    pthread_mutex_lock(&cache_lock);
-    for (int i = 0; i < cache_n && !found; i++)
-        if (memcmp(&cache[i]->s, s, sizeof *s) == 0 && cache[i]->bias == bias &&
-            cache[i]->winograd_allowed == winograd_on)
-            found = cache[i];
-    if (!found) {
-        dnnl_status_t st = dnnl_success;
-        if (!engine) {
-            st = dnnl_engine_create(&engine, dnnl_cpu, 0);
-            if (st == dnnl_success)
-                st = dnnl_stream_create(&stream, engine, dnnl_stream_default_flags);
-        }
-        conv_entry *e = st == dnnl_success ? calloc(1, sizeof *e) : NULL;
-        if (e) {
-            e->s = *s;
-            e->bias = bias;
-            e->winograd_allowed = winograd_on;
-            pthread_mutex_init(&e->run_lock, NULL);
-            st = entry_build(e);
-        }
-        if (e && st == dnnl_success) {
-            if (cache_n == CACHE_CAP) { /* many shapes: start over */
-                for (int i = 0; i < cache_n; i++)
-                    entry_free(cache[i]);
-                cache_n = 0;
-            }
-            cache[cache_n++] = found = e;
-        } else {
-            if (e)
-                entry_free(e);
-            dpf_error(DPF_ERR_STATE,
-                      "oneDNN cannot run the convolution %dx%dx%dx%d -> %d, %dx%d stride %d pad %d "
-                      "(status %d)",
-                      s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad, (int)st);
-        }
+    for (int i = 0; i < ctx->cache_n; i++) {
+        const conv_entry *c = ctx->cache[i];
+        if (memcmp(&c->s, s, sizeof *s) == 0 && c->bias == bias && c->training == cv->training &&
+            c->residual == cv->residual && c->relu == cv->relu)
+            return ctx->cache[i];
     }
-    pthread_mutex_unlock(&cache_lock);
-    return found;
+    conv_entry *e = calloc(1, sizeof *e);
+    dnnl_status_t st = dnnl_out_of_memory;
+    if (e) {
+        e->s = *s;
+        e->bias = bias;
+        e->training = cv->training;
+        e->residual = cv->residual;
+        e->relu = cv->relu;
+        st = entry_build(e, ctx);
+    }
+    if (st != dnnl_success || ctx->cache_n == CACHE_CAP) {
+        if (e)
+            entry_free(e);
+        dpf_error(DPF_ERR_STATE,
+                  "oneDNN cannot run the convolution %dx%dx%dx%d -> %d, %dx%d stride %d pad %d "
+                  "(%s)",
+                  s->n, s->c, s->h, s->w, s->k, s->kh, s->kw, s->stride, s->pad,
+                  st != dnnl_success ? "unsupported" : "too many shapes in one net");
+        return NULL;
+    }
+    return ctx->cache[ctx->cache_n++] = e;
 }
 
-int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias)
+void dpf_fast_ctx_free(dpf_fast_ctx *ctx)
 {
-    conv_entry *e = entry_get(s, bias);
+    if (!ctx)
+        return;
+    for (int i = 0; i < ctx->cache_n; i++)
+        entry_free(ctx->cache[i]);
+    if (ctx->stream)
+        dnnl_stream_destroy(ctx->stream);
+    if (ctx->engine)
+        dnnl_engine_destroy(ctx->engine);
+    free(ctx);
+}
+
+/* The entry of the layer at batch n (the layer's shape with N = n). */
+static conv_entry *layer_entry(dpf_fast_conv *cv, int n, int bias)
+{
+    conv_entry *e = cv->last;
+    if (e && e->s.n == n && e->bias == bias)
+        return e;
+    dpf_conv_shape s = cv->s;
+    s.n = n;
+    e = entry_get(cv->ctx, &s, bias, cv);
+    if (e)
+        cv->last = e;
+    return e;
+}
+
+dpf_status dpf_fast_conv2d_create(dpf_fast_conv **out, dpf_fast_ctx *ctx,
+                                  const dpf_conv_shape *s, int bias, int training, int residual,
+                                  int relu)
+{
+    *out = NULL;
+    dpf_fast_conv *cv = calloc(1, sizeof *cv);
+    if (!cv)
+        return dpf_error(DPF_ERR_NOMEM, "out of memory creating a convolution");
+    cv->ctx = ctx;
+    cv->s = *s;
+    cv->training = training != 0;
+    cv->residual = !training && residual;
+    cv->relu = !training && relu;
+    cv->version = 1;
+    /* the largest batch's primitives now (an unsupported shape fails here, not mid-run) */
+    if (!layer_entry(cv, s->n, bias)) {
+        free(cv);
+        return DPF_ERR_STATE;
+    }
+    *out = cv;
+    return DPF_OK;
+}
+
+void dpf_fast_conv2d_free(dpf_fast_conv *cv)
+{
+    if (!cv)
+        return;
+    for (int i = 0; i < SLOTS; i++)
+        free(cv->slot[i].buf);
+    free(cv);
+}
+
+void dpf_fast_conv2d_set_weights(dpf_fast_conv *cv, const float *w)
+{
+    cv->w = w;
+    cv->version++;
+}
+
+int64_t dpf_fast_conv2d_packs(const dpf_fast_conv *cv)
+{
+    return cv->packs;
+}
+
+int dpf_fast_conv2d_is_winograd(dpf_fast_conv *cv, int n)
+{
+    conv_entry *e = layer_entry(cv, n, 0);
     if (!e)
         return -1;
     const prim *ps[PASSES] = {&e->fwd, &e->bwd_data, &e->bwd_w};
@@ -364,6 +491,8 @@ int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias)
     for (int p = 0; p < PASSES; p++) {
         const char *impl = NULL;
         const_dnnl_primitive_desc_t pd = NULL;
+        if (!ps[p]->p)
+            continue;
         if (dnnl_primitive_get_primitive_desc(ps[p]->p, &pd) != dnnl_success ||
             dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
             return -1;
@@ -372,50 +501,84 @@ int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias)
     return bits;
 }
 
-int dpf_fast_conv2d_prepare(const dpf_conv_shape *s)
-{
-    return entry_get(s, 0) ? 0 : -1;
-}
-
 /* Runs primitive p of entry e over (arg, pointer) pairs, with e's scratchpad; returns the
  * oneDNN status. */
-static dnnl_status_t run(conv_entry *e, const prim *p, int nargs, const int *args,
-                         const dnnl_memory_desc_t *const *mds, void *const *ptrs)
+static dnnl_status_t run(const dpf_fast_ctx *ctx, conv_entry *e, prim *p, int nargs,
+                         const int *args, const dnnl_memory_desc_t *const *mds,
+                         void *const *ptrs)
 {
-    dnnl_exec_arg_t ea[8];
+    int same = p->nargs == nargs + 1;
+    for (int i = 0; i < nargs && same; i++)
+        same = p->args[i].arg == args[i];
     dnnl_status_t st = dnnl_success;
-    int made = 0;
-    for (; made < nargs; made++) {
-        ea[made].arg = args[made];
-        st = dnnl_memory_create(&ea[made].memory, mds[made], engine, ptrs[made]);
-        if (st != dnnl_success)
-            break;
+    if (!same) { /* first call, or other arguments: memory objects made anew */
+        drop_args(p);
+        for (; p->nargs < nargs && st == dnnl_success; p->nargs++) {
+            p->args[p->nargs].arg = args[p->nargs];
+            st = dnnl_memory_create(&p->args[p->nargs].memory, mds[p->nargs], ctx->engine,
+                                    ptrs[p->nargs]);
+        }
+        if (st == dnnl_success) {
+            p->args[p->nargs].arg = DNNL_ARG_SCRATCHPAD;
+            st = dnnl_memory_create(&p->args[p->nargs].memory, &p->spad, ctx->engine,
+                                    e->scratch);
+            p->nargs++;
+        }
+        if (st != dnnl_success) {
+            p->nargs--; /* the one that failed holds no object */
+            drop_args(p);
+            return st;
+        }
+    } else {
+        for (int i = 0; i < nargs && st == dnnl_success; i++)
+            st = dnnl_memory_set_data_handle(p->args[i].memory, ptrs[i]);
     }
-    if (st == dnnl_success) {
-        ea[made].arg = DNNL_ARG_SCRATCHPAD;
-        st = dnnl_memory_create(&ea[made].memory, &p->spad, engine, e->scratch);
-        if (st == dnnl_success)
-            made++;
-    }
-    if (st == dnnl_success) {
-        pthread_mutex_lock(&e->run_lock);
-        st = dnnl_primitive_execute(p->p, stream, made, ea);
-        if (st == dnnl_success)
-            st = dnnl_stream_wait(stream);
-        pthread_mutex_unlock(&e->run_lock);
-    }
-    for (int i = 0; i < made; i++)
-        dnnl_memory_destroy(ea[i].memory);
+    if (st == dnnl_success)
+        st = dnnl_primitive_execute(p->p, ctx->stream, p->nargs, p->args);
+    if (st == dnnl_success)
+        st = dnnl_stream_wait(ctx->stream);
     return st;
 }
 
-static dnnl_status_t reorder(conv_entry *e, const prim *p, const dnnl_memory_desc_t *from,
-                             const void *src, const dnnl_memory_desc_t *to, void *dst)
+/* The layer's weights in the layout of pass `bwd` (0 forward, 1 backward-data) of entry e:
+ * the plain weights where that is the layout, else the slot holding that layout, packed now
+ * if the weights changed since (or the slot is new). NULL with *st set on failure. */
+static const float *prepared(dpf_fast_conv *cv, conv_entry *e, int bwd, dnnl_status_t *st)
 {
-    const int args[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
-    const dnnl_memory_desc_t *mds[] = {from, to};
-    void *ptrs[] = {(void *)src, dst};
-    return run(e, p, 2, args, mds, ptrs);
+    prim *re = bwd ? &e->w_to_bwd : &e->w_to_fwd;
+    const dnnl_memory_desc_t *md = bwd ? &e->w_bwd : &e->w_fwd;
+    if (!re->p)
+        return cv->w;
+    packed *sl = NULL;
+    for (int i = 0; i < SLOTS && !sl; i++)
+        if (cv->slot[i].buf && dnnl_memory_desc_equal(&cv->slot[i].md, md))
+            sl = &cv->slot[i];
+    if (!sl) { /* a new layout: an empty slot, else the least recently used */
+        sl = &cv->slot[0];
+        for (int i = 1; i < SLOTS && sl->buf; i++)
+            if (!cv->slot[i].buf || cv->slot[i].used < sl->used)
+                sl = &cv->slot[i];
+        free(sl->buf);
+        sl->md = *md;
+        sl->version = 0;
+        sl->buf = aligned_alloc(64, weight_bound(&cv->s) * sizeof(float));
+        if (!sl->buf) {
+            *st = dnnl_out_of_memory;
+            return NULL;
+        }
+    }
+    sl->used = ++cv->clock;
+    if (sl->version != cv->version) {
+        const int args[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+        const dnnl_memory_desc_t *mds[] = {&e->w_user, md};
+        void *ptrs[] = {(void *)cv->w, sl->buf};
+        *st = run(cv->ctx, e, re, 2, args, mds, ptrs);
+        if (*st != dnnl_success)
+            return NULL;
+        sl->version = cv->version;
+        cv->packs++;
+    }
+    return sl->buf;
 }
 
 /* A failed kernel must not look like a result: the output becomes NaN (the trainer's NaN check
@@ -429,54 +592,55 @@ static void poison(float *y, size_t count, dnnl_status_t st)
     dpf_error(DPF_ERR_STATE, "oneDNN convolution failed (status %d)", (int)st);
 }
 
-void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
-                             const dpf_conv_shape *s, float *ws)
+void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const float *b,
+                             const float *res, int n, float *ws)
 {
-    size_t ycount = (size_t)s->n * s->k * s->oh * s->ow;
-    conv_entry *e = entry_get(s, b != NULL);
-    if (!e) {
-        poison(y, ycount, dnnl_runtime_error);
-        return;
-    }
-    float *w_fwd = aligned_ws(ws);
-    dnnl_status_t st = dnnl_success;
-    if (e->w_to_fwd.p)
-        st = reorder(e, &e->w_to_fwd, &e->w_user, w, &e->w_fwd, w_fwd);
-    else
-        w_fwd = (float *)w;
-    if (st == dnnl_success) {
-        const int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST, DNNL_ARG_BIAS};
-        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->dst, &e->bias_md};
-        void *ptrs[] = {(void *)x, w_fwd, y, (void *)b};
-        st = run(e, &e->fwd, b ? 4 : 3, args, mds, ptrs);
+    (void)ws;
+    const dpf_conv_shape *s = &cv->s;
+    size_t ycount = (size_t)n * s->k * s->oh * s->ow;
+    conv_entry *e = layer_entry(cv, n, b != NULL);
+    dnnl_status_t st = e ? dnnl_success : dnnl_runtime_error;
+    const float *w = e ? prepared(cv, e, 0, &st) : NULL;
+    if (w) {
+        int args[] = {DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST,
+                      DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, DNNL_ARG_BIAS};
+        const dnnl_memory_desc_t *mds[] = {&e->src, &e->w_fwd, &e->dst, &e->dst, &e->bias_md};
+        void *ptrs[] = {(void *)x, (void *)w, y, (void *)res, (void *)b};
+        int nargs = 3;
+        if (cv->residual)
+            nargs++;
+        else
+            args[3] = args[4], mds[3] = mds[4], ptrs[3] = ptrs[4];
+        if (b)
+            args[nargs] = DNNL_ARG_BIAS, mds[nargs] = &e->bias_md, ptrs[nargs] = (void *)b, nargs++;
+        st = run(cv->ctx, e, &e->fwd, nargs, args, mds, ptrs);
     }
     poison(y, ycount, st);
 }
 
-void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                              const float *w, const dpf_conv_shape *s, float *ws)
+void dpf_fast_conv2d_backward(dpf_fast_conv *cv, float *dx, float *dw, float *db,
+                              const float *dy, const float *x, int n, float *ws)
 {
-    conv_entry *e = entry_get(s, db != NULL);
-    size_t xcount = (size_t)s->n * s->c * s->h * s->w;
+    const dpf_conv_shape *s = &cv->s;
+    const size_t xcount = (size_t)n * s->c * s->h * s->w, wcount = (size_t)s->k * s->c * s->kh * s->kw;
+    conv_entry *e = cv->training ? layer_entry(cv, n, db != NULL) : NULL;
     if (!e) {
+        if (!cv->training)
+            dpf_error(DPF_ERR_STATE, "convolution: backward pass of a net planned for inference");
         poison(dx, xcount, dnnl_runtime_error);
-        poison(dw, (size_t)s->k * s->c * s->kh * s->kw, dnnl_runtime_error);
+        poison(dw, wcount, dnnl_runtime_error);
         return;
     }
-    const size_t wb = weight_bound(s);
     ws = aligned_ws(ws);
-    float *w_bwd = ws + wb, *dw_blk = ws + 2 * wb, *db_tmp = ws + 3 * wb;
+    float *dw_blk = ws, *db_tmp = ws + weight_bound(s);
     dnnl_status_t st = dnnl_success;
     if (dx) {
-        if (e->w_to_bwd.p)
-            st = reorder(e, &e->w_to_bwd, &e->w_user, w, &e->w_bwd, w_bwd);
-        else
-            w_bwd = (float *)w;
-        if (st == dnnl_success) {
+        const float *w = prepared(cv, e, 1, &st);
+        if (w) {
             const int args[] = {DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC};
             const dnnl_memory_desc_t *mds[] = {&e->dst, &e->w_bwd, &e->src};
-            void *ptrs[] = {(void *)dy, w_bwd, dx};
-            st = run(e, &e->bwd_data, 3, args, mds, ptrs);
+            void *ptrs[] = {(void *)dy, (void *)w, dx};
+            st = run(cv->ctx, e, &e->bwd_data, 3, args, mds, ptrs);
         }
         poison(dx, xcount, st);
     }
@@ -486,12 +650,16 @@ void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, 
                         DNNL_ARG_DIFF_BIAS};
     const dnnl_memory_desc_t *mds[] = {&e->src, &e->dst, &e->dw, &e->bias_md};
     void *ptrs[] = {(void *)x, (void *)dy, dw_blk, db_tmp};
-    st = run(e, &e->bwd_w, db ? 4 : 3, args, mds, ptrs);
-    if (st == dnnl_success && dw)
-        st = reorder(e, &e->dw_to_user, &e->dw, dw_blk, &e->w_user, dw);
+    st = run(cv->ctx, e, &e->bwd_w, db ? 4 : 3, args, mds, ptrs);
+    if (st == dnnl_success && dw) {
+        const int rargs[] = {DNNL_ARG_FROM, DNNL_ARG_TO};
+        const dnnl_memory_desc_t *rmds[] = {&e->dw, &e->w_user};
+        void *rptrs[] = {dw_blk, dw};
+        st = run(cv->ctx, e, &e->dw_to_user, 2, rargs, rmds, rptrs);
+    }
     if (st == dnnl_success && db)
         for (int k = 0; k < s->k; k++)
             db[k] += db_tmp[k];
-    poison(dw, (size_t)s->k * s->c * s->kh * s->kw, st);
+    poison(dw, wcount, st);
     poison(db, (size_t)s->k, st);
 }

@@ -22,17 +22,24 @@ static inline int dpf_fast_act_block(int c)
 void dpf_fast_gemm(int ta, int tb, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc);
 
-void dpf_fast_conv2d_set_winograd(int mode); /* as dpf_k_conv2d_set_winograd */
-size_t dpf_fast_conv2d_workspace(const dpf_conv_shape *s);
-/* Creates (and caches) the oneDNN primitives of shape s: 0, or -1 with the error recorded. */
-int dpf_fast_conv2d_prepare(const dpf_conv_shape *s);
-/* Which passes of shape s (with a bias or not) run as Winograd convolutions: bit 0 forward, bit 1
- * backward-data, bit 2 backward-weights (0: all direct); -1 on error. */
-int dpf_fast_conv2d_is_winograd(const dpf_conv_shape *s, int bias);
-void dpf_fast_conv2d_forward(float *y, const float *x, const float *w, const float *b,
-                             const dpf_conv_shape *s, float *ws);
-void dpf_fast_conv2d_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
-                              const float *w, const dpf_conv_shape *s, float *ws);
+/* oneDNN's side of a dpf_kctx (engine, stream, the primitives of every shape met, the Winograd
+ * policy) and of a dpf_conv (the layer's packed weights); contracts as in kernels.h. */
+typedef struct dpf_fast_ctx dpf_fast_ctx;
+typedef struct dpf_fast_conv dpf_fast_conv;
+dpf_status dpf_fast_ctx_create(dpf_fast_ctx **out, int winograd);
+void dpf_fast_ctx_free(dpf_fast_ctx *ctx);
+dpf_status dpf_fast_conv2d_create(dpf_fast_conv **out, dpf_fast_ctx *ctx,
+                                  const dpf_conv_shape *s, int bias, int training, int residual,
+                                  int relu);
+void dpf_fast_conv2d_free(dpf_fast_conv *cv);
+size_t dpf_fast_conv2d_workspace(const dpf_fast_conv *cv);
+void dpf_fast_conv2d_set_weights(dpf_fast_conv *cv, const float *w);
+int64_t dpf_fast_conv2d_packs(const dpf_fast_conv *cv);
+int dpf_fast_conv2d_is_winograd(dpf_fast_conv *cv, int n);
+void dpf_fast_conv2d_forward(dpf_fast_conv *cv, float *y, const float *x, const float *b,
+                             const float *res, int n, float *ws);
+void dpf_fast_conv2d_backward(dpf_fast_conv *cv, float *dx, float *dw, float *db,
+                              const float *dy, const float *x, int n, float *ws);
 
 void dpf_fast_bn_forward_train(float *y, float *save_mean, float *save_invstd,
                                float *running_mean, float *running_var, const float *x,

@@ -1,0 +1,79 @@
+/* sparse.h — internal: sparse-weight kernels for inference (and, later, the pruned passes of
+ * training), on NCHW activations. float32 only.
+ *
+ * Convolution: direct sparse convolution (Park et al., ICLR 2017), with weights in compressed
+ * rows per output channel. Each image is first copied into a zero-padded, phase-split buffer:
+ * for stride s, plane (c, py, px) holds the padded input's rows py, py+s, ... and columns px,
+ * px+s, ..., each plane hs x ws. A nonzero w[k, c, ky, kx] then becomes one offset into that
+ * buffer, and output (oy, ox) reads offset + oy*ws + ox: consecutive outputs read consecutive
+ * inputs whatever the stride, so the kernel is a 1-D sparse sum over the "wide" output plane
+ * (OH rows of ws columns; the ws - OW extra columns are computed and dropped), 64 outputs at a
+ * time: per nonzero one broadcast, four loads and four FMAs (AVX-512; a plain C loop the
+ * compiler vectorises otherwise). The epilogue adds the bias, an optional residual and ReLU.
+ *
+ * Activations are in blocks of cb channels, channels last within a block (kernels.h): element
+ * (n, c, h, w) at (((n*C/cb + c/cb)*H + h)*W + w)*cb + c%cb; cb = 1 is NCHW, cb = C is NHWC,
+ * cb = 16 oneDNN's nChw16c. Input and output may differ (cb_in, cb_out); the residual is laid
+ * out as the output.
+ *
+ * Linear: y = x W^T + b with W in compressed rows (one per output); the batch is transposed
+ * once so that a nonzero multiplies 16 images at a time, or, for a single image, 16 nonzeros
+ * are gathered at a time.
+ *
+ * Column indices / offsets are int32; a layer whose padded image exceeds 2^31 floats is refused
+ * by prepare (error recorded). Results are deterministic: every output is one sum in a fixed
+ * order (the nonzeros of its row, in storage order), whatever the thread count. */
+#ifndef DPF_KERNELS_SPARSE_H
+#define DPF_KERNELS_SPARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dpf/status.h"
+#include "kernels/kernels.h"
+
+typedef struct dpf_sparse_conv {
+    dpf_conv_shape s;     /* geometry; s.n unused */
+    int cb_in, cb_out;    /* channel blocks of x and of y / res (1: NCHW) */
+    int hs, ws;           /* one phase plane of the padded input */
+    size_t plane;         /* hs * ws */
+    size_t image;         /* floats of one padded, phase-split image, slack included */
+    int32_t *row;         /* (K + 1) start of each output channel's nonzeros */
+    int32_t *off;         /* (nnz) offset of each nonzero in the padded image */
+    float *val;           /* (nnz) */
+    int64_t nnz;
+} dpf_sparse_conv;
+
+/* Compresses w (K, C, KH, KW) for shape s and the layouts of x (cb_in channels per block, a
+ * divisor of C) and y (cb_out, a divisor of K), replacing what sc held (zero-initialise sc
+ * first). DPF_ERR_NOMEM / DPF_ERR_ARG (recorded) on failure. */
+dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s, int cb_in,
+                                   int cb_out, const float *w);
+void dpf_sparse_conv_free(dpf_sparse_conv *sc);
+/* Floats of scratch the forward needs for n images with `threads` threads (the same for any
+ * weights of the shape: dpf_sparse_conv_workspace_for). */
+size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads);
+size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads);
+/* y = [relu](conv(x) + b [+ res]); x (N, C, H, W), y and res (N, K, OH, OW) in the layouts
+ * given to prepare; b (K) or NULL; res may be NULL. ws from dpf_sparse_conv_workspace(sc, n,
+ * omp_get_max_threads()). */
+void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x, const float *b,
+                             const float *res, int relu, int n, float *ws);
+
+typedef struct dpf_sparse_linear {
+    int in, out;
+    int32_t *row;         /* (out + 1) */
+    int32_t *col;         /* (nnz) input index */
+    float *val;           /* (nnz) */
+    int64_t nnz;
+} dpf_sparse_linear;
+
+/* Compresses w (out, in) (replacing what sl held; zero-initialise sl first). */
+dpf_status dpf_sparse_linear_prepare(dpf_sparse_linear *sl, int in, int out, const float *w);
+void dpf_sparse_linear_free(dpf_sparse_linear *sl);
+size_t dpf_sparse_linear_workspace(const dpf_sparse_linear *sl, int n);
+/* y (N, out) = [relu](x (N, in) W^T + b); b (out) or NULL. */
+void dpf_sparse_linear_forward(const dpf_sparse_linear *sl, float *y, const float *x,
+                               const float *b, int relu, int n, float *ws);
+
+#endif
