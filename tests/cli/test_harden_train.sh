@@ -8,22 +8,14 @@
 dpf=$(cd "$(dirname "$1")" && pwd)/$(basename "$1") # absolute: some commands run elsewhere
 source "$(dirname "$0")/lib.sh"
 
-# A small copy of Fashion-MNIST (256 training, 500 test images): epochs of a fraction of a second.
-python3 - /usr/share/datasets/fashion-mnist "$tmp/small" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1:]
-os.makedirs(dst)
-for name, n in (("train-images-idx3-ubyte", 256), ("train-labels-idx1-ubyte", 256),
-                ("t10k-images-idx3-ubyte", 500), ("t10k-labels-idx1-ubyte", 500)):
-    raw = gzip.open(f"{src}/{name}.gz").read()
-    dims = raw[3]
-    shape = list(struct.unpack(f">{dims}I", raw[4:4 + 4 * dims]))
-    item = 1
-    for d in shape[1:]:
-        item *= d
-    head = raw[:4] + struct.pack(f">{dims}I", n, *shape[1:])
-    open(f"{dst}/{name}", "wb").write(head + raw[4 + 4 * dims:4 + 4 * dims + n * item])
-PY
+small_data "$tmp/small" # 256 training, 500 test images: runs of a second
+# stop_at PATTERN FILE SIGNAL PID: when PATTERN shows in FILE (60 s at most), sends SIGNAL to PID
+# and returns its exit status
+stop_at() {
+  for _ in $(seq 3000); do grep -q "$1" "$2" 2>/dev/null && break; sleep 0.02; done
+  kill -"$3" "$4"
+  wait "$4"
+}
 small=(--model mlp --data-dir "$tmp/small" --batch 64 --threads 2)
 
 # --- 2. a file dpf would overwrite or delete makes --out refuse without --force
@@ -46,10 +38,7 @@ sum=$(md5sum <"$r6/summary.json")
 r6b=$tmp/r6b
 start=$(date +%s.%N)
 "$dpf" train "${small[@]}" --epochs 8 --progress lines --out "$r6b" >/dev/null 2>"$tmp/r6b.err" &
-pid=$!
-for _ in $(seq 600); do grep -q "^epoch 7/8 " "$tmp/r6b.err" 2>/dev/null && break; sleep 0.05; done
-kill -INT $pid
-wait $pid
+stop_at "^epoch 7/8 " "$tmp/r6b.err" INT $!
 rc=$?
 first=$(echo "$(date +%s.%N) - $start" | bc)
 [[ $rc -eq 130 ]] && ok || bad "SIGINT mid-run: exit $rc, expected 130: $(tail -2 "$tmp/r6b.err")"
@@ -72,20 +61,14 @@ expect_error 1 "the fashion-mnist test images are 1x20x20 in 10 classes, the tra
 # --- 8. SIGHUP checkpoints and stops; a stop after the last step (during the final evaluations)
 # stops too, with the interrupted status, and the run resumes to the end
 "$dpf" train "${small[@]}" --epochs 30 --progress lines --out "$tmp/r8" >/dev/null 2>"$tmp/r8.err" &
-pid=$!
-for _ in $(seq 600); do grep -q "^epoch 2/30 " "$tmp/r8.err" 2>/dev/null && break; sleep 0.05; done
-kill -HUP $pid
-wait $pid
+stop_at "^epoch 2/30 " "$tmp/r8.err" HUP $!
 rc=$?
 [[ $rc -eq 130 ]] && ok || bad "SIGHUP: exit $rc, expected 130"
 grep -q "^dpf: interrupted in epoch .* the checkpoint is saved" "$tmp/r8.err" && ok || bad "SIGHUP: $(tail -1 "$tmp/r8.err")"
 # the final evaluations of a lenet5 on 10000 test images take seconds after the last epoch line
 "$dpf" train --model lenet5 --epochs 1 --limit-train 64 --batch 64 --threads 1 --progress lines \
   --out "$tmp/r8b" >/dev/null 2>"$tmp/r8b.err" &
-pid=$!
-for _ in $(seq 1200); do grep -q "^epoch 1/1 " "$tmp/r8b.err" 2>/dev/null && break; sleep 0.02; done
-kill -TERM $pid
-wait $pid
+stop_at "^epoch 1/1 " "$tmp/r8b.err" TERM $!
 rc=$?
 [[ $rc -eq 130 ]] && ok || bad "SIGTERM after the last step: exit $rc, expected 130: $(tail -1 "$tmp/r8b.err")"
 grep -q "^dpf: interrupted after the last step; the checkpoint is saved" "$tmp/r8b.err" && ok \
@@ -113,10 +96,7 @@ mkdir -p "$tmp/wd"
 (cd "$tmp" && "$dpf" train "${small[@]}" --epochs 1 --progress none --out src11 >/dev/null 2>&1) && ok || bad "train src11"
 (cd "$tmp" && exec "$dpf" train "${small[@]}" --method fixed --mask-from src11 --epochs 30 --progress lines \
   --out "$tmp/r11" >/dev/null 2>"$tmp/r11.err") &
-pid=$!
-for _ in $(seq 600); do grep -q "^epoch 1/30 " "$tmp/r11.err" 2>/dev/null && break; sleep 0.05; done
-kill -INT $pid
-wait $pid
+stop_at "^epoch 1/30 " "$tmp/r11.err" INT $!
 grep -q "\"mask_from\": \"$tmp/src11/model.safetensors\"" "$tmp/r11/config.json" 2>/dev/null \
   && ok || bad "config.json does not hold the resolved --mask-from: $(grep mask_from "$tmp/r11/config.json")"
 (cd "$tmp/wd" && "$dpf" train --resume "$tmp/r11" --progress none >/dev/null 2>"$tmp/r11b.err") \
