@@ -103,6 +103,7 @@ cp "$m" "$tmp/q\"uote.safetensors"
 "$dpf" bench --inference --model-file "$tmp/q\"uote.safetensors" --json --steps 1 --threads 2 >"$tmp/b.json" 2>"$tmp/b.err" \
   && python3 -c "import json, sys; assert json.load(open(sys.argv[1]))['model_file'].endswith('q\"uote.safetensors')" "$tmp/b.json" \
   && ok || bad "bench --model-file --json with a quote in the path: $(cat "$tmp/b.json" "$tmp/b.err")"
+expect_error 1 "^dpf: .*/new\?line.safetensors: cannot open" -- "$dpf" eval "$tmp/new"$'\n'"line.safetensors"
 for cmd in "eval $tmp/missing" "export $tmp/missing -o $tmp/y.safetensors" "bench --model mlp --data-shape 1,4,4 --threads 99999"; do
   $dpf $cmd >/dev/null 2>"$tmp/err"
   grep -q "no error" "$tmp/err" && bad "dpf $cmd printed 'no error'" || ok

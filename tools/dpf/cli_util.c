@@ -161,13 +161,16 @@ int cli_doubles(const char *opt, const char *text, double *out, int max, int *n)
 
 void cli_report_error(void)
 {
-    /* one line, never empty: a library message with a newline keeps its first line */
+    /* one line, never empty: control characters (a newline in a path) shown as '?' */
     const char *msg = dpf_last_error();
-    int len = (int)strcspn(msg ? msg : "", "\r\n");
-    if (!msg || len == 0 || strcmp(msg, "no error") == 0)
+    if (!msg || !msg[0] || strcmp(msg, "no error") == 0) {
         fprintf(stderr, "dpf: failed (no reason was recorded; please report this)\n");
-    else
-        fprintf(stderr, "dpf: %.*s\n", len, msg);
+        return;
+    }
+    fputs("dpf: ", stderr);
+    for (const char *c = msg; *c; c++)
+        fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, stderr);
+    fputc('\n', stderr);
 }
 
 int cli_abs_path(const char *opt, char *path, size_t cap)
