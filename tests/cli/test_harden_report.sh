@@ -67,6 +67,13 @@ expect_error 1 "config.json: not a regular file" -- timeout 20 "$dpf" report "$t
 rm -rf "$tmp/evil" && cp -r "$runs/s1" "$tmp/evil" && rm "$tmp/evil/metrics.jsonl" && mkfifo "$tmp/evil/metrics.jsonl"
 expect_error 1 "metrics.jsonl: not a readable regular file" -- timeout 20 "$dpf" report "$tmp/evil" -o "$tmp/rep3"
 
+# only unfinished runs: an error, not an empty report; an empty -o
+mkdir -p "$tmp/unfinished/u1" && cp "$runs/s1/config.json" "$tmp/unfinished/u1/"
+"$dpf" report "$tmp/unfinished/u1" -o "$tmp/rep4" >/dev/null 2>"$tmp/err"
+[[ $? -eq 1 ]] && tail -1 "$tmp/err" | grep -q "^dpf: report: no finished run" && ok || bad "report of no finished run: $(cat "$tmp/err")"
+[[ -e $tmp/rep4/report.md ]] && bad "an empty report was written" || ok
+expect_error 2 "^dpf: -o: the path is empty" -- "$dpf" report "$runs" -o ""
+
 # --- 3. a run reached twice counts once; more than 16 model groups are all reported
 rm -rf "$tmp/rep"
 "$dpf" report "$runs" "$runs/s1" -o "$tmp/rep" >/dev/null 2>&1 && ok || bad "report of runs and runs/s1 failed"

@@ -134,6 +134,10 @@ int cmd_report(int argc, char **argv)
         }
         if (c == 'o') {
             out = optarg;
+            if (!out[0]) {
+                fprintf(stderr, "dpf: -o: the path is empty\n");
+                return 2;
+            }
             continue;
         }
         cli_bad_option("report", argv[optind - 1]);

@@ -429,6 +429,10 @@ int rep_load(rep_set *s, char **paths, int n_paths)
     for (int i = 0; i < n_paths; i++)
         if (load_path(s, paths[i]) != 0)
             return -1;
+    if (s->n_runs == 0) { /* e.g. only unfinished runs: no empty report, no empty figures */
+        fprintf(stderr, "dpf: report: no finished run to report (a run has summary.json)\n");
+        return -1;
+    }
     if (group_runs(s) != 0) {
         fprintf(stderr, "dpf: report: out of memory\n");
         return -1;
