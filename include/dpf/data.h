@@ -29,6 +29,9 @@ typedef struct dpf_dataset {
 dpf_status dpf_dataset_load(dpf_dataset *out, const char *name, const char *dir, int train);
 int dpf_dataset_known(const char *name);
 const char *dpf_dataset_default_dir(const char *name);
+/* The class names of a known data set in label order, comma-separated (the official names:
+ * "T-shirt/top,Trouser,...", "airplane,automobile,...", CIFAR-100's fine labels); NULL if unknown. */
+const char *dpf_dataset_class_names(const char *name);
 /* Per-channel normalisation constants of a data set (channels 0..c-1 filled). */
 void dpf_dataset_default_norm(const char *name, float mean[3], float std[3]);
 

@@ -37,6 +37,9 @@ dpf_optim_config dpf_optim_adam_defaults(void);  /* betas (0.9, 0.999), eps 1e-8
 dpf_status dpf_optim_init(dpf_optimizer *o, const dpf_optim_config *cfg, size_t n);
 /* One update of w (n elements) with gradient g at learning rate lr. */
 void dpf_optim_step(dpf_optimizer *o, dpf_real *w, const dpf_real *g, double lr);
+/* Zeroes the optimiser state (momentum, Adam's moments) of the elements where mask[i] is 0
+ * (mask: n bytes), so a pruned weight keeps no memory of its past gradients. */
+void dpf_optim_mask_state(dpf_optimizer *o, const uint8_t *mask);
 /* Forgets the moments and the step count (a new phase starts from a fresh optimiser). */
 void dpf_optim_reset(dpf_optimizer *o);
 void dpf_optim_free(dpf_optimizer *o);

@@ -22,7 +22,10 @@ typedef enum dpf_st_dtype {
     DPF_ST_I16,
     DPF_ST_I8,
     DPF_ST_U8,
-    DPF_ST_BOOL
+    DPF_ST_BOOL,
+    DPF_ST_U16,
+    DPF_ST_U32,
+    DPF_ST_U64
 } dpf_st_dtype;
 
 #define DPF_ST_MAX_DIMS 8

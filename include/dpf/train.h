@@ -5,6 +5,7 @@
 #ifndef DPF_TRAIN_H
 #define DPF_TRAIN_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "dpf/optim.h"
@@ -68,20 +69,70 @@ typedef struct dpf_train_result {
                                       short for the sparsity ramp); summary.json says so too */
 } dpf_train_result;
 
+/* The options of a run are one table (src/train/options.c): each row names the option, its
+ * field, type, default, range, the methods that use it, whether it may change on resume, and its
+ * help text. Defaults, checks, config.json, the configuration in checkpoints, the resume check
+ * and `dpf train`'s parsing and --help all come from it. */
+typedef enum dpf_option_type {
+    DPF_OPTION_INT, DPF_OPTION_DOUBLE, DPF_OPTION_U64, DPF_OPTION_BOOL,
+    DPF_OPTION_TEXT,    /* char array; `choices`, when set, lists the values allowed */
+    DPF_OPTION_CHOICE,  /* int: min + the index of the value in `choices` */
+    DPF_OPTION_LIST,    /* doubles, their number in the int at `count` */
+    DPF_OPTION_FLOAT3   /* float[3] "a,b,c"; no command-line option (the normalisation) */
+} dpf_option_type;
+
+enum {
+    DPF_OPTION_RESUMABLE = 1, /* may change when a run resumes */
+    DPF_OPTION_RUN = 2,       /* where and how the run is kept (--out, --resume): not saved */
+    DPF_OPTION_NO_REPORT = 4, /* left out of config.json */
+    DPF_OPTION_AUTO = 8,      /* -1 (outside the range) means the method's own default */
+    DPF_OPTION_JSON_INT = 16, /* a choice written to JSON as its number */
+    DPF_OPTION_MIN_OPEN = 32, /* range (min, ... instead of [min, ... */
+    DPF_OPTION_MAX_OPEN = 64, /* range ..., max) instead of ..., max] */
+    DPF_OPTION_STRICT = 128   /* set with a method that does not use it: an error (else unused) */
+};
+
+typedef struct dpf_train_option {
+    const char *name;         /* --name on the command line; NULL: none */
+    const char *key;          /* in config.json and checkpoints */
+    size_t offset, size;      /* the field of dpf_train_config */
+    dpf_option_type type;
+    const char *def;          /* the default as on the command line; NULL: 0, "" or not given */
+    double min, max;          /* range of a number */
+    const char *const *choices; /* the values allowed, NULL-terminated: {"global", "layer", NULL} */
+    const char *(*list)(void); /* --help: the values allowed, from a registry (models, methods) */
+    const char *methods;      /* "dpf, incremental": the methods that use it; NULL: every method */
+    unsigned flags;           /* DPF_OPTION_... */
+    size_t given;             /* offset of an int set when the option is given; 0: none */
+    size_t count;             /* a list: offset of the int that holds its length */
+    const char *section;      /* --help: heading printed before the option */
+    const char *arg;          /* --help: placeholder of the value ("F", "N"); NULL: a flag */
+    const char *help;         /* --help: lines separated by '\n' */
+    const char *help_default; /* --help: the default in words, where the value alone misleads */
+} dpf_train_option;
+
+/* The table, and its number of rows in *count. */
+const dpf_train_option *dpf_train_options(int *count);
+const dpf_train_option *dpf_train_option_find(const char *name);
+/* Sets option o in cfg from its command-line text ("on" / "off" for a bool); the error names the
+ * option. */
+dpf_status dpf_train_option_parse(dpf_train_config *cfg, const dpf_train_option *o,
+                                  const char *text);
+
 void dpf_train_config_defaults(dpf_train_config *cfg);
-/* Checks ranges and names; errors name the option (as on the command line, e.g. "--lr"). */
+/* Checks ranges and names; errors name the option (as on the command line, e.g. "--lr"). The
+ * method's own options are checked by its table's check hook. */
 dpf_status dpf_train_config_check(const dpf_train_config *cfg);
+/* A whole run: the data, the model, every phase, and with cfg->out the run's files
+ * (dpf_trainer_create without a net + dpf_trainer_run + dpf_trainer_free, dpf/trainer.h). */
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *result);
 
 /* The configuration saved in RUN_DIR's checkpoint (for --resume). */
 dpf_status dpf_checkpoint_config(const char *run_dir, dpf_train_config *cfg);
 /* Compares a resumed run's configuration with the saved one: 0 if the run can continue with it,
- * else -1 with an error naming the first option that differs. Thread count, progress, data
- * directory, checkpoint interval and evaluation interval may change. */
+ * else -1 with an error naming the first option that differs. Only the options flagged
+ * DPF_OPTION_RESUMABLE may change. */
 int dpf_train_config_compatible(const dpf_train_config *saved, const dpf_train_config *now);
-/* Asks a running dpf_train_run to save a checkpoint after the current step and return
- * DPF_ERR_INTERRUPTED (async-signal-safe: for SIGINT / SIGTERM handlers). */
-void dpf_train_request_stop(void);
 
 /* Accuracy (fraction) and mean loss of net in evaluation mode on a whole data set, normalised by
  * mean/std, in batches of at most dpf_net_max_batch(net). */

@@ -1,18 +1,10 @@
-/* util.h — small internal services: monotonic clock, directories, atomic file writes,
- * durations for humans. */
+/* util.h — small internal services: the public ones (clock, directories, atomic file writes:
+ * dpf/util.h) and durations for humans. */
 #ifndef DPF_UTIL_H
 #define DPF_UTIL_H
 
-#include <stddef.h>
+#include "dpf/util.h"
 
-#include "dpf/status.h"
-
-double dpf_now(void);                          /* seconds, monotonic */
-dpf_status dpf_mkdir_p(const char *path);      /* like mkdir -p; errors name the path */
-int dpf_file_exists(const char *path);
-/* Writes data to path atomically: path.tmp, fsync, rename. An existing path is left intact on
- * failure. */
-dpf_status dpf_write_file_atomic(const char *path, const void *data, size_t size);
 /* OpenMP threads for a scope: enter sets the calling thread's count (0: leaves it) and returns
  * the one to restore with leave. The library never changes the caller's setting for good. */
 int dpf_threads_enter(int threads);

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data/data_internal.h"
+#include "data/reader.h"
 
 #define CIFAR_PIXELS 3072
 #define CIFAR_MAX_FILE ((size_t)1 << 31) /* 2 GiB per file: far above the real 150 MB */
@@ -101,7 +101,8 @@ dpf_status dpf_cifar_load(dpf_dataset *out, const char *const *paths, int npaths
             st = append_records(&ds, paths[i], buf, len, cifar100);
         free(buf);
         if (st != DPF_OK) {
-            dpf_dataset_free(&ds);
+            free(ds.images); /* not dpf_dataset_free: dataset.c sits above this file */
+            free(ds.labels);
             return st;
         }
     }

@@ -1,4 +1,5 @@
-/* model_io.c — save and load a model as safetensors with its state_dict names (see model_io.h). */
+/* model_io.c — save and load a model as safetensors with its state_dict names (see model_io.h),
+ * and the metadata and state_dict walk the sparse file shares (model_io_internal.h). */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include "dpf/data.h"
 #include "dpf/model_io.h"
 #include "dpf/safetensors.h"
+#include "io/model_io_internal.h"
 
 static void put_floats(char *dst, size_t cap, const float *v, int n)
 {
@@ -17,10 +19,10 @@ static void put_floats(char *dst, size_t cap, const float *v, int n)
         used += (size_t)snprintf(dst + used, cap - used, i ? ",%.6g" : "%.6g", (double)v[i]);
 }
 
-static dpf_status add_meta(dpf_st_writer *wr, const dpf_model_meta *m)
+dpf_status dpf_model_meta_add(dpf_st_writer *wr, const dpf_model_meta *m, const char *format)
 {
     char buf[128];
-    dpf_status st = dpf_st_writer_meta(wr, "format", "dpf");
+    dpf_status st = dpf_st_writer_meta(wr, "format", format);
     if (st == DPF_OK) st = dpf_st_writer_meta(wr, "model", m->model);
     if (st == DPF_OK) st = dpf_st_writer_meta(wr, "data", m->data);
     snprintf(buf, sizeof buf, "%d,%d,%d", m->c, m->h, m->w);
@@ -37,66 +39,78 @@ static dpf_status add_meta(dpf_st_writer *wr, const dpf_model_meta *m)
     return st;
 }
 
+dpf_status dpf_model_foreach(dpf_net *net, dpf_model_visit fn, void *ctx)
+{
+    dpf_status st = DPF_OK;
+    int b = 0, nb = dpf_net_buffer_count(net);
+    for (int p = 0; p < dpf_net_param_count(net) && st == DPF_OK; p++) {
+        const dpf_param_info *pi = dpf_net_param(net, p);
+        st = fn(ctx, pi, NULL);
+        if (pi->kind != DPF_PARAM_BN_BIAS)
+            continue;
+        for (int k = 0; k < 3 && b < nb && st == DPF_OK; k++, b++)
+            st = fn(ctx, NULL, dpf_net_buffer(net, b));
+    }
+    return st;
+}
+
+typedef struct dense_ctx {
+    dpf_st_writer *wr;
+    const dpf_real *w, *buf;
+    int64_t tracked;
+} dense_ctx;
+
+static dpf_status add_dense(void *ctx, const dpf_param_info *pi, const dpf_buffer_info *bi)
+{
+    dense_ctx *c = ctx;
+    if (pi)
+        return dpf_st_writer_add(c->wr, pi->name, DPF_ST_F32, pi->ndim, pi->shape,
+                                 c->w + pi->offset);
+    if (bi->is_counter)
+        return dpf_st_writer_add(c->wr, bi->name, DPF_ST_I64, 0, bi->shape, &c->tracked);
+    return dpf_st_writer_add(c->wr, bi->name, DPF_ST_F32, bi->ndim, bi->shape,
+                             c->buf + bi->offset);
+}
+
 dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, const char *path)
 {
     dpf_st_writer *wr = dpf_st_writer_new();
     if (!wr)
         return dpf_error(DPF_ERR_NOMEM, "%s: out of memory", path);
-    const dpf_real *w = sparse ? dpf_net_forward_weights(net) : dpf_net_weights(net);
-    const dpf_real *buf = dpf_net_buffers(net);
-    int64_t tracked = dpf_net_batches_tracked(net);
-    dpf_status st = add_meta(wr, meta);
-    /* state_dict order: each module's parameters, then its buffers */
-    int b = 0, nb = dpf_net_buffer_count(net);
-    for (int p = 0; p < dpf_net_param_count(net) && st == DPF_OK; p++) {
-        const dpf_param_info *pi = dpf_net_param(net, p);
-        st = dpf_st_writer_add(wr, pi->name, DPF_ST_F32, pi->ndim, pi->shape, w + pi->offset);
-        if (pi->kind != DPF_PARAM_BN_BIAS)
-            continue;
-        for (int k = 0; k < 3 && b < nb && st == DPF_OK; k++, b++) {
-            const dpf_buffer_info *bi = dpf_net_buffer(net, b);
-            if (bi->is_counter)
-                st = dpf_st_writer_add(wr, bi->name, DPF_ST_I64, 0, bi->shape, &tracked);
-            else
-                st = dpf_st_writer_add(wr, bi->name, DPF_ST_F32, bi->ndim, bi->shape,
-                                       buf + bi->offset);
-        }
-    }
+    dense_ctx c = {wr, sparse ? dpf_net_forward_weights(net) : dpf_net_weights(net),
+                   dpf_net_buffers(net), dpf_net_batches_tracked(net)};
+    dpf_status st = dpf_model_meta_add(wr, meta, "dpf");
+    if (st == DPF_OK)
+        st = dpf_model_foreach(net, add_dense, &c);
     if (st == DPF_OK)
         st = dpf_st_writer_write(wr, path);
     dpf_st_writer_free(wr);
     return st;
 }
 
-/* Limits of a model file's input, checked before a net is built for it: no data set dpf reads
- * comes near them, and a crafted "1,20000,20000" must not make the loader allocate gigabytes. */
-#define MODEL_MAX_SIDE 1024
-#define MODEL_MAX_CLASSES 100000
-
-/* A whole decimal integer in [lo, hi] (nothing before or after it). */
-static int parse_int(const char *s, int lo, int hi, int *out)
+/* A whole decimal integer (nothing before or after it: "10x" and " 1" are no integers). */
+static int parse_int(const char *s, int *out)
 {
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) || v < lo ||
-        v > hi)
+    if (errno || end == s || *end || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) ||
+        v < -1000000000L || v > 1000000000L)
         return -1;
     *out = (int)v;
     return 0;
 }
 
-static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *key, int lo,
-                           int hi, int *out)
+static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *key, int *out)
 {
     const char *v = dpf_st_meta(f, key);
-    if (!v || parse_int(v, lo, hi, out) != 0)
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks a valid \"%s\" (an integer in "
-                         "[%d, %d]; not a dpf model file?)", path, key, lo, hi);
+    if (!v || parse_int(v, out) != 0)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks a valid \"%s\" (not a dpf model "
+                         "file?)", path, key);
     return DPF_OK;
 }
 
-/* "C,H,W" with C in [1, 3] and H, W in [1, MODEL_MAX_SIDE], nothing else (no empty item). */
+/* "C,H,W", three whole integers and nothing else (no empty item); ranges: check_meta. */
 static int parse_shape(const char *s, int *c, int *h, int *w)
 {
     char buf[64], *item[3];
@@ -111,11 +125,63 @@ static int parse_shape(const char *s, int *c, int *h, int *w)
         *comma = '\0';
         item[k] = comma + 1;
     }
-    return strchr(item[2], ',') || parse_int(item[0], 1, 3, c) ||
-                   parse_int(item[1], 1, MODEL_MAX_SIDE, h) ||
-                   parse_int(item[2], 1, MODEL_MAX_SIDE, w)
+    return strchr(item[2], ',') || parse_int(item[0], c) || parse_int(item[1], h) ||
+                   parse_int(item[2], w)
                ? -1
                : 0;
+}
+
+/* Checks the limits of dpf_model_load on parsed metadata. */
+static dpf_status check_meta(const char *path, const dpf_model_meta *m)
+{
+    if (m->data[0] && !dpf_dataset_known(m->data))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ data \"%s\" is not a known data set",
+                         path, m->data);
+    if (!dpf_model_known(m->model))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ model \"%s\" is not a known model (%s)",
+                         path, m->model, dpf_model_list());
+    if (m->h < 1 || m->h > DPF_MODEL_MAX_SIDE || m->w < 1 || m->w > DPF_MODEL_MAX_SIDE)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ input_shape %d,%d,%d: sides must be in "
+                         "[1, %d]", path, m->c, m->h, m->w, DPF_MODEL_MAX_SIDE);
+    if (m->classes < 1 || m->classes > DPF_MODEL_MAX_CLASSES)
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ classes %d out of range [1, %d]", path,
+                         m->classes, DPF_MODEL_MAX_CLASSES);
+    for (int i = 0; i < m->c; i++)
+        if (!isfinite(m->mean[i]) || !isfinite(m->std[i]) || !(m->std[i] > 0))
+            return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ normalisation of channel %d (mean "
+                             "%g, std %g) is not finite with std > 0", path, i,
+                             (double)m->mean[i], (double)m->std[i]);
+    if (!(m->sparsity >= 0 && m->sparsity <= 1))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ sparsity %g out of range [0, 1]", path,
+                         m->sparsity);
+    return DPF_OK;
+}
+
+/* class_names: the file's (checked: classes names, none empty) or the data set's. */
+static dpf_status parse_class_names(const dpf_st_file *f, const char *path, dpf_model_meta *m)
+{
+    const char *v = dpf_st_meta(f, "class_names");
+    m->class_names[0] = '\0';
+    if (!v) {
+        const char *known = dpf_dataset_class_names(m->data);
+        int n = 1;
+        for (const char *s = known; s && *s; s++)
+            n += *s == ',';
+        if (known && n == m->classes)
+            snprintf(m->class_names, sizeof m->class_names, "%s", known);
+        return DPF_OK;
+    }
+    size_t len = strlen(v);
+    int n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += v[i] == ',';
+    if (len >= sizeof m->class_names || n != m->classes || !v[0] || v[len - 1] == ',' ||
+        strstr(v, ",,") || v[0] == ',')
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ class_names must be %d non-empty "
+                         "comma-separated names in under %zu bytes (has %d names, %zu bytes)",
+                         path, m->classes, sizeof m->class_names, n, len);
+    memcpy(m->class_names, v, len + 1);
+    return DPF_OK;
 }
 
 /* Parses n comma-separated floats; returns 0 on success. */
@@ -131,46 +197,38 @@ static int parse_floats(const char *s, float *out, int n)
     return 0;
 }
 
-static dpf_status parse_meta(const dpf_st_file *f, const char *path, dpf_model_meta *m)
+dpf_status dpf_model_meta_parse(const dpf_st_file *f, dpf_model_meta *m)
 {
+    const char *path = f->path;
     memset(m, 0, sizeof *m);
     const char *model = dpf_st_meta(f, "model"), *data = dpf_st_meta(f, "data");
     const char *shape = dpf_st_meta(f, "input_shape");
     if (!model || !shape)
         return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks \"model\" or \"input_shape\" "
                          "(not a dpf model file?)", path);
-    if (strlen(model) >= sizeof m->model || !dpf_model_known(model))
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ names an unknown model \"%.40s\" "
-                         "(known: %s)", path, model, dpf_model_list());
-    if (data && (strlen(data) >= sizeof m->data || (data[0] && !dpf_dataset_known(data))))
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ names an unknown data set \"%.40s\"",
-                         path, data);
     snprintf(m->model, sizeof m->model, "%s", model);
     snprintf(m->data, sizeof m->data, "%s", data ? data : "");
-    if (parse_shape(shape, &m->c, &m->h, &m->w) != 0)
-        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%.40s\" (C,H,W with C in [1, 3] "
-                         "and H, W in [1, %d])", path, shape, MODEL_MAX_SIDE);
-    dpf_status st = meta_int(f, path, "classes", 1, MODEL_MAX_CLASSES, &m->classes);
+    if (parse_shape(shape, &m->c, &m->h, &m->w) != 0 || m->c < 1 || m->c > 3)
+        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%.40s\"", path, shape);
+    dpf_status st = meta_int(f, path, "classes", &m->classes);
     for (int i = 0; i < 3; i++)
         m->mean[i] = 0, m->std[i] = 1;
     const char *mean = dpf_st_meta(f, "normalize_mean"), *sd = dpf_st_meta(f, "normalize_std");
-    int bad = mean && sd && (parse_floats(mean, m->mean, m->c) || parse_floats(sd, m->std, m->c));
-    for (int i = 0; i < m->c; i++) /* finite, and a std that divides */
-        bad |= !isfinite(m->mean[i]) || !(m->std[i] > 1e-6f && m->std[i] < 1e6f);
-    if (bad)
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ has a bad normalize_mean \"%.60s\" or "
-                         "normalize_std \"%.60s\" (C finite numbers; each std in (1e-6, 1e6))",
-                         path, mean ? mean : "", sd ? sd : "");
+    if (mean && sd && (parse_floats(mean, m->mean, m->c) || parse_floats(sd, m->std, m->c)))
+        return dpf_error(DPF_ERR_FORMAT, "%s: bad normalize_mean \"%s\" or normalize_std \"%s\"",
+                         path, mean, sd);
     const char *method = dpf_st_meta(f, "method");
-    if (method && strlen(method) >= sizeof m->method)
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ \"method\" is too long", path);
     snprintf(m->method, sizeof m->method, "%s", method ? method : "");
     const char *sp = dpf_st_meta(f, "sparsity");
     char *end = NULL;
     m->sparsity = sp ? strtod(sp, &end) : 0;
-    if (sp && (end == sp || *end || !(m->sparsity >= 0 && m->sparsity <= 1)))
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ \"sparsity\" \"%.40s\" is not a "
-                         "number in [0, 1]", path, sp);
+    if (sp && (end == sp || *end)) /* "lots" is no 0 */
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ sparsity \"%.40s\" is not a number",
+                         path, sp);
+    if (st == DPF_OK)
+        st = check_meta(path, m);
+    if (st == DPF_OK)
+        st = parse_class_names(f, path, m);
     return st;
 }
 
@@ -234,7 +292,7 @@ dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta)
     dpf_status st = dpf_st_read(&f, path);
     if (st != DPF_OK)
         return st;
-    st = parse_meta(&f, path, meta);
+    st = dpf_model_meta_parse(&f, meta);
     dpf_st_free(&f);
     return st;
 }
@@ -253,7 +311,10 @@ dpf_status dpf_model_load_with(const char *path, const dpf_net_options *opt, dpf
     dpf_status st = dpf_st_read(&f, path);
     if (st != DPF_OK)
         return st;
-    st = parse_meta(&f, path, meta);
+    const char *format = dpf_st_meta(&f, "format");
+    if (format && strcmp(format, "dpf-sparse") == 0)
+        return dpf_sparse_model_load(&f, opt, net, meta);
+    st = dpf_model_meta_parse(&f, meta);
     if (st == DPF_OK)
         st = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
                                  opt);

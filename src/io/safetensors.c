@@ -28,9 +28,9 @@
 #define ST_MAX_HEADER ((uint64_t)100 * 1000 * 1000) /* 100 MB, as the reference implementation */
 #define ST_META_KEY "__metadata__"
 
-static const char *const dtype_names[] = {"F32", "F64", "F16", "BF16", "I64",
-                                          "I32", "I16", "I8",  "U8",   "BOOL"};
-static const size_t dtype_sizes[] = {4, 8, 2, 2, 8, 4, 2, 1, 1, 1};
+static const char *const dtype_names[] = {"F32", "F64", "F16", "BF16", "I64", "I32", "I16",
+                                          "I8",  "U8",  "BOOL", "U16", "U32", "U64"};
+static const size_t dtype_sizes[] = {4, 8, 2, 2, 8, 4, 2, 1, 1, 1, 2, 4, 8};
 #define ST_NDTYPES ((int)(sizeof dtype_sizes / sizeof dtype_sizes[0]))
 
 size_t dpf_st_dtype_size(dpf_st_dtype t)

@@ -82,6 +82,19 @@ void dpf_optim_step(dpf_optimizer *o, dpf_real *w, const dpf_real *g, double lr)
     o->steps++;
 }
 
+void dpf_optim_mask_state(dpf_optimizer *o, const uint8_t *mask)
+{
+    dpf_real *m = o->m, *v = o->v;
+    const long n = (long)o->n;
+#pragma omp parallel for schedule(static)
+    for (long i = 0; i < n; i++)
+        if (!mask[i]) {
+            m[i] = 0;
+            if (v)
+                v[i] = 0;
+        }
+}
+
 void dpf_optim_reset(dpf_optimizer *o)
 {
     memset(o->m, 0, o->n * sizeof(dpf_real));

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 static void compress_sign(dpf_real *dst, const dpf_real *w, size_t n)
 {
@@ -60,21 +60,4 @@ void dpf_pruner_compress_forward(dpf_pruner *p)
             compress_uniform(dst, src, pi->count, bits);
         }
     }
-}
-
-double dpf_pruner_forward_delta(const dpf_pruner *p)
-{
-    const dpf_real *w = dpf_net_weights(p->net), *wf = dpf_net_forward_weights(p->net);
-    double num = 0, den = 0;
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (!pi->prunable)
-            continue;
-        for (size_t i = pi->offset; i < pi->offset + pi->count; i++) {
-            double d = (double)w[i] - (double)wf[i];
-            num += d * d;
-            den += (double)w[i] * (double)w[i];
-        }
-    }
-    return den > 0 ? num / den : 0;
 }

@@ -1,11 +1,27 @@
-/* pruner.c — the machinery every pruning method shares (see pruner.h): the mask, selection at a
- * sparsity (global or per layer, unstructured or per filter), forming w~ = m ⊙ w, enforcing a hard
- * mask, statistics, and the generic fine-tuning phase. */
-#include "prune/pruner.h"
-
+/* pruner.c — the machinery every pruning method shares (see method.h): the mask and the list of
+ * prunable tensors, selection at a sparsity (global or per layer, unstructured or per filter),
+ * and the records of mask updates (delta, IoU, flips). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "prune/method.h"
+
+/* The prunable tensors, in parameter order (the one list every loop over them uses). */
+static dpf_status list_layers(dpf_pruner *p)
+{
+    int count = dpf_net_param_count(p->net);
+    p->layers = malloc((size_t)(count ? count : 1) * sizeof *p->layers);
+    p->layer_sparsity = malloc((size_t)(count ? count : 1) * sizeof *p->layer_sparsity);
+    if (!p->layers || !p->layer_sparsity)
+        return dpf_error(DPF_ERR_NOMEM, "cannot allocate the list of prunable tensors");
+    for (int t = 0; t < count; t++)
+        if (dpf_net_param(p->net, t)->prunable) {
+            p->layers[p->n_layers++] = dpf_net_param(p->net, t);
+            p->n_prunable += dpf_net_param(p->net, t)->count;
+        }
+    return DPF_OK;
+}
 
 dpf_status dpf_pruner_create(dpf_pruner **out, const dpf_train_config *cfg, dpf_net *net)
 {
@@ -21,17 +37,15 @@ dpf_status dpf_pruner_create(dpf_pruner **out, const dpf_train_config *cfg, dpf_
     p->cfg = cfg;
     p->net = net;
     p->n = dpf_net_size(net);
-    for (int i = 0; i < dpf_net_param_count(net); i++)
-        if (dpf_net_param(net, i)->prunable)
-            p->n_prunable += dpf_net_param(net, i)->count;
+    dpf_status st = list_layers(p);
     p->mask = malloc(p->n);
     p->prev_mask = malloc(p->n);
     p->keep = malloc(p->n);
     p->scores = malloc(p->n * sizeof *p->scores);
     p->last_flip = malloc(p->n * sizeof *p->last_flip);
-    p->updates = json_array();
-    p->filter_scratch = dpf_pruner_filter_scratch(net);
-    dpf_status st = dpf_selector_init(&p->sel, p->n_prunable);
+    p->filter_scratch = dpf_pruner_filter_scratch(p);
+    if (st == DPF_OK)
+        st = dpf_selector_init(&p->sel, p->n_prunable);
     if (st == DPF_OK && (!p->mask || !p->prev_mask || !p->keep || !p->scores || !p->last_flip ||
                          !p->filter_scratch))
         st = dpf_error(DPF_ERR_NOMEM, "cannot allocate masks for %zu weights", p->n);
@@ -55,13 +69,15 @@ void dpf_pruner_free(dpf_pruner *p)
     if (p->ops && p->ops->destroy)
         p->ops->destroy(p);
     dpf_selector_free(&p->sel);
+    free(p->layers);
+    free(p->layer_sparsity);
     free(p->mask);
     free(p->prev_mask);
     free(p->keep);
     free(p->scores);
     free(p->last_flip);
     free(p->filter_scratch);
-    json_decref(p->updates);
+    free(p->updates);
     free(p);
 }
 
@@ -97,22 +113,16 @@ double dpf_pruner_scheduled_sparsity(const dpf_pruner *p, const dpf_prune_ctx *c
     return dpf_sparsity_at(cfg->sparsity, 0, c->step, t0, t1);
 }
 
-/* Scores of one prunable tensor into dst: |src| or |g ⊙ src|. */
-static void tensor_scores(float *dst, const dpf_real *src, const dpf_real *g, size_t count)
-{
-    for (size_t i = 0; i < count; i++)
-        dst[i] = (float)fabs(g ? (double)g[i] * (double)src[i] : (double)src[i]);
-}
-
 static void select_unstructured(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g)
 {
-    dpf_net *net = p->net;
     size_t m = 0;
-    for (int t = 0; t < dpf_net_param_count(net); t++) {
-        const dpf_param_info *pi = dpf_net_param(net, t);
-        if (!pi->prunable)
-            continue;
-        tensor_scores(p->scores + m, src + pi->offset, g ? g + pi->offset : NULL, pi->count);
+    for (int l = 0; l < p->n_layers; l++) {
+        const dpf_param_info *pi = p->layers[l];
+        for (size_t i = 0; i < pi->count; i++) { /* |src| or |g ⊙ src| */
+            size_t e = pi->offset + i;
+            p->scores[m + i] =
+                (float)fabs(g ? (double)g[e] * (double)src[e] : (double)src[e]);
+        }
         if (p->cfg->layer_scope)
             dpf_select_smallest(&p->sel, p->keep + m, p->scores + m, pi->count,
                                 dpf_prune_count(s, pi->count));
@@ -121,12 +131,9 @@ static void select_unstructured(dpf_pruner *p, double s, const dpf_real *src, co
     if (!p->cfg->layer_scope)
         dpf_select_smallest(&p->sel, p->keep, p->scores, m, dpf_prune_count(s, m));
     m = 0;
-    for (int t = 0; t < dpf_net_param_count(net); t++) {
-        const dpf_param_info *pi = dpf_net_param(net, t);
-        if (pi->prunable) {
-            memcpy(p->mask + pi->offset, p->keep + m, pi->count);
-            m += pi->count;
-        }
+    for (int l = 0; l < p->n_layers; l++) {
+        memcpy(p->mask + p->layers[l]->offset, p->keep + m, p->layers[l]->count);
+        m += p->layers[l]->count;
     }
 }
 
@@ -135,63 +142,69 @@ void dpf_pruner_select(dpf_pruner *p, const dpf_prune_ctx *c, double s, const dp
 {
     const dpf_real *g = kind == DPF_SCORE_GRAD_TIMES_WEIGHT ? dpf_net_grads(p->net) : NULL;
     if (p->cfg->structured)
-        dpf_pruner_select_filters(p, s, src, g);
+        dpf_pruner_select_filters(p, s, src, g, p->cfg->layer_scope);
     else
         select_unstructured(p, s, src, g);
-    if (p->monotone)
+    if (p->ops->monotone)
         for (size_t i = 0; i < p->n; i++)
             p->mask[i] &= p->prev_mask[i];
     p->target = s;
     dpf_pruner_record_update(p, c);
 }
 
-/* IoU of the kept sets of prev_mask and mask over the prunable weights. */
-static double prunable_iou(const dpf_pruner *p)
+dpf_mask_update *dpf_pruner_new_record(dpf_pruner *p, int64_t step)
 {
-    size_t inter = 0, uni = 0;
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (!pi->prunable)
-            continue;
-        const uint8_t *a = p->prev_mask + pi->offset, *b = p->mask + pi->offset;
-        for (size_t i = 0; i < pi->count; i++) {
-            inter += a[i] & b[i];
-            uni += a[i] | b[i];
+    if (p->n_epoch_updates == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 16;
+        dpf_mask_update *u = realloc(p->updates, cap * sizeof *u);
+        if (!u) {
+            p->out_of_memory = 1;
+            return &p->lost;
         }
+        p->updates = u, p->cap = cap;
     }
-    return uni ? (double)inter / (double)uni : 1.0;
+    dpf_mask_update *u = &p->updates[p->n_epoch_updates++];
+    *u = (dpf_mask_update){.step = step, .sparsity = NAN, .iou = NAN, .flips = -1,
+                           .threshold = NAN, .prune_rate = NAN, .reallocated = -1};
+    return u;
 }
 
-/* delta = ||w - m ⊙ w||^2 / ||w||^2 over the prunable weights. */
-static double prunable_delta(const dpf_pruner *p)
+/* delta over the prunable weights: of w~ = wt, or of m ⊙ w when wt is NULL. */
+static double prunable_delta(const dpf_pruner *p, const dpf_real *wt)
 {
     const dpf_real *w = dpf_net_weights(p->net);
     double num = 0, den = 0;
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (!pi->prunable)
-            continue;
-        for (size_t i = pi->offset; i < pi->offset + pi->count; i++) {
-            double v = (double)w[i] * (double)w[i];
-            den += v;
-            num += p->mask[i] ? 0 : v;
-        }
+    for (int l = 0; l < p->n_layers; l++) {
+        size_t off = p->layers[l]->offset;
+        dpf_delta_sums(w + off, wt ? wt + off : NULL, p->mask + off, p->layers[l]->count, &num,
+                       &den);
     }
     return den > 0 ? num / den : 0;
 }
 
-void dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c)
+void dpf_pruner_record_delta(dpf_pruner *p, const dpf_prune_ctx *c)
 {
-    size_t flips = 0;
+    dpf_pruner_new_record(p, c->step)->delta = prunable_delta(p, dpf_net_forward_weights(p->net));
+}
+
+dpf_mask_update *dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c)
+{
+    size_t flips = 0, inter = 0, uni = 0;
     for (size_t i = 0; i < p->n; i++)
         if (p->mask[i] != p->prev_mask[i]) {
             p->last_flip[i] = (int16_t)c->global_epoch;
             flips++;
         }
+    for (int l = 0; l < p->n_layers; l++) {
+        size_t off = p->layers[l]->offset;
+        dpf_iou_sums(p->prev_mask + off, p->mask + off, p->layers[l]->count, &inter, &uni);
+    }
     p->n_updates++;
-    json_array_append_new(p->updates,
-                          json_pack("{s:I, s:f, s:f, s:f, s:I}", "step", (json_int_t)c->step,
-                                    "sparsity", p->target, "delta", prunable_delta(p), "iou",
-                                    prunable_iou(p), "flips", (json_int_t)flips));
+    dpf_mask_update *u = dpf_pruner_new_record(p, c->step);
+    u->sparsity = p->target;
+    u->delta = prunable_delta(p, NULL);
+    u->iou = uni ? (double)inter / (double)uni : 1.0;
+    u->flips = (int64_t)flips;
     memcpy(p->prev_mask, p->mask, p->n);
+    return u;
 }

@@ -1,9 +1,9 @@
 /* pruner_hooks.c — the pruner's side of the training loop: dispatch to the method's hooks, the
- * generic fine-tuning phase (final mask fixed and enforced), w~ = m ⊙ w, gradient and momentum
- * masking, and the per-epoch / end-of-run statistics. */
+ * generic fine-tuning phase (final mask fixed and enforced), w~ = m ⊙ w, gradient and weight
+ * masking, and the statistics the trainer reports. */
 #include <string.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 void dpf_pruner_form_forward(dpf_pruner *p)
 {
@@ -18,45 +18,38 @@ void dpf_pruner_form_forward(dpf_pruner *p)
         wf[i] = m[i] ? w[i] : 0;
 }
 
-void dpf_pruner_mask_grads(dpf_pruner *p)
+/* x = m ⊙ x over the flat parameters. */
+static void zero_pruned(const dpf_pruner *p, dpf_real *x)
 {
-    dpf_real *g = dpf_net_grads(p->net);
     const uint8_t *m = p->mask;
     const long n = (long)p->n;
 #pragma omp parallel for schedule(static)
     for (long i = 0; i < n; i++)
         if (!m[i])
-            g[i] = 0;
+            x[i] = 0;
+}
+
+void dpf_pruner_mask_grads(dpf_pruner *p)
+{
+    zero_pruned(p, dpf_net_grads(p->net));
 }
 
 void dpf_pruner_enforce(dpf_pruner *p, dpf_optimizer *opt)
 {
-    dpf_real *w = dpf_net_weights(p->net);
-    dpf_real *mom = opt ? opt->m : NULL, *v = opt ? opt->v : NULL;
-    const uint8_t *m = p->mask;
-    const long n = (long)p->n;
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++)
-        if (!m[i]) {
-            w[i] = 0;
-            if (mom)
-                mom[i] = 0;
-            if (v)
-                v[i] = 0;
-        }
+    zero_pruned(p, dpf_net_weights(p->net));
+    if (opt)
+        dpf_optim_mask_state(opt, p->mask);
 }
 
 dpf_status dpf_pruner_begin_phase(dpf_pruner *p, dpf_prune_ctx *c, const dpf_phase *phase)
 {
     p->phase_kind = phase->kind;
-    if (phase->kind == DPF_PHASE_FINETUNE) {
-        /* the final mask becomes hard: w~ = w = m ⊙ w from here on */
-        p->hard = 1;
-        p->masked_forward = 0;
+    if (phase->kind == DPF_PHASE_FINETUNE) { /* the final mask becomes hard: w~ = w = m ⊙ w */
         dpf_pruner_enforce(p, NULL);
         return dpf_net_use_forward_weights(p->net, 0);
     }
-    return p->ops->begin_phase ? p->ops->begin_phase(p, c) : DPF_OK;
+    dpf_status st = dpf_net_use_forward_weights(p->net, p->ops->masked_forward);
+    return st == DPF_OK && p->ops->begin_phase ? p->ops->begin_phase(p, c) : st;
 }
 
 void dpf_pruner_before_step(dpf_pruner *p, dpf_prune_ctx *c)
@@ -81,52 +74,63 @@ void dpf_pruner_after_step(dpf_pruner *p, dpf_prune_ctx *c)
         p->ops->after_step(p, c);
 }
 
+int dpf_pruner_masked_forward(const dpf_pruner *p)
+{
+    return p->ops->masked_forward && p->phase_kind == DPF_PHASE_TRAIN;
+}
+
+int dpf_pruner_hard(const dpf_pruner *p)
+{
+    return p->ops->hard || p->phase_kind == DPF_PHASE_FINETUNE;
+}
+
+int dpf_pruner_monotone(const dpf_pruner *p)
+{
+    return p->ops->monotone;
+}
+
 void dpf_pruner_refresh(dpf_pruner *p)
 {
-    if (p->masked_forward && p->cfg->compressor[0])
+    if (dpf_pruner_masked_forward(p) && p->cfg->compressor[0])
         dpf_pruner_compress_forward(p);
-    else if (p->masked_forward)
+    else if (dpf_pruner_masked_forward(p))
         dpf_pruner_form_forward(p);
 }
 
 /* Sparsity of each prunable tensor and over all of them: the mask's zeros (what the method
  * decided; a regrown weight that is still exactly 0 counts as kept), or with a compressor the
  * zeros of the forward weights. */
-static json_t *layer_sparsity(dpf_pruner *p, double *overall)
+void dpf_pruner_stats(dpf_pruner *p, dpf_mask_stats *out)
 {
     const dpf_real *wf = dpf_net_forward_weights(p->net);
     const int by_value = p->cfg->compressor[0] != 0;
-    json_t *layers = json_object();
     size_t zeros = 0;
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (!pi->prunable)
-            continue;
+    for (int l = 0; l < p->n_layers; l++) {
+        const dpf_param_info *pi = p->layers[l];
         size_t z = 0;
         for (size_t i = pi->offset; i < pi->offset + pi->count; i++)
             z += by_value ? wf[i] == 0 : !p->mask[i];
         zeros += z;
-        json_object_set_new(layers, pi->name, json_real((double)z / (double)pi->count));
+        p->layer_sparsity[l] = (double)z / (double)pi->count;
     }
-    *overall = p->n_prunable ? (double)zeros / (double)p->n_prunable : 0;
-    return layers;
+    *out = (dpf_mask_stats){.kind = p->phase_kind, .target = p->target, .n_layers = p->n_layers,
+                            .layers = p->layers, .layer_sparsity = p->layer_sparsity,
+                            .sparsity = p->n_prunable ? (double)zeros / (double)p->n_prunable : 0};
 }
 
-dpf_status dpf_pruner_end_epoch(dpf_pruner *p, dpf_prune_ctx *c, json_t *m)
+dpf_status dpf_pruner_end_epoch(dpf_pruner *p, dpf_prune_ctx *c, dpf_mask_stats *out)
 {
     dpf_status st = DPF_OK;
     if (p->phase_kind == DPF_PHASE_TRAIN && p->ops->end_epoch)
         st = p->ops->end_epoch(p, c);
     dpf_pruner_refresh(p);
-    double overall;
-    json_t *layers = layer_sparsity(p, &overall);
-    json_object_set_new(m, "phase_kind", json_string(p->phase_kind == DPF_PHASE_TRAIN ? "train"
-                                                                                     : "finetune"));
-    json_object_set_new(m, "sparsity", json_real(overall));
-    json_object_set_new(m, "target_sparsity", json_real(p->target));
-    json_object_set_new(m, "layer_sparsity", layers);
-    json_object_set_new(m, "mask_updates", p->updates);
-    p->updates = json_array();
+    dpf_pruner_stats(p, out);
+    out->updates = p->updates;
+    out->n_updates = p->n_epoch_updates;
+    p->n_epoch_updates = 0; /* the records stay readable until the next one */
+    if (st == DPF_OK && p->out_of_memory)
+        st = dpf_error(DPF_ERR_NOMEM, "out of memory for the records of mask updates");
+    p->out_of_memory = 0;
     return st;
 }
 
@@ -137,26 +141,39 @@ dpf_status dpf_pruner_end_phase(dpf_pruner *p, dpf_prune_ctx *c)
     return DPF_OK;
 }
 
-json_t *dpf_pruner_report(dpf_pruner *p, int epochs_total)
+double dpf_pruner_changed_after(const dpf_pruner *p, int epoch)
 {
-    /* share of the final mask's prunable elements that still flipped after epoch e (Fig. 4) */
-    json_t *still = json_array();
-    for (int e = 0; e < epochs_total; e++) {
-        size_t later = 0;
-        for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-            const dpf_param_info *pi = dpf_net_param(p->net, t);
-            if (!pi->prunable)
-                continue;
-            for (size_t i = pi->offset; i < pi->offset + pi->count; i++)
-                later += p->last_flip[i] > e;
-        }
-        json_array_append_new(still, json_real(p->n_prunable ? (double)later / p->n_prunable : 0));
-    }
-    double overall;
-    json_t *layers = layer_sparsity(p, &overall);
-    return json_pack("{s:o, s:o, s:I, s:I}", "mask_changing_after_epoch", still,
-                     "layer_sparsity", layers, "mask_updates", (json_int_t)p->n_updates,
-                     "params_prunable", (json_int_t)p->n_prunable);
+    size_t later = 0;
+    for (int l = 0; l < p->n_layers; l++)
+        for (size_t i = p->layers[l]->offset; i < p->layers[l]->offset + p->layers[l]->count; i++)
+            later += p->last_flip[i] > epoch;
+    return p->n_prunable ? (double)later / (double)p->n_prunable : 0;
+}
+
+const uint8_t *dpf_pruner_mask(const dpf_pruner *p)
+{
+    return p->mask;
+}
+
+double dpf_pruner_target(const dpf_pruner *p)
+{
+    return p->target;
+}
+
+size_t dpf_pruner_prunable(const dpf_pruner *p)
+{
+    return p->n_prunable;
+}
+
+int64_t dpf_pruner_update_count(const dpf_pruner *p)
+{
+    return p->n_updates;
+}
+
+const dpf_mask_update *dpf_pruner_updates(const dpf_pruner *p, size_t *n)
+{
+    *n = p->n_epoch_updates;
+    return p->updates;
 }
 
 void dpf_hook_mask_grads(dpf_pruner *p, dpf_prune_ctx *c)

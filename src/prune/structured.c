@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 typedef struct filter_score {
     float norm;
-    int tensor;      /* param index */
+    int tensor;      /* index into p->layers */
     int filter;
 } filter_score;
 
@@ -42,31 +42,28 @@ static void set_filter(dpf_pruner *p, const dpf_param_info *pi, int f, uint8_t k
     memset(p->mask + pi->offset + (size_t)f * len, keep, len);
 }
 
-void *dpf_pruner_filter_scratch(const dpf_net *net)
+void *dpf_pruner_filter_scratch(const dpf_pruner *p)
 {
     size_t total = 0;
-    for (int t = 0; t < dpf_net_param_count(net); t++)
-        if (dpf_net_param(net, t)->prunable)
-            total += (size_t)dpf_net_param(net, t)->filters;
+    for (int l = 0; l < p->n_layers; l++)
+        total += (size_t)p->layers[l]->filters;
     return malloc((total ? total : 1) * sizeof(filter_score));
 }
 
-void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g)
+void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g,
+                               int per_layer)
 {
-    dpf_net *net = p->net;
     filter_score *fs = p->filter_scratch;
     int m = 0;
-    for (int t = 0; t < dpf_net_param_count(net); t++) {
-        const dpf_param_info *pi = dpf_net_param(net, t);
-        if (!pi->prunable)
-            continue;
+    for (int t = 0; t < p->n_layers; t++) {
+        const dpf_param_info *pi = p->layers[t];
         size_t len = pi->count / (size_t)pi->filters;
         for (int f = 0; f < pi->filters; f++) {
             fs[m++] = (filter_score){filter_norm(src, g, pi->offset + (size_t)f * len, len), t, f};
             set_filter(p, pi, f, 1);
         }
     }
-    if (p->cfg->layer_scope) {
+    if (per_layer) {
         for (int start = 0; start < m;) {
             int t = fs[start].tensor, end = start;
             while (end < m && fs[end].tensor == t)
@@ -74,14 +71,14 @@ void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, con
             qsort(fs + start, (size_t)(end - start), sizeof *fs, by_norm);
             size_t k = dpf_prune_count(s, (size_t)(end - start));
             for (size_t j = 0; j < k; j++)
-                set_filter(p, dpf_net_param(net, t), fs[start + (int)j].filter, 0);
+                set_filter(p, p->layers[t], fs[start + (int)j].filter, 0);
             start = end;
         }
     } else {
         qsort(fs, (size_t)m, sizeof *fs, by_norm);
         size_t budget = dpf_prune_count(s, p->n_prunable), pruned = 0;
         for (int j = 0; j < m; j++) {
-            const dpf_param_info *pi = dpf_net_param(net, fs[j].tensor);
+            const dpf_param_info *pi = p->layers[fs[j].tensor];
             size_t len = pi->count / (size_t)pi->filters;
             if (pruned + len > budget)
                 break;

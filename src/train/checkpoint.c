@@ -1,8 +1,9 @@
 /* checkpoint.c — saving and restoring a run's whole state (see checkpoint.h). Layout of
- * checkpoint.safetensors: tensors "config" (the raw dpf_train_config), "net/w", "net/wf" (when
- * the forward weights are a separate buffer), "net/buffers", "opt/m", "opt/v" (Adam),
- * "pruner/..." and "method/..."; metadata "format", "state" (JSON: position, counters, the
- * pruner's scalars) and "crc32", over the data area and then the state text. */
+ * checkpoint.safetensors: tensors "net/w", "net/wf" (when the forward weights are a separate
+ * buffer), "net/buffers", "opt/m", "opt/v" (Adam), "pruner/..." and "method/..."; metadata
+ * "format", "state" (JSON: position, counters, the pruner's scalars), "config" (JSON: the
+ * resolved options, from the option table, so that a checkpoint outlives an added option) and
+ * "crc32", over the data area, then the state text, then the config text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,10 @@
 
 #include "core/util.h"
 #include "train/checkpoint.h"
+#include "train/config.h"
+#include "train/prune_json.h"
 
-#define FORMAT "dpf-checkpoint-1"
+#define FORMAT "dpf-checkpoint-2"
 
 static json_t *pos_json(const dpf_ckpt_pos *p)
 {
@@ -26,9 +29,11 @@ static json_t *pos_json(const dpf_ckpt_pos *p)
                      (json_int_t)p->metrics_lines, "wall_s", p->wall_s);
 }
 
-void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, char out[16])
+void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, const char *config,
+                             char out[16])
 {
     uLong c = crc32(data_crc, (const Bytef *)state, (uInt)strlen(state));
+    c = crc32(c, (const Bytef *)config, (uInt)strlen(config));
     snprintf(out, 16, "%08lx", c);
 }
 
@@ -46,15 +51,17 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
     json_t *state = json_pack("{s:o, s:I, s:I}", "position", pos_json(pos), "opt_steps",
                               (json_int_t)opt->steps, "batches_tracked",
                               (json_int_t)dpf_net_batches_tracked(net));
-    if (!w || !state) {
+    json_t *config = dpf_train_config_json(cfg, 0);
+    char *config_text = config ? json_dumps(config, JSON_COMPACT) : NULL;
+    json_decref(config);
+    if (!w || !state || !config_text) {
         dpf_st_writer_free(w);
         json_decref(state);
+        free(config_text);
         return dpf_error(DPF_ERR_NOMEM, "checkpoint: out of memory");
     }
     size_t n = dpf_net_size(net);
-    dpf_status st = add(w, "config", DPF_ST_U8, sizeof *cfg, cfg);
-    if (st == DPF_OK)
-        st = add(w, "net/w", DPF_ST_F32, n, dpf_net_weights(net));
+    dpf_status st = add(w, "net/w", DPF_ST_F32, n, dpf_net_weights(net));
     if (st == DPF_OK && dpf_net_forward_weights(net) != dpf_net_weights(net))
         st = add(w, "net/wf", DPF_ST_F32, n, dpf_net_forward_weights(net));
     if (st == DPF_OK && dpf_net_buffers_size(net))
@@ -64,7 +71,9 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
     if (st == DPF_OK && opt->v)
         st = add(w, "opt/v", DPF_ST_F32, opt->n, opt->v);
     if (st == DPF_OK)
-        st = dpf_pruner_save(p, w, state);
+        st = dpf_pruner_save_tensors(p, w);
+    if (st == DPF_OK)
+        json_object_set_new(state, "pruner", dpf_json_pruner_state(p));
     char *text = st == DPF_OK ? json_dumps(state, JSON_COMPACT) /* key order kept: metrics repeat it */ : NULL;
     if (st == DPF_OK && !text)
         st = dpf_error(DPF_ERR_NOMEM, "checkpoint: out of memory");
@@ -72,9 +81,11 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
         st = dpf_st_writer_meta(w, "format", FORMAT);
     if (st == DPF_OK)
         st = dpf_st_writer_meta(w, "state", text);
+    if (st == DPF_OK)
+        st = dpf_st_writer_meta(w, "config", config_text);
     if (st == DPF_OK) {
         char crc[16];
-        dpf_checkpoint_crc_text(dpf_st_writer_crc32(w, 0), text, crc);
+        dpf_checkpoint_crc_text(dpf_st_writer_crc32(w, 0), text, config_text, crc);
         st = dpf_st_writer_meta(w, "crc32", crc);
     }
     if (st == DPF_OK) {
@@ -83,6 +94,7 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
         st = dpf_st_writer_write(w, path);
     }
     free(text);
+    free(config_text);
     json_decref(state);
     dpf_st_writer_free(w);
     return st;
@@ -101,12 +113,12 @@ static dpf_status read_verified(const char *dir, dpf_st_file *f, json_t **state)
     if (st != DPF_OK)
         return st;
     const char *format = dpf_st_meta(f, "format"), *text = dpf_st_meta(f, "state");
-    const char *crc = dpf_st_meta(f, "crc32");
-    if (!format || strcmp(format, FORMAT) != 0 || !text || !crc)
-        return dpf_error(DPF_ERR_FORMAT, "%s: not a dpf checkpoint (format %s expected)", path,
-                         FORMAT);
+    const char *crc = dpf_st_meta(f, "crc32"), *config = dpf_st_meta(f, "config");
+    if (!format || strcmp(format, FORMAT) != 0 || !text || !crc || !config)
+        return dpf_error(DPF_ERR_FORMAT, "%s: not a dpf checkpoint of this version (format %s "
+                         "expected, found %s)", path, FORMAT, format ? format : "none");
     char want[16];
-    dpf_checkpoint_crc_text(dpf_st_data_crc32(f, 0), text, want);
+    dpf_checkpoint_crc_text(dpf_st_data_crc32(f, 0), text, config, want);
     if (strcmp(want, crc) != 0)
         return dpf_error(DPF_ERR_FORMAT, "%s: checksum mismatch (stored %s, computed %s): the "
                          "checkpoint is corrupt", path, crc, want);
@@ -167,12 +179,13 @@ dpf_status dpf_checkpoint_peek(const char *dir, dpf_train_config *cfg, dpf_ckpt_
     dpf_st_file f = {0};
     json_t *state;
     dpf_status st = read_verified(dir, &f, &state);
-    const dpf_st_tensor *t = st == DPF_OK ? dpf_st_find(&f, "config") : NULL;
-    if (st == DPF_OK && cfg && (!t || t->nbytes != sizeof *cfg))
-        st = dpf_error(DPF_ERR_FORMAT, "%s: checkpoint of another dpf version (configuration "
-                       "of %zu bytes, expected %zu)", f.path, t ? t->nbytes : 0, sizeof *cfg);
-    if (st == DPF_OK && cfg)
-        memcpy(cfg, f.data + t->offset, sizeof *cfg);
+    if (st == DPF_OK && cfg) {
+        json_error_t je;
+        json_t *config = json_loads(dpf_st_meta(&f, "config"), 0, &je);
+        st = config ? dpf_train_config_from_json(cfg, config, f.path)
+                    : dpf_error(DPF_ERR_FORMAT, "%s: config metadata: %s", f.path, je.text);
+        json_decref(config);
+    }
     if (st == DPF_OK && pos)
         st = parse_pos(&f, state, pos);
     json_decref(state);
@@ -211,7 +224,7 @@ dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt
     if (st == DPF_OK && opt->v)
         st = dpf_st_get_f32(&f, "opt/v", opt->v, opt->n);
     if (st == DPF_OK)
-        st = dpf_pruner_load(p, &f, state);
+        st = dpf_json_pruner_load(p, &f, state);
     if (st == DPF_OK) {
         opt->steps = opt_steps;
         dpf_net_set_batches_tracked(net, tracked);

@@ -35,8 +35,10 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
  * begin_phase already run). Errors name the file and what is wrong. */
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
                                dpf_ckpt_pos *pos);
-/* The "crc32" metadata text: CRC-32 of the data area (data_crc) continued over the state text. */
-void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, char out[16]);
+/* The "crc32" metadata text: CRC-32 of the data area (data_crc) continued over the state text
+ * and then the config text. */
+void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, const char *config,
+                             char out[16]);
 /* The configuration and / or the position (either may be NULL) of RUN_DIR's checkpoint, in one
  * verified read. */
 dpf_status dpf_checkpoint_peek(const char *dir, dpf_train_config *cfg, dpf_ckpt_pos *pos);

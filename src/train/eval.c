@@ -7,6 +7,20 @@
 #include "dpf/net.h"
 #include "dpf/train.h"
 
+/* The whole data set in order, normalised, no augmentation, in batches of the net's largest. */
+static dpf_status plain_loader(dpf_loader **out, const dpf_net *net, const dpf_dataset *ds,
+                               const float mean[3], const float std[3])
+{
+    dpf_augment norm = {0};
+    for (int i = 0; i < 3; i++)
+        norm.mean[i] = mean[i], norm.std[i] = std[i];
+    *out = NULL;
+    dpf_status st = dpf_loader_create(out, ds, dpf_net_max_batch(net), 0, &norm, 0);
+    if (st == DPF_OK && (st = dpf_loader_start_epoch(*out, 0, 0)) != DPF_OK)
+        dpf_loader_free(*out), *out = NULL;
+    return st;
+}
+
 dpf_status dpf_evaluate(dpf_net *net, const dpf_dataset *ds, const float mean[3],
                         const float std[3], double *accuracy, double *loss)
 {
@@ -16,14 +30,10 @@ dpf_status dpf_evaluate(dpf_net *net, const dpf_dataset *ds, const float mean[3]
         return dpf_error(DPF_ERR_ARG, "model %s expects %dx%dx%d inputs and %d classes; the data "
                          "set has %dx%dx%d and %d", dpf_net_model(net), c, h, w, classes, ds->c,
                          ds->h, ds->w, ds->classes);
-    dpf_augment norm = {0};
-    for (int i = 0; i < 3; i++)
-        norm.mean[i] = mean[i], norm.std[i] = std[i];
     dpf_loader *loader;
-    dpf_status st = dpf_loader_create(&loader, ds, dpf_net_max_batch(net), 0, &norm, 0);
+    dpf_status st = plain_loader(&loader, net, ds, mean, std);
     if (st != DPF_OK)
         return st;
-    st = dpf_loader_start_epoch(loader, 0, 0);
     double loss_sum = 0;
     long hits = 0, seen = 0;
     const float *x;
@@ -54,13 +64,8 @@ dpf_status dpf_recalibrate_bn(dpf_net *net, const dpf_dataset *ds, const float m
     double *sum = calloc(n, sizeof *sum);
     if (!sum)
         return dpf_error(DPF_ERR_NOMEM, "BN recalibration: out of memory");
-    dpf_augment norm = {0};
-    for (int i = 0; i < 3; i++)
-        norm.mean[i] = mean[i], norm.std[i] = std[i];
     dpf_loader *loader = NULL;
-    dpf_status st = dpf_loader_create(&loader, ds, dpf_net_max_batch(net), 0, &norm, 0);
-    if (st == DPF_OK)
-        st = dpf_loader_start_epoch(loader, 0, 0);
+    dpf_status st = plain_loader(&loader, net, ds, mean, std);
     int64_t tracked = dpf_net_batches_tracked(net);
     int batches = 0;
     const float *x;

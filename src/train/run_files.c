@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "train/config.h"
 
 /* Every file a run writes (each also through NAME.tmp): any of them in --out, left by a run or
  * not, would be overwritten or deleted, so --out refuses it without --force. */
@@ -84,31 +85,20 @@ json_t *dpf_run_config_json(const dpf_train_config *c, const dpf_net *net)
 {
     int channels = 1;
     dpf_net_input_shape(net, &channels, NULL, NULL, NULL);
-    json_t *milestones = json_array();
-    for (int i = 0; i < c->n_milestones; i++)
-        json_array_append_new(milestones, json_real(c->milestones[i]));
     json_t *prunable = json_array();
     for (int p = 0; p < dpf_net_param_count(net); p++)
         if (dpf_net_param(net, p)->prunable)
             json_array_append_new(prunable, json_string(dpf_net_param(net, p)->name));
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:f, s:i, s:i, s:s, s:f, s:f, s:b, s:f, s:o, s:f, s:f, s:I, s:i, "
-        "s:i, s:i, s:b, s:{s:o, s:o}, s:s, s:o, s:s, s:b, s:s, s:i, s:f, s:f, s:i, s:f, s:i, s:f, s:i, s:i, s:s, s:s, s:I, s:i, s:s}",
-        "data", c->data, "data_dir", c->data_dir, "model", c->model, "method", c->method,
-        "sparsity", c->sparsity, "epochs", c->epochs, "batch", c->batch, "optimizer",
-        c->optimizer, "lr", c->lr, "momentum", c->momentum, "nesterov", c->nesterov, "wd",
-        c->weight_decay, "milestones", milestones, "gamma", c->gamma, "warmup", c->warmup_epochs,
-        "seed", (json_int_t)c->seed, "threads", c->threads, "limit_train", c->limit_train,
-        "crop_pad", c->crop_pad, "flip", c->flip, "normalize", "mean",
-        float_array(c->mean, channels), "std", float_array(c->std, channels), "precision",
-        DPF_REAL_NAME, "prunable", prunable, "version", "dpf " DPF_LIB_VERSION, "structured",
-        c->structured, "scope", c->layer_scope ? "layer" : "global", "period", c->period,
-        "ramp_start", c->ramp_start, "ramp_end", c->ramp_end, "finetune", c->finetune_epochs,
-        "finetune_lr", c->finetune_lr, "lt_rounds", c->lt_rounds, "prune_rate", c->prune_rate,
-        "update_every", c->update_every, "density_erk", c->density_erk, "compressor",
-        c->compressor, "mask_from", c->mask_from, "init_seed",
-        (json_int_t)(c->has_init_seed ? c->init_seed : c->seed), "eval_every", c->eval_every,
-        "conv_algo", c->conv_algo);
+    json_t *o = dpf_train_config_json(c, 1);
+    json_object_set_new(o, "init_seed", json_integer((json_int_t)(c->has_init_seed ? c->init_seed
+                                                                                 : c->seed)));
+    json_object_set_new(o, "normalize", json_pack("{s:o, s:o}", "mean",
+                                                  float_array(c->mean, channels), "std",
+                                                  float_array(c->std, channels)));
+    json_object_set_new(o, "precision", json_string(DPF_REAL_NAME));
+    json_object_set_new(o, "prunable", prunable);
+    json_object_set_new(o, "version", json_string("dpf " DPF_LIB_VERSION));
+    return o;
 }
 
 dpf_status dpf_run_write_json(const char *dir, const char *name, json_t *obj)

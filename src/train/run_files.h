@@ -1,5 +1,5 @@
-/* run_files.h — the files of a run directory: config.json (every resolved option),
- * metrics.jsonl (one object per epoch), summary.json (final figures). */
+/* run_files.h — the run directory: its preparation and lock, and its files config.json (every
+ * resolved option), metrics.jsonl (one object per epoch), summary.json (final figures). */
 #ifndef DPF_RUN_FILES_H
 #define DPF_RUN_FILES_H
 

@@ -4,54 +4,24 @@
  * updates the dense w -> method adjusts weights. Per epoch: evaluation of the sparse model,
  * a metrics line, progress, a checkpoint. At the end: summary.json and the model files.
  * Checkpoints (checkpoint.h) are also written every --checkpoint-every steps and when a stop is
- * requested (SIGINT / SIGTERM through dpf_train_request_stop); --resume continues from one with
- * the same weights, masks, optimiser state and data order as if never interrupted. */
+ * requested (SIGINT / SIGTERM / SIGHUP through dpf_trainer_request_stop, also after the last
+ * step); --resume continues from one with the same weights, masks, optimiser state and data
+ * order as if never interrupted. The run is a
+ * trainer (dpf/trainer.h, step.c) that built its own net from the data. */
 #include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "core/progress.h"
 #include "core/util.h"
-#include "dpf/data.h"
 #include "dpf/model_io.h"
-#include "dpf/net.h"
-#include "dpf/train.h"
-#include "prune/pruner.h"
-#include "train/checkpoint.h"
+#include "train/prune_json.h"
 #include "train/run_files.h"
 #include "train/step.h"
 
-static volatile sig_atomic_t stop_requested;
-
-void dpf_train_request_stop(void)
-{
-    stop_requested = 1;
-}
-
-typedef struct run {
-    dpf_train_config cfg;       /* resolved: normalisation filled in */
-    dpf_dataset train, test;
-    dpf_net *net;
-    dpf_optimizer opt;
-    dpf_loader *loader;
-    dpf_pruner *pruner;
-    dpf_phase phases[DPF_MAX_PHASES];
-    int n_phases, total_epochs;
-    dpf_progress progress;
-    int steps_per_epoch;
-    dpf_ckpt_pos pos;           /* where the run stands (what a checkpoint records) */
-    int resuming;               /* pos came from a checkpoint and is not reached yet */
-    int lock_fd;                /* the run directory's lock, -1 without --out */
-    double t_start;             /* when this process started the run */
-    double wall_before;         /* wall time of the run's earlier processes (--resume) */
-    int finished;               /* --resume of a run that had finished: its files stay */
-    double finished_wall;       /* that run's wall_s */
-    dpf_real *dense_bn;         /* DPF: BN statistics recalibrated for the dense w (or NULL) */
-} run;
+typedef dpf_trainer run;
 
 typedef struct epoch_stats {
     double loss, acc, lr, images_per_s, wall_s;
@@ -80,19 +50,6 @@ static dpf_status load_data(run *r)
     return DPF_OK;
 }
 
-static dpf_status make_optimizer(run *r)
-{
-    const dpf_train_config *c = &r->cfg;
-    dpf_optim_config oc = strcmp(c->optimizer, "adam") == 0 ? dpf_optim_adam_defaults()
-                                                            : dpf_optim_sgd_defaults();
-    if (oc.kind == DPF_OPT_SGD) {
-        oc.momentum = c->momentum;
-        oc.nesterov = c->nesterov;
-    }
-    oc.weight_decay = c->weight_decay;
-    return dpf_optim_init(&r->opt, &oc, dpf_net_size(r->net));
-}
-
 static dpf_status setup(run *r)
 {
     dpf_train_config *c = &r->cfg;
@@ -105,15 +62,11 @@ static dpf_status setup(run *r)
                                  r->train.classes, &no);
     if (st != DPF_OK)
         return st;
+    r->own_net = 1;
     dpf_net_init(r->net, c->has_init_seed ? c->init_seed : c->seed);
-    st = make_optimizer(r);
-    if (st == DPF_OK)
-        st = dpf_pruner_create(&r->pruner, c, r->net);
+    st = dpf_trainer_init(r);
     if (st != DPF_OK)
         return st;
-    r->n_phases = dpf_pruner_phases(r->pruner, r->phases);
-    for (int i = 0; i < r->n_phases; i++)
-        r->total_epochs += r->phases[i].epochs;
     dpf_augment aug = {.crop_pad = c->crop_pad, .flip = c->flip};
     memcpy(aug.mean, c->mean, sizeof aug.mean);
     memcpy(aug.std, c->std, sizeof aug.std);
@@ -138,8 +91,9 @@ static dpf_status setup(run *r)
 
 /* Saves a checkpoint of the current state; refuses a state with NaN / Inf weights (the last
  * good checkpoint stays). */
-static dpf_status checkpoint(run *r, const dpf_prune_ctx *ctx)
+static dpf_status checkpoint(run *r)
 {
+    const dpf_prune_ctx *ctx = &r->ctx;
     if (!r->cfg.out[0])
         return DPF_OK;
     const dpf_real *w = dpf_net_weights(r->net);
@@ -148,14 +102,16 @@ static dpf_status checkpoint(run *r, const dpf_prune_ctx *ctx)
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, step %lld: weight %zu is %g; training "
                              "diverged (try a lower --lr); the last checkpoint is kept",
                              ctx->global_epoch + 1, (long long)ctx->step, i, (double)w[i]);
-    r->pos.wall_s = r->wall_before + dpf_now() - r->t_start; /* over every process of the run */
-    return dpf_checkpoint_save(r->cfg.out, &r->cfg, r->net, &r->opt, r->pruner, &r->pos);
+    r->pos.wall_s = r->wall_before + dpf_now() - r->t_created; /* over every process of the run */
+    return dpf_trainer_save(r, r->cfg.out);
 }
 
-static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule *sched,
-                              epoch_stats *es)
+static dpf_status train_epoch(run *r, const dpf_lr_schedule *sched, epoch_stats *es)
 {
+    dpf_prune_ctx *ctx = &r->ctx;
     dpf_ckpt_pos *pos = &r->pos;
+    const float *x;
+    const int32_t *y;
     if (!r->resuming) /* a fresh epoch; a resumed one continues its sums */
         pos->batch = 0, pos->loss_sum = pos->t_steps = 0, pos->hits = pos->seen = 0;
     r->resuming = 0;
@@ -163,12 +119,11 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
     if (ctx->step > 0) /* the LR of the last step, also for a resumed epoch with none left */
         es->lr = dpf_lr_at(sched, ctx->step - 1);
     dpf_status st = dpf_loader_start_epoch(r->loader, ctx->global_epoch, pos->batch);
-    for (int b; st == DPF_OK && (b = dpf_loader_next(r->loader, &ctx->x, &ctx->y)) > 0;) {
+    for (int b; st == DPF_OK && (b = dpf_loader_next(r->loader, &x, &y)) > 0;) {
         double t0 = dpf_now();
-        ctx->batch = b;
         es->lr = dpf_lr_at(sched, ctx->step);
         int correct = 0;
-        double loss = dpf_train_step(r->pruner, ctx, es->lr, &correct, NULL);
+        double loss = dpf_trainer_step(r, x, y, b, es->lr, &correct);
         if (!isfinite(loss))
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d (step %lld): the loss is %g; "
                              "training diverged (try a lower --lr); the last checkpoint is kept",
@@ -184,12 +139,12 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
                           pos->loss_sum / (double)pos->seen, (double)pos->hits / (double)pos->seen,
                           (double)pos->seen / pos->t_steps);
         int every = r->cfg.checkpoint_every;
-        if (stop_requested || (every > 0 && ctx->step % every == 0)) {
-            st = checkpoint(r, ctx);
-            if (st == DPF_OK && stop_requested && !r->cfg.out[0])
+        if (r->stop || (every > 0 && ctx->step % every == 0)) {
+            st = checkpoint(r);
+            if (st == DPF_OK && r->stop && !r->cfg.out[0])
                 return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d "
                                  "(no --out: nothing saved)", ctx->global_epoch + 1, pos->batch);
-            if (st == DPF_OK && stop_requested)
+            if (st == DPF_OK && r->stop)
                 return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d; the "
                                  "checkpoint is saved: continue with dpf train --resume %s",
                                  ctx->global_epoch + 1, pos->batch, r->cfg.out);
@@ -206,22 +161,24 @@ static dpf_status train_epoch(run *r, dpf_prune_ctx *ctx, const dpf_lr_schedule 
 
 /* Ends an epoch: mask statistics, the test set (every --eval-every epochs and at the end of
  * each phase), the progress line and the metrics line. */
-static dpf_status end_epoch(run *r, dpf_prune_ctx *ctx, const epoch_stats *es, int last_of_phase)
+static dpf_status end_epoch(run *r, const epoch_stats *es, int last_of_phase)
 {
+    dpf_prune_ctx *ctx = &r->ctx;
+    dpf_mask_stats ms;
+    dpf_status st = dpf_pruner_end_epoch(r->pruner, ctx, &ms);
     json_t *m = json_object();
-    dpf_status st = dpf_pruner_end_epoch(r->pruner, ctx, m);
+    dpf_json_add_mask_stats(m, &ms);
     double test_acc = 0, test_loss = 0;
     int eval = last_of_phase || (ctx->global_epoch + 1) % r->cfg.eval_every == 0;
     if (st == DPF_OK && eval)
-        st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, &test_acc, &test_loss);
+        st = dpf_trainer_evaluate(r, &r->test, &test_acc, &test_loss);
     if (st == DPF_OK) {
         char line[256], test[48] = "";
-        double sparsity = json_real_value(json_object_get(m, "sparsity"));
         if (eval)
             snprintf(test, sizeof test, "  test acc %.2f%%", 100 * test_acc);
         snprintf(line, sizeof line, "epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s  "
                  "sparsity %.1f%%  %.0f img/s  %.1fs", ctx->global_epoch + 1, r->total_epochs,
-                 es->lr, es->loss, 100 * es->acc, test, 100 * sparsity, es->images_per_s,
+                 es->lr, es->loss, 100 * es->acc, test, 100 * ms.sparsity, es->images_per_s,
                  es->wall_s);
         dpf_progress_line(&r->progress, line);
     }
@@ -249,26 +206,14 @@ static dpf_status run_phase(run *r, int phase, epoch_stats *es)
     memcpy(sched.milestones, r->cfg.milestones, sizeof sched.milestones);
     if (phase == 0)
         sched.warmup_steps = (int64_t)llround(r->cfg.warmup_epochs * r->steps_per_epoch);
-    dpf_prune_ctx ctx = {.net = r->net, .opt = &r->opt, .phase = phase,
-                         .phase_steps = sched.total_steps, .steps_per_epoch = r->steps_per_epoch,
-                         .global_epoch = r->pos.global_epoch};
-    dpf_optim_reset(&r->opt);
-    dpf_status st = DPF_OK;
-    if (r->resuming && phase > 0) { /* the method's state is created in its first phase */
-        dpf_prune_ctx first = ctx;
-        first.phase = 0;
-        st = dpf_pruner_begin_phase(r->pruner, &first, &r->phases[0]);
-    }
-    if (st == DPF_OK)
-        st = dpf_pruner_begin_phase(r->pruner, &ctx, ph);
+    r->ctx.global_epoch = r->pos.global_epoch;
+    dpf_status st = dpf_trainer_begin_phase(r, phase, r->steps_per_epoch);
     if (st == DPF_OK && phase == 0 && !r->resuming)
-        st = checkpoint(r, &ctx); /* from now on --resume always has a state to continue from */
+        st = checkpoint(r); /* from now on --resume always has a state to continue from */
     int first_epoch = 0;
     if (st == DPF_OK && r->resuming) {
-        st = dpf_checkpoint_load(r->cfg.out, r->net, &r->opt, r->pruner, &r->pos);
+        st = dpf_trainer_load(r, r->cfg.out);
         first_epoch = r->pos.epoch;
-        ctx.step = r->pos.step;
-        ctx.global_epoch = r->pos.global_epoch;
         es->loss = r->pos.last_loss, es->acc = r->pos.last_acc, es->lr = r->pos.last_lr;
         if (st == DPF_OK && (r->pos.phase != phase || first_epoch > ph->epochs ||
                              r->pos.batch > r->steps_per_epoch))
@@ -278,23 +223,21 @@ static dpf_status run_phase(run *r, int phase, epoch_stats *es)
         r->resuming = st == DPF_OK && r->pos.batch > 0; /* mid-epoch: train_epoch continues */
     }
     for (int e = first_epoch; st == DPF_OK && e < ph->epochs; e++) {
-        ctx.epoch = e;
-        ctx.global_epoch = r->pos.global_epoch;
+        r->ctx.epoch = e;
+        r->ctx.global_epoch = r->pos.global_epoch;
         r->pos.phase = phase, r->pos.epoch = e;
-        st = train_epoch(r, &ctx, &sched, es);
+        st = train_epoch(r, &sched, es);
         if (st == DPF_OK)
-            st = end_epoch(r, &ctx, es, e + 1 == ph->epochs);
+            st = end_epoch(r, es, e + 1 == ph->epochs);
         if (st == DPF_OK) {
             r->pos.epoch = e + 1, r->pos.global_epoch++, r->pos.batch = 0;
             r->pos.loss_sum = r->pos.t_steps = 0, r->pos.hits = r->pos.seen = 0;
             r->pos.last_loss = es->loss, r->pos.last_acc = es->acc, r->pos.last_lr = es->lr;
             r->pos.metrics_lines = r->pos.global_epoch;
-            st = checkpoint(r, &ctx);
+            st = checkpoint(r);
         }
     }
-    if (st == DPF_OK)
-        st = dpf_pruner_end_phase(r->pruner, &ctx);
-    return st;
+    return st == DPF_OK ? dpf_trainer_end_phase(r) : st;
 }
 
 /* --resume: the position to continue from, and metrics.jsonl cut back to the lines that belong
@@ -384,11 +327,9 @@ static void swap_bn(dpf_net *net, dpf_real *other)
  * recalibrated for it on training batches, kept in r->dense_bn. */
 static dpf_status final_accuracies(run *r, dpf_train_result *res)
 {
-    dpf_pruner_refresh(r->pruner);
-    dpf_status st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std,
-                                 &res->test_acc_sparse, NULL);
+    dpf_status st = dpf_trainer_evaluate(r, &r->test, &res->test_acc_sparse, NULL);
     res->test_acc_dense = res->test_acc_sparse;
-    if (st != DPF_OK || !r->pruner->masked_forward)
+    if (st != DPF_OK || !dpf_pruner_masked_forward(r->pruner))
         return st;
     size_t nbn = dpf_net_buffers_size(r->net);
     if (nbn) {
@@ -422,7 +363,7 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
     char path[2048];
     snprintf(path, sizeof path, "%s/model.safetensors", r->cfg.out);
     dpf_status st = dpf_model_save(r->net, &meta, 1, path);
-    if (st != DPF_OK || !r->pruner->masked_forward)
+    if (st != DPF_OK || !dpf_pruner_masked_forward(r->pruner))
         return st;
     meta.sparsity = 0;  /* the dense w of DPF: what the feedback kept training */
     snprintf(path, sizeof path, "%s/dense.safetensors", r->cfg.out);
@@ -439,7 +380,7 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
  * run does instead of finishing. */
 static dpf_status stop_if_requested(const run *r)
 {
-    if (!stop_requested)
+    if (!r->stop)
         return DPF_OK;
     if (!r->cfg.out[0])
         return dpf_error(DPF_ERR_INTERRUPTED, "interrupted after the last step (no --out: nothing "
@@ -464,49 +405,64 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     st = save_models(r, res); /* summary.json last: it marks the run finished */
     json_t *s = st == DPF_OK ? dpf_run_summary_json(&r->cfg, res) : NULL;
     if (s) {
-        json_object_set_new(s, "pruning", dpf_pruner_report(r->pruner, r->total_epochs));
+        json_object_set_new(s, "pruning", dpf_json_pruning_report(r->pruner, r->total_epochs));
         st = dpf_run_write_json(r->cfg.out, "summary.json", s);
         json_decref(s);
     }
     return st;
 }
 
-dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
+dpf_status dpf_trainer_create(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net)
 {
-    memset(res, 0, sizeof *res);
+    *out = NULL;
     dpf_status st = dpf_train_config_check(cfg);
+    run *r = st == DPF_OK ? calloc(1, sizeof *r) : NULL;
+    if (st == DPF_OK && !r)
+        st = dpf_error(DPF_ERR_NOMEM, "out of memory");
     if (st != DPF_OK)
         return st;
-    double t_start = dpf_now();
-    const int threads = dpf_threads_enter(cfg->threads); /* the caller's count comes back */
-    run r;
-    memset(&r, 0, sizeof r);
-    r.cfg = *cfg;
-    r.lock_fd = -1;
-    r.t_start = t_start;
-    stop_requested = 0;
-    st = setup(&r);
-    if (st == DPF_OK && r.cfg.resume)
-        st = prepare_resume(&r);
+    r->cfg = *cfg;
+    r->t_created = dpf_now();
+    r->lock_fd = -1;
+    r->net = net;
+    st = net ? dpf_trainer_init(r) : setup(r);
+    if (st == DPF_OK && !net && r->cfg.resume)
+        st = prepare_resume(r);
+    if (st != DPF_OK)
+        dpf_trainer_free(r), r = NULL;
+    *out = r;
+    return st;
+}
+
+dpf_status dpf_trainer_run(dpf_trainer *r, dpf_train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    if (!r->own_net)
+        return dpf_error(DPF_ERR_STATE, "dpf_trainer_run: the trainer was created on a net of "
+                         "the caller's (step it with dpf_trainer_step)");
+    const int threads = dpf_threads_enter(r->cfg.threads); /* the caller's count comes back */
     epoch_stats es = {0};
-    for (int ph = r.resuming ? r.pos.phase : 0; st == DPF_OK && ph < r.n_phases; ph++)
-        st = run_phase(&r, ph, &es);
+    dpf_status st = DPF_OK;
+    for (int ph = r->resuming ? r->pos.phase : 0; st == DPF_OK && ph < r->n_phases; ph++)
+        st = run_phase(r, ph, &es);
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
     if (st == DPF_OK)
-        st = stop_if_requested(&r);
+        st = stop_if_requested(r);
     if (st == DPF_OK)
-        st = finish(&r, res, t_start);
-    dpf_progress_end(&r.progress); /* what is printed next starts on its own line */
-    dpf_loader_free(r.loader);
-    free(r.dense_bn);
-    dpf_pruner_free(r.pruner);
-    dpf_optim_free(&r.opt);
-    dpf_net_free(r.net);
-    dpf_dataset_free(&r.train);
-    dpf_dataset_free(&r.test);
-    if (r.lock_fd >= 0)
-        close(r.lock_fd);
+        st = finish(r, res, r->t_created);
+    dpf_progress_end(&r->progress); /* what is printed next starts on its own line */
     dpf_threads_leave(threads);
+    return st;
+}
+
+dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    dpf_trainer *t;
+    dpf_status st = dpf_trainer_create(&t, cfg, NULL);
+    if (st == DPF_OK)
+        st = dpf_trainer_run(t, res);
+    dpf_trainer_free(t);
     return st;
 }

@@ -39,6 +39,18 @@ awk -v a="$acc_train" -v b="$acc_eval" 'BEGIN { exit !(a * 100 - b < 0.01 && b -
 "$dpf" eval "$tmp/m.safetensors" >"$tmp/eval2.out" 2>&1 && ok || bad "eval of the exported file failed"
 cmp -s <(grep -o 'test accuracy [0-9.]*' "$tmp/eval.out") <(grep -o 'test accuracy [0-9.]*' "$tmp/eval2.out") \
   && ok || bad "exported model evaluates differently"
+# the compact sparse file (its size: test_sparse_io) evaluates exactly as the dense one, is the
+# dense file again when exported back, and is refused when damaged
+"$dpf" export "$run" --format sparse -o "$tmp/m.dpfs" >/dev/null 2>&1 && ok || bad "sparse export failed"
+"$dpf" eval "$tmp/m.dpfs" >"$tmp/eval3.out" 2>&1 && ok || bad "eval of the sparse file failed: $(cat "$tmp/eval3.out")"
+cmp -s <(grep -o 'test accuracy.*loss [0-9.]*' "$tmp/eval.out") <(grep -o 'test accuracy.*loss [0-9.]*' "$tmp/eval3.out") \
+  && ok || bad "sparse file evaluates differently: $(cat "$tmp/eval3.out")"
+"$dpf" export "$tmp/m.dpfs" --format safetensors -o "$tmp/back.safetensors" >/dev/null 2>&1 \
+  && cmp -s "$tmp/m.safetensors" "$tmp/back.safetensors" && ok || bad "sparse -> dense is not the dense file"
+head -c 3000 "$tmp/m.dpfs" >"$tmp/cut.dpfs"
+expect_error 1 "^dpf: .*cut.dpfs: .*tensor \"" -- "$dpf" eval "$tmp/cut.dpfs"
+expect_error 2 "known: safetensors, sparse" -- "$dpf" export "$run" --format onnx -o "$tmp/x"
+expect_error 2 "--encoding: unknown encoding 'coo'" -- "$dpf" export "$run" --format sparse --encoding coo -o "$tmp/x"
 
 # --- nothing overwritten
 sum_before=$(cat "$run"/* | md5sum)

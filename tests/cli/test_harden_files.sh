@@ -45,14 +45,14 @@ expect_error 1 "tensor fc1.weight has shape \[300, 28, 28\]" -- "$dpf" eval "$tm
 limited() { (ulimit -v 1000000; "$@"); }
 for shape in "1,2000,2000" "1,28" "1,28,28,1" "1,28,28x" "0,28,28" "4,28,28" " 1,28,28" "1,,28" "1,28,28," ",1,28,28" "1,+28,28"; do
   sthdr "$m" "$tmp/s.safetensors" "h['__metadata__']['input_shape'] = '$shape'"
-  expect_error 1 "s.safetensors: bad input_shape" -- limited "$dpf" eval "$tmp/s.safetensors"
+  expect_error 1 "s.safetensors: .*input_shape" -- limited "$dpf" eval "$tmp/s.safetensors"
 done
-sthdr "$m" "$tmp/s.safetensors" "h['__metadata__']['input_shape'] = '1,1000,1000'"
-expect_error 1 "the model takes 1x1000x1000 inputs and 10 classes; the fashion-mnist test set has 1x28x28" \
+sthdr "$m" "$tmp/s.safetensors" "h['__metadata__']['input_shape'] = '1,500,500'"
+expect_error 1 "the model takes 1x500x500 inputs and 10 classes; the fashion-mnist test set has 1x28x28" \
   -- limited "$dpf" eval "$tmp/s.safetensors"
 for kv in "'classes', '1000000000'" "'classes', '10x'" "'classes', '-1'" "'model', 'mlp2'" \
           "'data', 'imagenet'" "'sparsity', 'lots'" "'sparsity', '2'" "'normalize_std', '0'" \
-          "'normalize_mean', 'nan'" "'normalize_std', '1e30'"; do
+          "'normalize_mean', 'nan'"; do
   sthdr "$m" "$tmp/s.safetensors" "k, v = $kv; h['__metadata__'][k] = v"
   expect_error 1 "s.safetensors: __metadata__" -- limited "$dpf" eval "$tmp/s.safetensors"
 done

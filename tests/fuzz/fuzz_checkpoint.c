@@ -1,7 +1,8 @@
 /* fuzz_checkpoint.c — libFuzzer target of the checkpoint reader. Each input is read twice: as
  * it is (format and CRC checks must reject what they should), and, when it parses as
- * safetensors, rewritten with the CRC it would need, so mutations reach the position, counter
- * and pruner parsers and the restore into a small DPF run's net, optimiser and pruner.
+ * safetensors, rewritten with the CRC it would need, so mutations reach the configuration,
+ * position, counter and pruner parsers and the restore into a small DPF run's net, optimiser and
+ * pruner.
  * DPF_FUZZ_MAKE_SEED=DIR writes a valid checkpoint of that run into DIR and exits (the seed). */
 #include "dpf/net.h"
 #include "dpf/safetensors.h"
@@ -46,8 +47,8 @@ static int fix_crc(const char *path)
     dpf_st_file f;
     if (dpf_st_read(&f, path) != DPF_OK)
         return -1;
-    const char *state = dpf_st_meta(&f, "state");
-    dpf_st_writer *w = state ? dpf_st_writer_new() : NULL;
+    const char *state = dpf_st_meta(&f, "state"), *config = dpf_st_meta(&f, "config");
+    dpf_st_writer *w = state && config ? dpf_st_writer_new() : NULL;
     int ok = w != NULL;
     for (int i = 0; ok && i < f.count; i++) {
         const dpf_st_tensor *t = &f.tensors[i];
@@ -56,10 +57,11 @@ static int fix_crc(const char *path)
     }
     if (ok) {
         char crc[16];
-        dpf_checkpoint_crc_text(dpf_st_writer_crc32(w, 0), state, crc);
+        dpf_checkpoint_crc_text(dpf_st_writer_crc32(w, 0), state, config, crc);
         const char *format = dpf_st_meta(&f, "format");
         ok = dpf_st_writer_meta(w, "format", format ? format : "") == DPF_OK &&
              dpf_st_writer_meta(w, "state", state) == DPF_OK &&
+             dpf_st_writer_meta(w, "config", config) == DPF_OK &&
              dpf_st_writer_meta(w, "crc32", crc) == DPF_OK && dpf_st_writer_write(w, path) == DPF_OK;
     }
     dpf_st_writer_free(w);

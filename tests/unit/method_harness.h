@@ -1,5 +1,6 @@
-/* method_harness.h — drives a pruning method's hooks on a tiny net exactly as src/train/trainer.c
- * does, on fixed random data, so tests can check each method's defining property step by step. */
+/* method_harness.h — drives a pruning method on a tiny net through the trainer object that
+ * src/train/trainer.c steps too (dpf/trainer.h), on fixed random data, so tests can check each
+ * method's defining property step by step. */
 #ifndef DPF_TEST_METHOD_HARNESS_H
 #define DPF_TEST_METHOD_HARNESS_H
 
@@ -8,18 +9,20 @@
 #include <string.h>
 
 #include "dpf/rng.h"
-#include "prune/pruner.h"
+#include "dpf/trainer.h"
+#include "train/step.h"
 
 #define H_BATCH 8
 
 typedef struct harness {
     dpf_train_config cfg;
     dpf_net *net;
-    dpf_optimizer opt;
-    dpf_pruner *p;
-    dpf_phase phases[DPF_MAX_PHASES];
+    dpf_trainer *t;
+    dpf_pruner *p;          /* the trainer's */
+    dpf_optimizer *opt;     /* the trainer's */
+    dpf_prune_ctx *ctx;     /* the trainer's position */
     int n_phases;
-    dpf_prune_ctx ctx;
+    int steps_per_epoch;
     float *x;
     int32_t y[H_BATCH];
     double lr;
@@ -38,9 +41,6 @@ static inline void h_init(harness *h, const char *model, int side, const char *m
     if (dpf_net_create(&h->net, model, 1, side, side, 10, H_BATCH) != DPF_OK)
         abort();
     dpf_net_init(h->net, 5);
-    dpf_optim_config oc = dpf_optim_sgd_defaults();
-    if (dpf_optim_init(&h->opt, &oc, dpf_net_size(h->net)) != DPF_OK)
-        abort();
     dpf_rng r;
     dpf_rng_seed(&r, 9);
     h->x = malloc((size_t)H_BATCH * side * side * sizeof *h->x);
@@ -48,63 +48,44 @@ static inline void h_init(harness *h, const char *model, int side, const char *m
         h->x[i] = (float)dpf_rng_normal(&r);
     for (int i = 0; i < H_BATCH; i++)
         h->y[i] = (int32_t)dpf_rng_below(&r, 10);
-    h->ctx = (dpf_prune_ctx){.net = h->net, .opt = &h->opt, .steps_per_epoch = steps_per_epoch,
-                             .x = h->x, .y = h->y, .batch = H_BATCH};
+    h->steps_per_epoch = steps_per_epoch;
     h->lr = 0.05;
 }
 
-/* Creates the pruner (after the test adjusted h->cfg) and begins phase 0. */
+/* Creates the trainer (after the test adjusted h->cfg) and begins phase 0. */
 static inline dpf_status h_start(harness *h)
 {
-    dpf_status st = dpf_pruner_create(&h->p, &h->cfg, h->net);
+    dpf_status st = dpf_trainer_create(&h->t, &h->cfg, h->net);
     if (st != DPF_OK)
         return st;
-    h->n_phases = dpf_pruner_phases(h->p, h->phases);
-    h->ctx.phase_steps = (int64_t)h->phases[0].epochs * h->ctx.steps_per_epoch;
-    return dpf_pruner_begin_phase(h->p, &h->ctx, &h->phases[0]);
+    h->p = h->t->pruner, h->opt = &h->t->opt, h->ctx = &h->t->ctx;
+    h->n_phases = dpf_trainer_phase_count(h->t);
+    return dpf_trainer_begin_phase(h->t, 0, h->steps_per_epoch);
 }
 
+/* One step, and the epoch's end after its last step. */
 static inline void h_step(harness *h)
 {
-    dpf_pruner_before_step(h->p, &h->ctx);
-    dpf_net_forward(h->net, h->x, H_BATCH, 1);
-    dpf_net_loss(h->net, h->y, NULL);
-    dpf_net_backward(h->net);
-    dpf_pruner_after_backward(h->p, &h->ctx);
-    dpf_optim_step(&h->opt, dpf_net_weights(h->net), dpf_net_grads(h->net), h->lr);
-    dpf_pruner_after_step(h->p, &h->ctx);
-    h->ctx.step++;
-    if (h->ctx.step % h->ctx.steps_per_epoch == 0) {
-        json_t *m = json_object();
-        dpf_pruner_end_epoch(h->p, &h->ctx, m);
-        json_decref(m);
-        h->ctx.epoch++;
-        h->ctx.global_epoch++;
-    }
+    dpf_trainer_step(h->t, h->x, h->y, H_BATCH, h->lr, NULL);
+    if (dpf_trainer_steps(h->t) % h->steps_per_epoch == 0)
+        dpf_trainer_end_epoch(h->t);
 }
 
 /* Ends the current phase and begins the next one (fresh optimiser, step 0). */
 static inline dpf_status h_next_phase(harness *h)
 {
-    dpf_status st = dpf_pruner_end_phase(h->p, &h->ctx);
-    if (st != DPF_OK || h->ctx.phase + 1 >= h->n_phases)
+    dpf_status st = dpf_trainer_end_phase(h->t);
+    if (st != DPF_OK || h->ctx->phase + 1 >= h->n_phases)
         return st;
-    h->ctx.phase++;
-    h->ctx.step = 0;
-    h->ctx.epoch = 0;
-    h->ctx.phase_steps = (int64_t)h->phases[h->ctx.phase].epochs * h->ctx.steps_per_epoch;
-    dpf_optim_reset(&h->opt);
-    return dpf_pruner_begin_phase(h->p, &h->ctx, &h->phases[h->ctx.phase]);
+    return dpf_trainer_begin_phase(h->t, h->ctx->phase + 1, h->steps_per_epoch);
 }
 
 static inline void h_free(harness *h)
 {
-    dpf_pruner_free(h->p);
-    dpf_optim_free(&h->opt);
+    dpf_trainer_free(h->t);
     dpf_net_free(h->net);
     free(h->x);
 }
-
 /* Zeros of the mask over the prunable tensors. */
 static inline size_t h_pruned(const harness *h)
 {
@@ -112,7 +93,7 @@ static inline size_t h_pruned(const harness *h)
     for (int t = 0; t < dpf_net_param_count(h->net); t++) {
         const dpf_param_info *pi = dpf_net_param(h->net, t);
         for (size_t i = pi->offset; i < pi->offset + pi->count; i++)
-            z += !h->p->mask[i];
+            z += !dpf_pruner_mask(h->p)[i];
     }
     return z;
 }

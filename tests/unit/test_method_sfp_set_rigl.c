@@ -101,9 +101,8 @@ static void rig_step(rig *r, rig_hook after_bw, rig_hook before_as, void *arg)
 
 static void rig_end_epoch(rig *r)
 {
-    json_t *m = json_object();
-    assert_int_equal(dpf_pruner_end_epoch(r->p, &r->c, m), DPF_OK);
-    json_decref(m);
+    dpf_mask_stats m;
+    assert_int_equal(dpf_pruner_end_epoch(r->p, &r->c, &m), DPF_OK);
     r->c.epoch++;
     r->c.global_epoch++;
 }
@@ -150,7 +149,7 @@ static void check_sfp_zeroing(rig *r, const dpf_real *w0, double ratio)
             int zero = filter_norm(w, L[l], f) == 0;
             zeroed += (size_t)zero;
             for (size_t i = off; i < off + len; i++) {
-                assert_int_equal(r->p->mask[i], !zero);   /* the mask records the zeroing */
+                assert_int_equal(dpf_pruner_mask(r->p)[i], !zero);   /* the mask records the zeroing */
                 if (!zero)
                     assert_true(w[i] == w0[i]);           /* kept filters untouched */
             }
@@ -171,8 +170,8 @@ static void test_sfp_soft_filter_pruning(void **state)
     (void)state;
     const double ratio = 0.35;   /* conv1 20 -> 7, conv2 50 -> 17, fc1 500 -> 175 */
     rig *r = rig_new("sfp", ratio, -1, -1, 2, 4);
-    assert_false(r->p->masked_forward);
-    assert_false(r->p->hard);
+    assert_false(dpf_pruner_masked_forward(r->p));
+    assert_false(dpf_pruner_hard(r->p));
     assert_ptr_equal(dpf_net_forward_weights(r->net), dpf_net_weights(r->net));
     size_t n = dpf_net_size(r->net);
     dpf_real *w0 = malloc(n * sizeof *w0);
@@ -188,7 +187,7 @@ static void test_sfp_soft_filter_pruning(void **state)
             int nl = prunable_layers(r->net, L);
             for (int l = 0; l < nl; l++) {
                 size_t len = L[l]->count / (size_t)L[l]->filters;
-                assert_int_equal(r->p->mask[L[l]->offset + (size_t)big[l] * len], 1);
+                assert_int_equal(dpf_pruner_mask(r->p)[L[l]->offset + (size_t)big[l] * len], 1);
             }
             break;
         }
@@ -200,7 +199,7 @@ static void test_sfp_soft_filter_pruning(void **state)
             size_t len = L[l]->count / (size_t)L[l]->filters;
             int zeroed = 0, revived = 0;
             for (int f = 0; f < L[l]->filters; f++)
-                if (!r->p->mask[L[l]->offset + (size_t)f * len]) {
+                if (!dpf_pruner_mask(r->p)[L[l]->offset + (size_t)f * len]) {
                     zeroed++;
                     revived += filter_norm(dpf_net_weights(r->net), L[l], f) > 0;
                 }
@@ -210,7 +209,7 @@ static void test_sfp_soft_filter_pruning(void **state)
             assert_true(revived > 0);
             /* let the first zeroed filter grow large: the next zeroing must keep it */
             for (int f = 0; f < L[l]->filters; f++)
-                if (!r->p->mask[L[l]->offset + (size_t)f * len]) {
+                if (!dpf_pruner_mask(r->p)[L[l]->offset + (size_t)f * len]) {
                     big[l] = f;
                     for (size_t i = 0; i < len; i++)
                         dpf_net_weights(r->net)[L[l]->offset + (size_t)f * len + i] = 1;
@@ -303,28 +302,28 @@ static void check_exact_sparsity(const char *method)
     size_t active0[MAX_LAYERS], expected[MAX_LAYERS] = {474, 1222, 8404}, total = 0;
     assert_int_equal(n, 3);
     for (int l = 0; l < n; l++) {
-        active0[l] = count_active(r->p->mask, L[l]);
+        active0[l] = count_active(dpf_pruner_mask(r->p), L[l]);
         assert_int_equal(active0[l], expected[l]);   /* ERK: the small conv1 is densest */
         total += L[l]->count;
     }
-    uint8_t *prev = malloc(r->p->n);
+    uint8_t *prev = malloc(dpf_net_size(r->net));
     int changed_steps = 0;
     for (int t = 0; t < 40; t++) {
-        memcpy(prev, r->p->mask, r->p->n);
+        memcpy(prev, dpf_pruner_mask(r->p), dpf_net_size(r->net));
         rig_step(r, NULL, NULL, NULL);
         if (t % 10 == 9)
             rig_end_epoch(r);
         size_t zeros = 0;
         for (int l = 0; l < n; l++) {
-            assert_int_equal(count_active(r->p->mask, L[l]), active0[l]);
+            assert_int_equal(count_active(dpf_pruner_mask(r->p), L[l]), active0[l]);
             zeros += L[l]->count - active0[l];
         }
         assert_int_equal(zeros, dpf_prune_count(s, total));
         const dpf_real *w = dpf_net_weights(r->net);
-        for (size_t i = 0; i < r->p->n; i++)
-            if (!r->p->mask[i])
+        for (size_t i = 0; i < dpf_net_size(r->net); i++)
+            if (!dpf_pruner_mask(r->p)[i])
                 assert_true(w[i] == 0 && r->opt.m[i] == 0);
-        int changed = memcmp(prev, r->p->mask, r->p->n) != 0;
+        int changed = memcmp(prev, dpf_pruner_mask(r->p), dpf_net_size(r->net)) != 0;
         changed_steps += changed;
         if (t % 5 != 0 || t >= 30)
             assert_false(changed);
@@ -365,9 +364,9 @@ static void rigl_hand_gradient(rig *r, void *arg)
             size_t j = ((i - L[l]->offset) * 2654435761u) % 65536u;
             g[i] = (dpf_real)((double)(j + 1) / 65536.0 * (i % 2 ? -1 : 1));
         }
-    memcpy(sn->w, dpf_net_weights(r->net), r->p->n * sizeof *sn->w);
-    memcpy(sn->mask, r->p->mask, r->p->n);
-    memcpy(sn->g, g, r->p->n * sizeof *sn->g);
+    memcpy(sn->w, dpf_net_weights(r->net), dpf_net_size(r->net) * sizeof *sn->w);
+    memcpy(sn->mask, dpf_pruner_mask(r->p), dpf_net_size(r->net));
+    memcpy(sn->g, g, dpf_net_size(r->net) * sizeof *sn->g);
 }
 
 /* Index order helpers for the reference selection. */
@@ -410,7 +409,7 @@ static void test_rigl_grows_largest_gradient(void **state)
 {
     (void)state;
     rig *r = rig_new("rigl", 0.8, 5, -1, 4, 10);   /* T_end = 30, updates at 0, 5, ..., 25 */
-    size_t n = r->p->n;
+    size_t n = dpf_net_size(r->net);
     snap sn = {malloc(n * sizeof *sn.w), malloc(n), malloc(n * sizeof *sn.g)};
     uint8_t *expect = malloc(n);
     for (int t = 0; t < 5; t++)
@@ -427,8 +426,8 @@ static void test_rigl_grows_largest_gradient(void **state)
     for (int l = 0; l < nl; l++) {
         size_t grown = 0, k = (size_t)floor(frac * (double)count_active(sn.mask, L[l]));
         for (size_t i = L[l]->offset; i < L[l]->offset + L[l]->count; i++) {
-            assert_int_equal(r->p->mask[i], expect[i]);
-            if (r->p->mask[i] && !sn.mask[i]) {
+            assert_int_equal(dpf_pruner_mask(r->p)[i], expect[i]);
+            if (dpf_pruner_mask(r->p)[i] && !sn.mask[i]) {
                 grown++;
                 assert_true(w[i] == 0);            /* new connections start at 0 ... */
                 assert_true(r->opt.m[i] == 0);     /* ... with no momentum */
@@ -448,15 +447,15 @@ static void test_rigl_grows_largest_gradient(void **state)
 static void set_snapshot(rig *r, void *arg)
 {
     snap *sn = arg;
-    memcpy(sn->w, dpf_net_weights(r->net), r->p->n * sizeof *sn->w);
-    memcpy(sn->mask, r->p->mask, r->p->n);
+    memcpy(sn->w, dpf_net_weights(r->net), dpf_net_size(r->net) * sizeof *sn->w);
+    memcpy(sn->mask, dpf_pruner_mask(r->p), dpf_net_size(r->net));
 }
 
 static void test_set_random_regrowth(void **state)
 {
     (void)state;
     rig *r = rig_new("set", 0.8, 5, -1, 4, 10);
-    size_t n = r->p->n;
+    size_t n = dpf_net_size(r->net);
     snap sn = {malloc(n * sizeof *sn.w), malloc(n), NULL};
     for (int t = 0; t < 5; t++)
         rig_step(r, NULL, NULL, NULL);
@@ -469,7 +468,7 @@ static void test_set_random_regrowth(void **state)
         size_t k = (size_t)floor(frac * (double)count_active(sn.mask, L[l]));
         size_t dropped = 0, grown = 0, low = 0, off = L[l]->offset, cnt = L[l]->count;
         for (size_t i = off; i < off + cnt; i++) {
-            int was = sn.mask[i], now = r->p->mask[i];
+            int was = sn.mask[i], now = dpf_pruner_mask(r->p)[i];
             if (was && !now) {
                 dropped++;
                 /* only among the k smallest magnitudes: fewer than k active |w| are smaller */

@@ -30,12 +30,12 @@ static void test_dpf_feedback_and_revival(void **state)
     assert_int_equal(h_start(&h), DPF_OK);
     h_step(&h);  /* step 0 selects the mask */
     size_t n = dpf_net_size(h.net);
-    assert_int_equal(h_pruned(&h), dpf_prune_count(0.6, h.p->n_prunable));
+    assert_int_equal(h_pruned(&h), dpf_prune_count(0.6, dpf_pruner_prunable(h.p)));
     dpf_real *w = dpf_net_weights(h.net), *wf = dpf_net_forward_weights(h.net);
     /* the forward weights are m ⊙ w, while w itself stays dense */
     size_t dense_pruned = 0;
     for (size_t i = 0; i < n; i++) {
-        if (!h.p->mask[i]) {
+        if (!dpf_pruner_mask(h.p)[i]) {
             assert_true(wf[i] == 0);
             dense_pruned += w[i] != 0;
         }
@@ -47,16 +47,16 @@ static void test_dpf_feedback_and_revival(void **state)
     h_step(&h);
     size_t moved = 0;
     for (size_t i = 0; i < n; i++)
-        moved += !h.p->mask[i] && w[i] != before[i];
+        moved += !dpf_pruner_mask(h.p)[i] && w[i] != before[i];
     assert_true(moved > dense_pruned / 2);
     /* a pruned weight that grows comes back at the next mask update */
     size_t victim = 0;
-    while (h.p->mask[victim])
+    while (dpf_pruner_mask(h.p)[victim])
         victim++;
     w[victim] = 10;
-    while (h.ctx.step <= 4) /* steps 2, 3 and 4; step 4 updates the mask */
+    while (h.ctx->step <= 4) /* steps 2, 3 and 4; step 4 updates the mask */
         h_step(&h);
-    assert_int_equal(h.p->mask[victim], 1);
+    assert_int_equal(dpf_pruner_mask(h.p)[victim], 1);
     dpf_pruner_refresh(h.p); /* w~ of the current w */
     assert_true(wf[victim] == w[victim] && w[victim] != 0);
     free(before);
@@ -79,14 +79,14 @@ static void test_incremental_never_revives(void **state)
         last = pruned;
         for (size_t i = 0; i < n; i++) {
             if (ever_pruned[i]) {
-                assert_int_equal(h.p->mask[i], 0);          /* never comes back */
+                assert_int_equal(dpf_pruner_mask(h.p)[i], 0);          /* never comes back */
                 assert_true(dpf_net_weights(h.net)[i] == 0); /* stays exactly zero */
-                assert_true(h.opt.m[i] == 0);                /* momentum masked too */
+                assert_true(h.opt->m[i] == 0);                /* momentum masked too */
             }
-            ever_pruned[i] |= !h.p->mask[i];
+            ever_pruned[i] |= !dpf_pruner_mask(h.p)[i];
         }
     }
-    assert_int_equal(last, dpf_prune_count(0.8, h.p->n_prunable)); /* reached the target */
+    assert_int_equal(last, dpf_prune_count(0.8, dpf_pruner_prunable(h.p))); /* reached the target */
     free(ever_pruned);
     h_free(&h);
 }
@@ -98,13 +98,13 @@ static void test_snip_mask_fixed_from_step0(void **state)
     h_init(&h, "mlp", 8, "snip", 0.7, 10, 2);
     assert_int_equal(h_start(&h), DPF_OK);
     h_step(&h);
-    assert_int_equal(h_pruned(&h), dpf_prune_count(0.7, h.p->n_prunable));
+    assert_int_equal(h_pruned(&h), dpf_prune_count(0.7, dpf_pruner_prunable(h.p)));
     size_t n = dpf_net_size(h.net);
     uint8_t *m0 = malloc(n);
-    memcpy(m0, h.p->mask, n);
+    memcpy(m0, dpf_pruner_mask(h.p), n);
     for (int s = 0; s < 15; s++)
         h_step(&h);
-    assert_memory_equal(m0, h.p->mask, n);
+    assert_memory_equal(m0, dpf_pruner_mask(h.p), n);
     for (size_t i = 0; i < n; i++)
         if (!m0[i])
             assert_true(dpf_net_weights(h.net)[i] == 0);
@@ -126,15 +126,15 @@ static void test_lt_rewinds_to_init(void **state)
     for (int s = 0; s < 5; s++)
         h_step(&h);
     assert_int_equal(h_next_phase(&h), DPF_OK); /* round 1: prune to 1 - sqrt(0.25) = 50% */
-    assert_int_equal(h_pruned(&h), dpf_prune_count(0.5, h.p->n_prunable));
+    assert_int_equal(h_pruned(&h), dpf_prune_count(0.5, dpf_pruner_prunable(h.p)));
     for (size_t i = 0; i < n; i++)
-        assert_true(dpf_net_weights(h.net)[i] == (h.p->mask[i] ? w0[i] : 0));
+        assert_true(dpf_net_weights(h.net)[i] == (dpf_pruner_mask(h.p)[i] ? w0[i] : 0));
     for (int s = 0; s < 5; s++)
         h_step(&h);
     assert_int_equal(h_next_phase(&h), DPF_OK); /* round 2 reaches the target */
-    assert_int_equal(h_pruned(&h), dpf_prune_count(0.75, h.p->n_prunable));
+    assert_int_equal(h_pruned(&h), dpf_prune_count(0.75, dpf_pruner_prunable(h.p)));
     for (size_t i = 0; i < n; i++)
-        assert_true(dpf_net_weights(h.net)[i] == (h.p->mask[i] ? w0[i] : 0));
+        assert_true(dpf_net_weights(h.net)[i] == (dpf_pruner_mask(h.p)[i] ? w0[i] : 0));
     free(w0);
     h_free(&h);
 }
@@ -151,13 +151,13 @@ static void test_oneshot_and_finetune(void **state)
         h_step(&h);
     assert_int_equal(h_pruned(&h), 0); /* dense until the end of training */
     assert_int_equal(h_next_phase(&h), DPF_OK);
-    size_t k = dpf_prune_count(0.9, h.p->n_prunable);
+    size_t k = dpf_prune_count(0.9, dpf_pruner_prunable(h.p));
     assert_int_equal(h_pruned(&h), k);
     for (int s = 0; s < 5; s++)
         h_step(&h);
     assert_int_equal(h_pruned(&h), k);
     for (size_t i = 0; i < dpf_net_size(h.net); i++)
-        if (!h.p->mask[i])
+        if (!dpf_pruner_mask(h.p)[i])
             assert_true(dpf_net_weights(h.net)[i] == 0);
     h_free(&h);
 }
@@ -178,7 +178,7 @@ static void test_structured_whole_filters(void **state)
             continue;
         size_t len = pi->count / (size_t)pi->filters;
         for (int f = 0; f < pi->filters; f++) {
-            const uint8_t *m = h.p->mask + pi->offset + (size_t)f * len;
+            const uint8_t *m = dpf_pruner_mask(h.p) + pi->offset + (size_t)f * len;
             size_t kept = 0;
             for (size_t i = 0; i < len; i++)
                 kept += m[i];
@@ -187,8 +187,8 @@ static void test_structured_whole_filters(void **state)
         }
     }
     assert_true(pruned_filters > 0);
-    assert_true(h_pruned(&h) <= dpf_prune_count(0.5, h.p->n_prunable));
-    assert_true(h_pruned(&h) > dpf_prune_count(0.4, h.p->n_prunable));
+    assert_true(h_pruned(&h) <= dpf_prune_count(0.5, dpf_pruner_prunable(h.p)));
+    assert_true(h_pruned(&h) > dpf_prune_count(0.4, dpf_pruner_prunable(h.p)));
     h_free(&h);
 }
 
@@ -208,12 +208,12 @@ static void test_global_vs_layer_scope(void **state)
         h_step(&h);
         size_t z = 0;
         for (size_t i = fc1->offset; i < fc1->offset + fc1->count; i++)
-            z += !h.p->mask[i];
+            z += !dpf_pruner_mask(h.p)[i];
         if (layer)
             assert_int_equal(z, dpf_prune_count(0.5, fc1->count));
         else
             assert_true(z < fc1->count / 10);
-        assert_int_equal(h_pruned(&h), layer ? h_pruned(&h) : dpf_prune_count(0.5, h.p->n_prunable));
+        assert_int_equal(h_pruned(&h), layer ? h_pruned(&h) : dpf_prune_count(0.5, dpf_pruner_prunable(h.p)));
         h_free(&h);
     }
 }
@@ -231,7 +231,7 @@ static void test_exact_sparsity_with_ties(void **state)
             dpf_net_weights(h.net)[pi->offset + i] = (i % 2) ? 0.25f : -0.25f;
     }
     h_step(&h);
-    assert_int_equal(h_pruned(&h), dpf_prune_count(0.37, h.p->n_prunable));
+    assert_int_equal(h_pruned(&h), dpf_prune_count(0.37, dpf_pruner_prunable(h.p)));
     h_free(&h);
 }
 
@@ -246,8 +246,8 @@ static void test_schedule_at_updates(void **state)
         h_step(&h);
         if (s % 5 == 0) {
             double want = dpf_sparsity_at(0.9, 0, s, 0, 30);
-            assert_float_equal(h.p->target, want, 1e-12);
-            assert_int_equal(h_pruned(&h), dpf_prune_count(want, h.p->n_prunable));
+            assert_float_equal(dpf_pruner_target(h.p), want, 1e-12);
+            assert_int_equal(h_pruned(&h), dpf_prune_count(want, dpf_pruner_prunable(h.p)));
         }
     }
     h_free(&h);

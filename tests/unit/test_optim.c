@@ -1,5 +1,6 @@
 /* test_optim.c — the optimisers follow torch.optim's update rules exactly (values worked by
- * hand), and the LR schedule (warm-up, milestones at fractions of training). */
+ * hand), the LR schedule (warm-up, milestones at fractions of training), and the zeroing of the
+ * state of masked elements. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -60,6 +61,24 @@ static void test_adam(void **state)
     dpf_optim_free(&o);
 }
 
+/* dpf_optim_mask_state zeroes both of Adam's moments where the mask is 0, nothing else. */
+static void test_mask_state(void **state)
+{
+    (void)state;
+    dpf_optim_config c = dpf_optim_adam_defaults();
+    dpf_optimizer o;
+    assert_int_equal(dpf_optim_init(&o, &c, 4), DPF_OK);
+    dpf_real w[4] = {1, 2, 3, 4}, g[4] = {0.5, -0.5, 0.25, 1};
+    dpf_optim_step(&o, w, g, 0.01);
+    const uint8_t mask[4] = {1, 0, 1, 0};
+    dpf_optim_mask_state(&o, mask);
+    for (int i = 0; i < 4; i++) {
+        assert_true((o.m[i] == 0) == !mask[i]);
+        assert_true((o.v[i] == 0) == !mask[i]);
+    }
+    dpf_optim_free(&o);
+}
+
 static void test_schedule(void **state)
 {
     (void)state;
@@ -81,6 +100,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sgd_nesterov_weight_decay), cmocka_unit_test(test_sgd_plain_momentum),
         cmocka_unit_test(test_adam), cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_mask_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

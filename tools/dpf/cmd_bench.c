@@ -11,11 +11,11 @@
 #include <string.h>
 
 #include "cli.h"
-#include "core/util.h"
 #include "dpf/net.h"
 #include "dpf/rng.h"
 #include "dpf/train.h"
-#include "train/step.h"
+#include "dpf/trainer.h"
+#include "dpf/util.h"
 
 typedef struct bench_opts {
     dpf_train_config cfg;
@@ -45,7 +45,7 @@ static void bench_help(void)
            "  --warmup N          untimed steps first   [5]\n"
            "  --peak-gflops F     the machine's FP32 peak, for the share printed   [430]\n"
            "  --inference         time eval forward passes: batch-1 latency, batch-256 images/s\n"
-           "  --model-file FILE   with --inference: a trained model (RUN_DIR or .safetensors)\n"
+           "  --model-file FILE   with --inference: a trained model (RUN_DIR, .safetensors or .dpfs)\n"
            "                      in the inference engine, kernels by the rule against dense\n"
            "                      only, interleaved, and the kernel and density per layer\n"
            "  --json              one JSON object instead of text\n"
@@ -133,12 +133,8 @@ static int cmp_double(const void *a, const void *b)
  * in the method's hooks over the timed steps). */
 static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times, double *method_s)
 {
-    dpf_optimizer opt;
-    dpf_optim_config oc = dpf_optim_sgd_defaults();
-    dpf_pruner *p = NULL;
-    dpf_status st = dpf_optim_init(&opt, &oc, dpf_net_size(net));
-    if (st == DPF_OK)
-        st = dpf_pruner_create(&p, &o->cfg, net);
+    dpf_trainer *t = NULL;
+    dpf_status st = dpf_trainer_create(&t, &o->cfg, net);
     size_t nx = (size_t)o->cfg.batch * o->c * o->h * o->w;
     float *x = malloc(nx * sizeof *x);
     int32_t *y = malloc((size_t)o->cfg.batch * sizeof *y);
@@ -151,27 +147,23 @@ static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times, double 
             x[i] = (float)dpf_rng_normal(&r);
         for (int i = 0; i < o->cfg.batch; i++)
             y[i] = (int32_t)dpf_rng_below(&r, (uint32_t)o->classes);
-        dpf_phase phases[DPF_MAX_PHASES];
-        dpf_pruner_phases(p, phases);
-        dpf_prune_ctx ctx = {.net = net, .opt = &opt, .phase_steps = o->warmup + o->steps,
-                             .steps_per_epoch = o->warmup + o->steps, .x = x, .y = y,
-                             .batch = o->cfg.batch};
-        st = dpf_pruner_begin_phase(p, &ctx, &phases[0]);
+        /* one epoch of all the steps, so the method's schedules span them */
+        st = dpf_trainer_begin_phase(t, 0, o->warmup + o->steps);
         for (int i = 0; st == DPF_OK && i < o->warmup + o->steps; i++) {
-            if (i == o->warmup) /* profile the timed steps */
+            if (i == o->warmup) { /* profile the timed steps */
                 dpf_net_set_profiling(net, 1);
-            double t0 = dpf_now(), hooks = 0;
-            dpf_train_step(p, &ctx, 0.01, NULL, &hooks);
-            if (i >= o->warmup)
-                *method_s += hooks;
+                *method_s = -dpf_trainer_method_seconds(t);
+            }
+            double t0 = dpf_now();
+            dpf_trainer_step(t, x, y, o->cfg.batch, 0.01, NULL);
             if (i >= o->warmup)
                 times[i - o->warmup] = dpf_now() - t0;
         }
+        *method_s += dpf_trainer_method_seconds(t);
     }
     free(x);
     free(y);
-    dpf_pruner_free(p);
-    dpf_optim_free(&opt);
+    dpf_trainer_free(t);
     return st;
 }
 
@@ -259,6 +251,7 @@ int cmd_bench(int argc, char **argv)
     snprintf(o.cfg.model, sizeof o.cfg.model, "resnet20");
     snprintf(o.cfg.method, sizeof o.cfg.method, "dense");
     o.cfg.ramp_end = 0.0001; /* bench the steady state: the target sparsity from step 0 */
+    o.cfg.epochs = 1;        /* one epoch of all the steps: the method's schedules span them */
     int rc = parse_bench(argc, argv, &o);
     if (rc)
         return rc == 1 ? 0 : rc;

@@ -1,5 +1,6 @@
-/* cmd_eval.c — `dpf eval RUN_DIR|MODEL.safetensors`: test accuracy of a saved model. The model
- * file carries its model name, data set and normalisation, so nothing else is needed. */
+/* cmd_eval.c — `dpf eval RUN_DIR|MODEL_FILE`: test accuracy of a saved model, dense
+ * (.safetensors) or sparse (.dpfs). The model file carries its model name, data set and
+ * normalisation, so nothing else is needed. */
 #include <getopt.h>
 #include <omp.h>
 #include <stdio.h>
@@ -12,10 +13,10 @@
 
 static void eval_help(void)
 {
-    printf("usage: dpf eval RUN_DIR|MODEL.safetensors [options]\n"
+    printf("usage: dpf eval RUN_DIR|MODEL_FILE [options]\n"
            "\n"
            "Prints the test accuracy of a run's model (RUN_DIR/model.safetensors) or of a model\n"
-           "file written by dpf train / dpf export.\n"
+           "file written by dpf train / dpf export (dense .safetensors or sparse .dpfs).\n"
            "\n"
            "  --data-dir DIR   where the data set's files are   [the data set's default]\n"
            "  --batch N        evaluation batch size   [256]\n"
@@ -55,8 +56,7 @@ int cmd_eval(int argc, char **argv)
             return 2;
     }
     if (optind != argc - 1) {
-        fprintf(stderr, "dpf eval: expected one RUN_DIR or MODEL.safetensors (see dpf eval "
-                        "--help)\n");
+        fprintf(stderr, "dpf eval: expected one RUN_DIR or MODEL_FILE (see dpf eval --help)\n");
         return 2;
     }
     char path[2048];

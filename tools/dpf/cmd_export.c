@@ -1,5 +1,6 @@
-/* cmd_export.c — `dpf export RUN_DIR --format safetensors -o FILE`: the run's model in a file
- * that PyTorch loads with load_state_dict(strict=True) and dpf eval reads alone. */
+/* cmd_export.c — `dpf export RUN_DIR --format safetensors|sparse -o FILE`: the run's model in a
+ * file that PyTorch loads with load_state_dict(strict=True) and dpf eval reads alone, or in the
+ * compact sparse format (docs/sparse_format.md) that dpf eval reads the same way. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,15 +8,21 @@
 
 #include "cli.h"
 #include "dpf/model_io.h"
+#include "dpf/sparse_io.h"
 
 static void export_help(void)
 {
-    printf("usage: dpf export RUN_DIR|MODEL.safetensors --format safetensors -o FILE [--force]\n"
+    printf("usage: dpf export RUN_DIR|MODEL_FILE --format safetensors|sparse -o FILE [--force]\n"
            "\n"
            "Writes the trained (pruned) model with PyTorch state_dict names, BN buffers included,\n"
            "and the model name, data set and normalisation in the file's __metadata__.\n"
            "\n"
-           "  --format NAME    safetensors   [safetensors]\n"
+           "  --format NAME    safetensors: every tensor dense (loads in PyTorch as it is);\n"
+           "                   sparse: the compact .dpfs file, pruned weights compressed\n"
+           "                   (docs/sparse_format.md; tools/pytorch/dpfs.py reads it)\n"
+           "                   [safetensors]\n"
+           "  --encoding E     sparse: auto | csr | bitmap: per tensor the smaller, or one for\n"
+           "                   all   [auto]\n"
            "  -o, --output FILE  the file to write (refused if it exists, unless --force)\n"
            "  --force          overwrite FILE\n"
            "  -h, --help       this help\n");
@@ -26,9 +33,10 @@ int cmd_export(int argc, char **argv)
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
                                           {"output", required_argument, 0, 'o'},
                                           {"force", no_argument, 0, 'F'},
+                                          {"encoding", required_argument, 0, 'e'},
                                           {"help", no_argument, 0, 'h'},
                                           {0, 0, 0, 0}};
-    char format[32] = "safetensors", out[2048] = "";
+    char format[32] = "safetensors", out[2048] = "", encoding[16] = "auto";
     int force = 0;
     optind = 1;
     opterr = 0;
@@ -42,6 +50,8 @@ int cmd_export(int argc, char **argv)
             bad = cli_path("-o", optarg, out, sizeof out);
         else if (opt == 'F')
             force = 1;
+        else if (opt == 'e')
+            bad = cli_string("--encoding", optarg, encoding, sizeof encoding);
         else
             return cli_bad_option("export", argv[optind - 1]), 2;
         if (bad)
@@ -51,9 +61,20 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "dpf export: expected RUN_DIR and -o FILE (see dpf export --help)\n");
         return 2;
     }
-    if (strcmp(format, "safetensors") != 0) {
-        fprintf(stderr, "dpf export: --format: unknown format '%s' (known: safetensors)\n",
+    int sparse = strcmp(format, "sparse") == 0;
+    if (!sparse && strcmp(format, "safetensors") != 0) {
+        fprintf(stderr, "dpf export: --format: unknown format '%s' (known: safetensors, sparse)\n",
                 format);
+        return 2;
+    }
+    static const char *const encodings[] = {"auto", "csr", "bitmap"};
+    int enc = -1;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(encoding, encodings[i]) == 0)
+            enc = i;
+    if (enc < 0) {
+        fprintf(stderr, "dpf export: --encoding: unknown encoding '%s' (known: auto, csr, "
+                        "bitmap)\n", encoding);
         return 2;
     }
     if (!force && access(out, F_OK) == 0) {
@@ -67,7 +88,8 @@ int cmd_export(int argc, char **argv)
     dpf_model_meta meta;
     dpf_status st = dpf_model_load(path, 1, &net, &meta);
     if (st == DPF_OK) {
-        st = dpf_model_save(net, &meta, 1, out);
+        st = sparse ? dpf_model_save_sparse(net, &meta, (dpf_sparse_encoding)enc, out)
+                    : dpf_model_save(net, &meta, 1, out);
         dpf_net_free(net);
     }
     if (st != DPF_OK)

@@ -9,8 +9,8 @@
 
 #include "cli.h"
 #include "cmd_theory.h"
-#include "core/util.h"
 #include "dpf/data.h"
+#include "dpf/util.h"
 
 static void theory_defaults(theory_opts *o)
 {

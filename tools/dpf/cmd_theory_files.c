@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "cmd_theory.h"
-#include "core/util.h"
+#include "dpf/util.h"
 #include "plot.h"
 
 /* theory.dat columns: 1 t, 2 SGD f(w_t) - f*, 3 SGD ||w_t||^2, then 7 per sparsity i from

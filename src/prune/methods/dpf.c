@@ -11,13 +11,20 @@
  * at the pruned model (error feedback) and come back when they grow.
  * With --compressor, w~ = C(w) (sign or K-bit quantisation, paper §4) replaces the mask; the
  * feedback is the same. */
-#include "prune/pruner.h"
+#include <stdio.h>
+#include <string.h>
 
-static dpf_status dpf_begin(dpf_pruner *p, dpf_prune_ctx *c)
+#include "prune/method.h"
+
+static dpf_status dpf_check(const dpf_train_config *cfg)
 {
-    (void)c;
-    p->masked_forward = 1;
-    return dpf_net_use_forward_weights(p->net, 1);
+    int bits = 0;
+    char tail = 0;
+    if (cfg->compressor[0] && strcmp(cfg->compressor, "sign") != 0 &&
+        (sscanf(cfg->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16))
+        return dpf_error(DPF_ERR_ARG, "--compressor: unknown compressor '%s' (sign, q1..q16)",
+                         cfg->compressor);
+    return DPF_OK;
 }
 
 static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
@@ -25,9 +32,7 @@ static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
     if (p->cfg->compressor[0]) {
         dpf_pruner_compress_forward(p);
         if (c->step % p->cfg->period == 0)
-            json_array_append_new(p->updates,
-                                  json_pack("{s:I, s:f}", "step", (json_int_t)c->step, "delta",
-                                            dpf_pruner_forward_delta(p)));
+            dpf_pruner_record_delta(p, c);
         return;
     }
     if (c->step % p->cfg->period == 0)
@@ -37,5 +42,5 @@ static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_dpf = {
-    .name = "dpf", .begin_phase = dpf_begin, .before_step = dpf_before_step,
+    .name = "dpf", .masked_forward = 1, .before_step = dpf_before_step, .check = dpf_check,
 };

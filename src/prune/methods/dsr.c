@@ -18,18 +18,10 @@
  *   s = 0.9..0.5 match this Np); P = 100 steps for epochs [0, 25), 200 for [25, 80), 400 for
  *   [80, 140), 800 after, reallocation stopped at epoch 190 of 200 — here as fractions of the
  *   phase: 0.125, 0.4, 0.7, stop at 0.95.
- * --prune-rate F sets Np = F x the active prunable weights; --update-every N a constant P = N.
- *
- * This file also holds the two helpers DSR shares with Sparse Momentum (sm.c): the sparse
- * initial mask and the proportional allocation of a count to layers under capacities. */
+ * --prune-rate F sets Np = F x the active prunable weights; --update-every N a constant P = N. */
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include "prune/methods/sparse_init.h"
-#include "prune/pruner.h"
-
-/* Shared with sm.c (declared there too; they belong in pruner.h). */
 
 #define DSR_H0 1e-3
 #define DSR_DELTA 0.1
@@ -40,148 +32,16 @@
 static const double dsr_period_bounds[3] = {0.125, 0.4, 0.7}; /* the period doubles at each */
 
 typedef struct dsr_state {
-    int n_layers;
-    int *layer;          /* param index of each prunable tensor */
-    size_t *pruned;      /* per layer: pruned at this reallocation */
-    size_t *alive;       /* per layer: survivors R_l */
-    size_t *cap;         /* per layer: positions free for regrowth */
-    size_t *grow;        /* per layer: regrowth */
-    double *share, *scratch;
-    uint32_t *idx;       /* candidate positions of one layer */
+    dpf_realloc r;       /* per layer: pruned, alive (survivors R_l), cap, grow, ... */
     double h;            /* the adaptive threshold H */
     size_t np;           /* Np: target number pruned per reallocation */
 } dsr_state;
-
-/* ---- shared helpers (DSR, SM) ---------------------------------------------------------------- */
-
-static int free_left(const size_t *out, const size_t *cap, int l)
-{
-    return out[l] < cap[l];
-}
-
-/* One round of proportional allocation of `left` to the layers with room; returns the amount
- * given. Layers whose ideal share reaches their free room are filled first (and the round ends:
- * the caller repeats with the rest); otherwise floors plus the largest remainders. */
-static size_t allocate_round(size_t *out, const double *share, const size_t *cap, size_t left,
-                             int n, int use_room, double *frac)
-{
-    double total = 0;
-    for (int l = 0; l < n; l++)
-        if (free_left(out, cap, l))
-            total += use_room ? (double)(cap[l] - out[l]) : share[l];
-    if (!(total > 0))
-        return 0;
-    size_t given = 0;
-    for (int l = 0; l < n; l++) {
-        frac[l] = -1;
-        if (!free_left(out, cap, l))
-            continue;
-        double w = use_room ? (double)(cap[l] - out[l]) : share[l];
-        double x = (double)left * w / total;
-        if (x >= (double)(cap[l] - out[l])) {
-            given += cap[l] - out[l];
-            out[l] = cap[l];
-        }
-        frac[l] = x;
-    }
-    if (given > 0)
-        return given; /* some layers overflowed: re-share the rest among the others */
-    for (int l = 0; l < n; l++)
-        if (frac[l] >= 0) {
-            size_t f = (size_t)floor(frac[l]);
-            out[l] += f;
-            given += f;
-            frac[l] -= (double)f;
-        }
-    while (given < left) {
-        int best = -1;
-        for (int l = 0; l < n; l++)
-            if (frac[l] > 0 && free_left(out, cap, l) && (best < 0 || frac[l] > frac[best]))
-                best = l;
-        if (best < 0)
-            break;
-        out[best]++;
-        frac[best] = -1;
-        given++;
-    }
-    return given;
-}
-
-/* out[l] <= cap[l] with sum out = total (when sum cap >= total), out[l] ~ total * share[l] /
- * sum share; a layer that would exceed its cap is filled and the overflow re-shared among the
- * others in proportion to their shares. Shares of 0 get nothing unless nothing else has room
- * (then the room itself is the share). scratch: n doubles. */
-void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
-                      double *scratch)
-{
-    memset(out, 0, (size_t)n * sizeof *out);
-    size_t left = total;
-    int use_room = 0;
-    for (int round = 0; left > 0 && round < 4 * n + 8; round++) {
-        size_t g = allocate_round(out, share, cap, left, n, use_room, scratch);
-        if (g == 0 && use_room)
-            break;
-        if (g == 0)
-            use_room = 1;
-        left -= g < left ? g : left; /* g <= left always: a capped layer's room <= its ideal */
-    }
-    for (int l = 0; l < n && left > 0; l++) { /* rounding leftovers, if any: first room found */
-        size_t add = cap[l] - out[l] < left ? cap[l] - out[l] : left;
-        out[l] += add;
-        left -= add;
-    }
-}
-
-/* The sparse start: floor(s * N) zeros over the prunable weights, spread over the layers
- * uniformly (each layer ~ s) or by Erdos-Renyi-Kernel (density ~ sum of the tensor's dimensions /
- * their product, capped at dense), at random positions within each layer (p->rng). Pruned
- * weights and their optimiser state are zeroed; the update is recorded. */
-/* ---- DSR ------------------------------------------------------------------------------------- */
-
-static void dsr_destroy(dpf_pruner *p)
-{
-    dsr_state *st = p->state;
-    if (st) {
-        free(st->layer), free(st->pruned), free(st->alive), free(st->cap), free(st->grow);
-        free(st->share), free(st->scratch), free(st->idx);
-    }
-    free(st);
-    p->state = NULL;
-}
-
-static dpf_status dsr_alloc(dpf_pruner *p)
-{
-    dsr_state *st = calloc(1, sizeof *st);
-    p->state = st;
-    if (!st)
-        return dpf_error(DPF_ERR_NOMEM, "dsr: out of memory");
-    size_t n = (size_t)dpf_net_param_count(p->net), largest = 1;
-    st->layer = malloc(n * sizeof *st->layer);
-    for (int t = 0; st->layer && t < (int)n; t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (pi->prunable) {
-            st->layer[st->n_layers++] = t;
-            largest = pi->count > largest ? pi->count : largest;
-        }
-    }
-    st->pruned = malloc(n * sizeof *st->pruned);
-    st->alive = malloc(n * sizeof *st->alive);
-    st->cap = malloc(n * sizeof *st->cap);
-    st->grow = malloc(n * sizeof *st->grow);
-    st->share = malloc(n * sizeof *st->share);
-    st->scratch = malloc(n * sizeof *st->scratch);
-    st->idx = malloc(largest * sizeof *st->idx);
-    if (!st->layer || !st->pruned || !st->alive || !st->cap || !st->grow || !st->share ||
-        !st->scratch || !st->idx)
-        return dpf_error(DPF_ERR_NOMEM, "dsr: out of memory");
-    return DPF_OK;
-}
 
 static dpf_status dsr_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
     if (p->state)
         return DPF_OK;
-    dpf_status st = dsr_alloc(p);
+    dpf_status st = dpf_realloc_create(p, sizeof(dsr_state), "dsr");
     if (st != DPF_OK)
         return st;
     dsr_state *ds = p->state;
@@ -191,12 +51,7 @@ static dpf_status dsr_begin(dpf_pruner *p, dpf_prune_ctx *c)
                                      : DSR_NP_FRACTION * (double)p->n_prunable;
     ds->np = (size_t)llround(np);
     ds->h = DSR_H0;
-    p->hard = 1;
-    p->masked_forward = 0;
-    st = dpf_net_use_forward_weights(p->net, 0);
-    if (st == DPF_OK)
-        st = dpf_sparse_begin(p, c, cfg->density_erk == 1);
-    return st;
+    return dpf_sparse_begin(p, c, cfg->density_erk == 1);
 }
 
 /* Reallocation period at the step: --update-every, or the authors' doubling schedule. */
@@ -242,29 +97,22 @@ static size_t dsr_prune_layer(dpf_pruner *p, const dpf_param_info *pi, double h,
 }
 
 /* Turns on `k` random positions of layer pi among the zeros (not just pruned unless
- * `any_zero`), at w = 0 with zero optimiser state. */
-static void dsr_grow_layer(dpf_pruner *p, dsr_state *ds, const dpf_param_info *pi, size_t k,
-                           int any_zero, dpf_optimizer *opt)
+ * `any_zero`); they are 0 with zero optimiser state already (the mask was just enforced). */
+static void dsr_grow_layer(dpf_pruner *p, dpf_realloc *ws, const dpf_param_info *pi, size_t k,
+                           int any_zero)
 {
     uint8_t *m = p->mask + pi->offset;
     const uint8_t *just = p->keep + pi->offset;
     uint32_t n = 0;
     for (size_t i = 0; i < pi->count; i++)
         if (!m[i] && (any_zero || !just[i]))
-            ds->idx[n++] = (uint32_t)i;
-    dpf_real *w = dpf_net_weights(p->net);
+            ws->idx[n++] = (uint32_t)i;
     for (size_t j = 0; j < k && j < n; j++) { /* partial Fisher-Yates */
         uint32_t r = (uint32_t)j + dpf_rng_below(&p->rng, n - (uint32_t)j);
-        uint32_t pick = ds->idx[r];
-        ds->idx[r] = ds->idx[j];
-        ds->idx[j] = pick;
-        size_t e = pi->offset + pick;
+        uint32_t pick = ws->idx[r];
+        ws->idx[r] = ws->idx[j];
+        ws->idx[j] = pick;
         m[pick] = 1;
-        w[e] = 0;
-        if (opt && opt->m)
-            opt->m[e] = 0;
-        if (opt && opt->v)
-            opt->v[e] = 0;
     }
 }
 
@@ -272,14 +120,15 @@ static void dsr_grow_layer(dpf_pruner *p, dsr_state *ds, const dpf_param_info *p
 static void dsr_reallocate(dpf_pruner *p, dpf_prune_ctx *c)
 {
     dsr_state *ds = p->state;
+    dpf_realloc *ws = &ds->r;
     size_t k = 0, room = 0;
-    for (int l = 0; l < ds->n_layers; l++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, ds->layer[l]);
-        ds->pruned[l] = dsr_prune_layer(p, pi, ds->h, &ds->alive[l]);
-        ds->share[l] = (double)ds->alive[l];
-        ds->cap[l] = pi->count - ds->alive[l] - ds->pruned[l];
-        k += ds->pruned[l];
-        room += ds->cap[l];
+    for (int l = 0; l < p->n_layers; l++) {
+        const dpf_param_info *pi = p->layers[l];
+        ws->pruned[l] = dsr_prune_layer(p, pi, ds->h, &ws->alive[l]);
+        ws->share[l] = (double)ws->alive[l];
+        ws->cap[l] = pi->count - ws->alive[l] - ws->pruned[l];
+        k += ws->pruned[l];
+        room += ws->cap[l];
     }
     double h_used = ds->h;
     if ((double)k < (1 - DSR_DELTA) * (double)ds->np)
@@ -288,20 +137,16 @@ static void dsr_reallocate(dpf_pruner *p, dpf_prune_ctx *c)
         ds->h /= 2;
     int any_zero = room < k; /* only below 50% sparsity: just-pruned positions become eligible */
     if (any_zero)
-        for (int l = 0; l < ds->n_layers; l++)
-            ds->cap[l] += ds->pruned[l];
-    dpf_dst_allocate(ds->grow, ds->share, ds->cap, k, ds->n_layers, ds->scratch);
+        for (int l = 0; l < p->n_layers; l++)
+            ws->cap[l] += ws->pruned[l];
+    dpf_dst_allocate(ws->grow, ws->share, ws->cap, k, p->n_layers, ws->scratch);
     dpf_pruner_enforce(p, c->opt); /* the pruned weights and their momentum become 0 */
-    for (int l = 0; l < ds->n_layers; l++)
-        dsr_grow_layer(p, ds, dpf_net_param(p->net, ds->layer[l]), ds->grow[l], any_zero,
-                       c->opt);
+    for (int l = 0; l < p->n_layers; l++)
+        dsr_grow_layer(p, ws, p->layers[l], ws->grow[l], any_zero);
     p->target = p->cfg->sparsity;
-    dpf_pruner_record_update(p, c);
-    json_t *u = json_array_get(p->updates, json_array_size(p->updates) - 1);
-    if (u) {
-        json_object_set_new(u, "threshold", json_real(h_used));
-        json_object_set_new(u, "reallocated", json_integer((json_int_t)k));
-    }
+    dpf_mask_update *u = dpf_pruner_record_update(p, c);
+    u->threshold = h_used;
+    u->reallocated = (int64_t)k;
 }
 
 static void dsr_after_step(dpf_pruner *p, dpf_prune_ctx *c)
@@ -323,7 +168,9 @@ static int dsr_state_items(dpf_pruner *p, dpf_state_item *items, int max)
 }
 
 const dpf_method_ops dpf_method_dsr = {
-    .name = "dsr", .begin_phase = dsr_begin,
-    .after_backward = dpf_hook_mask_grads, .after_step = dsr_after_step, .destroy = dsr_destroy,
+    .name = "dsr", .hard = 1, .begin_phase = dsr_begin,
+    .after_backward = dpf_hook_mask_grads, .after_step = dsr_after_step,
+    .destroy = dpf_realloc_destroy,
     .state_items = dsr_state_items,
+    .check = dpf_sparse_check,
 };

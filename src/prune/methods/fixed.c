@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "dpf/model_io.h"
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 /* The mask from the file's nonzeros; the file must hold the same model as the run. */
 static dpf_status load_mask(dpf_pruner *p, const char *path)
@@ -47,6 +47,12 @@ static dpf_status load_mask(dpf_pruner *p, const char *path)
     return DPF_OK;
 }
 
+static dpf_status fixed_check(const dpf_train_config *cfg)
+{
+    return cfg->mask_from[0] ? DPF_OK
+                             : dpf_error(DPF_ERR_ARG, "--method fixed needs --mask-from MODEL");
+}
+
 static dpf_status fixed_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
     if (c->phase > 0)
@@ -54,13 +60,13 @@ static dpf_status fixed_begin(dpf_pruner *p, dpf_prune_ctx *c)
     dpf_status st = load_mask(p, p->cfg->mask_from);
     if (st != DPF_OK)
         return st;
-    p->hard = 1;
     dpf_pruner_record_update(p, c);
     dpf_pruner_enforce(p, c->opt);
     return DPF_OK;
 }
 
 const dpf_method_ops dpf_method_fixed = {
-    .name = "fixed", .begin_phase = fixed_begin,
+    .name = "fixed", .hard = 1, .begin_phase = fixed_begin,
     .after_backward = dpf_hook_mask_grads, .after_step = dpf_hook_enforce,
+    .check = fixed_check,
 };

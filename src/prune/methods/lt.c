@@ -1,13 +1,14 @@
 /* lt.c — Lottery Ticket (Frankle & Carbin 2019), iterative magnitude pruning with rewinding:
  * R rounds of [train the budget -> prune globally by magnitude -> rewind the survivors to their
  * initial values], the kept fraction shrinking geometrically, (1 - s)^(r/R) after round r, so that
- * round R reaches the target; then the final ticket is trained once more. R + 1 trainings. */
+ * round R reaches the target; then the final ticket is trained once more. R + 1 trainings.
+ * The mask is hard (pruned weights, gradients and momentum zeroed); in round 1 it keeps all. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 typedef struct lt_state {
     dpf_real *w0;       /* the initialisation, for rewinding */
@@ -39,21 +40,7 @@ static dpf_status lt_begin(dpf_pruner *p, dpf_prune_ctx *c)
     }
     memcpy(st->w0, dpf_net_weights(p->net), p->n * sizeof *st->w0);
     p->state = st;
-    p->monotone = 1;
     return DPF_OK;
-}
-
-static void lt_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    if (p->hard)
-        dpf_pruner_mask_grads(p);
-}
-
-static void lt_after_step(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    if (p->hard)
-        dpf_pruner_enforce(p, c->opt);
 }
 
 static dpf_status lt_end_phase(dpf_pruner *p, dpf_prune_ctx *c)
@@ -69,7 +56,6 @@ static dpf_status lt_end_phase(dpf_pruner *p, dpf_prune_ctx *c)
     dpf_real *w = dpf_net_weights(p->net);
     for (size_t i = 0; i < p->n; i++)
         w[i] = p->mask[i] ? st->w0[i] : 0;
-    p->hard = 1;
     return DPF_OK;
 }
 
@@ -92,7 +78,7 @@ static void lt_destroy(dpf_pruner *p)
 }
 
 const dpf_method_ops dpf_method_lt = {
-    .name = "lt", .phases = lt_phases, .begin_phase = lt_begin,
-    .after_backward = lt_after_backward, .after_step = lt_after_step, .end_phase = lt_end_phase,
+    .name = "lt", .hard = 1, .monotone = 1, .phases = lt_phases, .begin_phase = lt_begin,
+    .after_backward = dpf_hook_mask_grads, .after_step = dpf_hook_enforce, .end_phase = lt_end_phase,
     .destroy = lt_destroy, .state_items = lt_state_items,
 };

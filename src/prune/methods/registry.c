@@ -1,7 +1,7 @@
 /* registry.c — the table of pruning methods known to `dpf train --method`. */
 #include <string.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 static const dpf_method_ops *const methods[] = {
     &dpf_method_dense, &dpf_method_dpf, &dpf_method_incremental, &dpf_method_oneshot,
@@ -16,6 +16,12 @@ const dpf_method_ops *dpf_method_find(const char *name)
         if (strcmp(methods[i]->name, name) == 0)
             return methods[i];
     return NULL;
+}
+
+dpf_status dpf_method_check(const dpf_train_config *cfg)
+{
+    const dpf_method_ops *m = dpf_method_find(cfg->method);
+    return m && m->check ? m->check(cfg) : DPF_OK;
 }
 
 const char *dpf_method_list(void)

@@ -15,7 +15,6 @@
  * zeroed for that step), so they are exactly 0 after it. The layer densities never change, so
  * sparsity is exact per layer and overall. */
 #include "prune/methods/sparse_init.h"
-#include "prune/pruner.h"
 
 static void rigl_after_backward(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -32,6 +31,7 @@ static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_rigl = {
-    .name = "rigl", .begin_phase = rigl_begin,
+    .name = "rigl", .hard = 1, .begin_phase = rigl_begin,
     .after_backward = rigl_after_backward, .after_step = dpf_hook_enforce,
+    .check = dpf_sparse_check,
 };

@@ -14,7 +14,6 @@
  * update every ΔT steps with the cosine decay (--update-every 0 gives once per epoch). The layer
  * densities never change, so sparsity is exact per layer and overall. */
 #include "prune/methods/sparse_init.h"
-#include "prune/pruner.h"
 
 static void set_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -31,6 +30,7 @@ static dpf_status set_begin(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_set = {
-    .name = "set", .begin_phase = set_begin,
+    .name = "set", .hard = 1, .begin_phase = set_begin,
     .after_backward = dpf_hook_mask_grads, .after_step = set_after_step,
+    .check = dpf_sparse_check,
 };

@@ -11,53 +11,18 @@
  * back ("soft"). p->mask records the last zeroing; the final one defines the sparse model (a
  * --finetune phase then enforces it). Linear hidden layers count their output neurons as filters.
  * The paper's Algorithm 1 prunes at the end of every epoch only (not at initialisation). */
-#include <math.h>
-#include <string.h>
-
-#include "prune/pruner.h"
-
-static dpf_status sfp_begin(dpf_pruner *p, dpf_prune_ctx *c)
-{
-    (void)c;
-    p->hard = 0;
-    p->masked_forward = 0;
-    p->monotone = 0;
-    return dpf_net_use_forward_weights(p->net, 0);
-}
-
-/* Masks the floor(ratio * filters) filters of smallest L2 norm of one tensor. */
-static void select_layer_filters(dpf_pruner *p, const dpf_param_info *pi, double ratio)
-{
-    const dpf_real *w = dpf_net_weights(p->net) + pi->offset;
-    const size_t filters = (size_t)pi->filters, len = pi->count / filters;
-    for (size_t f = 0; f < filters; f++) {
-        double s = 0;
-        for (size_t i = f * len; i < (f + 1) * len; i++)
-            s += (double)w[i] * (double)w[i];
-        p->scores[f] = (float)sqrt(s);
-    }
-    dpf_select_smallest(&p->sel, p->keep, p->scores, filters, dpf_prune_count(ratio, filters));
-    for (size_t f = 0; f < filters; f++)
-        memset(p->mask + pi->offset + f * len, p->keep[f], len);
-}
+#include "prune/method.h"
 
 static dpf_status sfp_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 {
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (pi->prunable && pi->filters > 0)
-            select_layer_filters(p, pi, p->cfg->sparsity);
-    }
+    dpf_pruner_select_filters(p, p->cfg->sparsity, dpf_net_weights(p->net), NULL, 1);
     p->target = p->cfg->sparsity;
     dpf_pruner_record_update(p, c);   /* delta: the share of ||w||^2 the zeroing removes */
     /* zero the selected filters in w itself; momentum is kept (reference code) */
-    dpf_real *w = dpf_net_weights(p->net);
-    for (size_t i = 0; i < p->n; i++)
-        if (!p->mask[i])
-            w[i] = 0;
+    dpf_pruner_enforce(p, NULL);
     return DPF_OK;
 }
 
 const dpf_method_ops dpf_method_sfp = {
-    .name = "sfp", .begin_phase = sfp_begin, .end_epoch = sfp_end_epoch,
+    .name = "sfp", .end_epoch = sfp_end_epoch,
 };

@@ -20,64 +20,17 @@
  * rank. Defaults from the authors' code (sparse_learning): p_0 = 0.5, one update per epoch,
  * uniform initial densities ("enforce_density_per_layer"). --prune-rate sets p_0. */
 #include <math.h>
-#include <stdlib.h>
-#include "prune/methods/sparse_init.h"
-#include "prune/pruner.h"
 
-/* Defined in dsr.c (they belong in pruner.h). */
+#include "prune/methods/sparse_init.h"
 
 #define SM_RATE 0.5
 #define SM_ADAM_EPS 1e-8
 #define SM_PI 3.14159265358979323846
 
 typedef struct sm_state {
-    int n_layers;
-    int *layer;          /* param index of each prunable tensor */
-    size_t *removed;     /* per layer: pruned at this update */
-    size_t *cap;         /* per layer: zeros after pruning (room for regrowth) */
-    size_t *grow;        /* per layer: regrowth */
-    double *share, *scratch;
-    uint32_t *idx;       /* candidate positions of one layer */
+    dpf_realloc r;       /* per layer: pruned (removed), cap (zeros after pruning), grow, ... */
     double rate0;
 } sm_state;
-
-static void sm_destroy(dpf_pruner *p)
-{
-    sm_state *st = p->state;
-    if (st) {
-        free(st->layer), free(st->removed), free(st->cap), free(st->grow);
-        free(st->share), free(st->scratch), free(st->idx);
-    }
-    free(st);
-    p->state = NULL;
-}
-
-static dpf_status sm_alloc(dpf_pruner *p)
-{
-    sm_state *st = calloc(1, sizeof *st);
-    p->state = st;
-    if (!st)
-        return dpf_error(DPF_ERR_NOMEM, "sm: out of memory");
-    size_t n = (size_t)dpf_net_param_count(p->net), largest = 1;
-    st->layer = malloc(n * sizeof *st->layer);
-    for (int t = 0; st->layer && t < (int)n; t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (pi->prunable) {
-            st->layer[st->n_layers++] = t;
-            largest = pi->count > largest ? pi->count : largest;
-        }
-    }
-    st->removed = malloc(n * sizeof *st->removed);
-    st->cap = malloc(n * sizeof *st->cap);
-    st->grow = malloc(n * sizeof *st->grow);
-    st->share = malloc(n * sizeof *st->share);
-    st->scratch = malloc(n * sizeof *st->scratch);
-    st->idx = malloc(largest * sizeof *st->idx);
-    if (!st->layer || !st->removed || !st->cap || !st->grow || !st->share || !st->scratch ||
-        !st->idx)
-        return dpf_error(DPF_ERR_NOMEM, "sm: out of memory");
-    return DPF_OK;
-}
 
 static dpf_status sm_begin(dpf_pruner *p, dpf_prune_ctx *c)
 {
@@ -87,16 +40,11 @@ static dpf_status sm_begin(dpf_pruner *p, dpf_prune_ctx *c)
         (c->opt->cfg.kind == DPF_OPT_SGD && c->opt->cfg.momentum <= 0))
         return dpf_error(DPF_ERR_ARG, "--method sm needs momentum (SGD with --momentum > 0, or "
                          "--optimizer adam)");
-    dpf_status st = sm_alloc(p);
+    dpf_status st = dpf_realloc_create(p, sizeof(sm_state), "sm");
     if (st != DPF_OK)
         return st;
     ((sm_state *)p->state)->rate0 = p->cfg->prune_rate >= 0 ? p->cfg->prune_rate : SM_RATE;
-    p->hard = 1;
-    p->masked_forward = 0;
-    st = dpf_net_use_forward_weights(p->net, 0);
-    if (st == DPF_OK)
-        st = dpf_sparse_begin(p, c, p->cfg->density_erk == 1);
-    return st;
+    return dpf_sparse_begin(p, c, p->cfg->density_erk == 1);
 }
 
 /* |momentum| of element e. */
@@ -125,7 +73,7 @@ static double sm_layer_momentum(const dpf_pruner *p, const dpf_optimizer *o,
 }
 
 /* Prunes the k active weights of smallest |w| of a layer; returns the zeros left in it. */
-static size_t sm_prune_layer(dpf_pruner *p, sm_state *st, const dpf_param_info *pi, size_t k)
+static size_t sm_prune_layer(dpf_pruner *p, dpf_realloc *st, const dpf_param_info *pi, size_t k)
 {
     const dpf_real *w = dpf_net_weights(p->net);
     uint8_t *m = p->mask + pi->offset;
@@ -143,7 +91,7 @@ static size_t sm_prune_layer(dpf_pruner *p, sm_state *st, const dpf_param_info *
 }
 
 /* Turns on the g zero positions of a layer with the largest |momentum|, at w = 0. */
-static void sm_grow_layer(dpf_pruner *p, sm_state *st, const dpf_param_info *pi, size_t g,
+static void sm_grow_layer(dpf_pruner *p, dpf_realloc *st, const dpf_param_info *pi, size_t g,
                           const dpf_optimizer *o)
 {
     uint8_t *m = p->mask + pi->offset;
@@ -165,60 +113,39 @@ static void sm_grow_layer(dpf_pruner *p, sm_state *st, const dpf_param_info *pi,
         }
 }
 
-/* Zeros every pruned weight; with `state` also its optimiser state. */
-static void sm_zero_pruned(dpf_pruner *p, dpf_optimizer *o, int state)
-{
-    dpf_real *w = dpf_net_weights(p->net);
-    dpf_real *mom = state && o ? o->m : NULL, *v = state && o ? o->v : NULL;
-    const uint8_t *mask = p->mask;
-    const long n = (long)p->n;
-#pragma omp parallel for schedule(static)
-    for (long i = 0; i < n; i++)
-        if (!mask[i]) {
-            w[i] = 0;
-            if (mom)
-                mom[i] = 0;
-            if (v)
-                v[i] = 0;
-        }
-}
-
 /* One prune-redistribute-regrow update after `t` steps of the phase. */
 static void sm_update(dpf_pruner *p, dpf_prune_ctx *c, int64_t t)
 {
-    sm_state *st = p->state;
+    sm_state *sm = p->state;
+    dpf_realloc *st = &sm->r;
     double T = (double)(c->phase_steps > 0 ? c->phase_steps : 1);
     double f = (double)t / T < 1 ? (double)t / T : 1;
-    double rate = st->rate0 * 0.5 * (1 + cos(SM_PI * f));
+    double rate = sm->rate0 * 0.5 * (1 + cos(SM_PI * f));
     size_t k = 0;
-    for (int l = 0; l < st->n_layers; l++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, st->layer[l]);
+    for (int l = 0; l < p->n_layers; l++) {
         size_t active;
-        st->share[l] = sm_layer_momentum(p, c->opt, pi, &active);
+        st->share[l] = sm_layer_momentum(p, c->opt, p->layers[l], &active);
         size_t r = (size_t)ceil(rate * (double)active - 1e-9);
-        st->removed[l] = r < active ? r : active;
-        k += st->removed[l];
+        st->pruned[l] = r < active ? r : active;
+        k += st->pruned[l];
     }
     if (k == 0)
         return;
-    for (int l = 0; l < st->n_layers; l++)
-        st->cap[l] = sm_prune_layer(p, st, dpf_net_param(p->net, st->layer[l]), st->removed[l]);
-    dpf_dst_allocate(st->grow, st->share, st->cap, k, st->n_layers, st->scratch);
-    for (int l = 0; l < st->n_layers; l++)
-        sm_grow_layer(p, st, dpf_net_param(p->net, st->layer[l]), st->grow[l], c->opt);
-    sm_zero_pruned(p, c->opt, 1); /* pruned weights 0; momentum of every zero weight reset */
+    for (int l = 0; l < p->n_layers; l++)
+        st->cap[l] = sm_prune_layer(p, st, p->layers[l], st->pruned[l]);
+    dpf_dst_allocate(st->grow, st->share, st->cap, k, p->n_layers, st->scratch);
+    for (int l = 0; l < p->n_layers; l++)
+        sm_grow_layer(p, st, p->layers[l], st->grow[l], c->opt);
+    dpf_pruner_enforce(p, c->opt); /* pruned weights 0; momentum of every zero weight reset */
     p->target = p->cfg->sparsity;
-    dpf_pruner_record_update(p, c);
-    json_t *u = json_array_get(p->updates, json_array_size(p->updates) - 1);
-    if (u) {
-        json_object_set_new(u, "prune_rate", json_real(rate));
-        json_object_set_new(u, "reallocated", json_integer((json_int_t)k));
-    }
+    dpf_mask_update *u = dpf_pruner_record_update(p, c);
+    u->prune_rate = rate;
+    u->reallocated = (int64_t)k;
 }
 
 static void sm_after_step(dpf_pruner *p, dpf_prune_ctx *c)
 {
-    sm_zero_pruned(p, c->opt, 0); /* w = m ⊙ w; the momentum of zeros keeps accumulating */
+    dpf_pruner_enforce(p, NULL); /* w = m ⊙ w; the momentum of zeros keeps accumulating */
     int every = p->cfg->update_every;
     if (every > 0 && (c->step + 1) % every == 0)
         sm_update(p, c, c->step + 1);
@@ -232,6 +159,6 @@ static dpf_status sm_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_sm = {
-    .name = "sm", .begin_phase = sm_begin, .after_step = sm_after_step,
-    .end_epoch = sm_end_epoch, .destroy = sm_destroy,
+    .name = "sm", .hard = 1, .begin_phase = sm_begin, .after_step = sm_after_step,
+    .end_epoch = sm_end_epoch, .destroy = dpf_realloc_destroy, .check = dpf_sparse_check,
 };

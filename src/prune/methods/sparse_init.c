@@ -12,12 +12,16 @@
  * smallest |w| are dropped; then k connections are grown among those inactive after the drop
  * (the just-dropped included, as in the paper and code) with the largest grow score. A dropped
  * connection that is grown back keeps its value (RigL code, reinit_when_same = False); a newly
- * grown one starts at 0 with zero moments. Both selections reuse the O(n) exact selector. */
+ * grown one starts at 0 with zero moments. Both selections reuse the O(n) exact selector.
+ *
+ * DSR and Sparse Momentum share the sparse start and the redistribution of a count over the
+ * layers under capacities (dpf_dst_allocate, and its scratch dpf_realloc). */
 #include "prune/methods/sparse_init.h"
 
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DROPPED 2   /* transient mask value inside one update: dropped, may be grown back */
 
@@ -94,6 +98,15 @@ static void round_to_budget(const dpf_param_info *const *layers, int n, size_t b
     }
 }
 
+dpf_status dpf_sparse_check(const dpf_train_config *cfg)
+{
+    if (cfg->structured || cfg->layer_scope)
+        return dpf_error(DPF_ERR_ARG, "--method %s sets its own per-layer densities and is "
+                         "unstructured: --structured and --scope layer do not apply",
+                         cfg->method);
+    return DPF_OK;
+}
+
 dpf_status dpf_sparse_layer_active(const dpf_param_info *const *layers, int n, double s, int erk,
                                    size_t *active)
 {
@@ -162,34 +175,22 @@ static void random_layer_mask(dpf_pruner *p, const dpf_param_info *pi, size_t ac
 
 dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk)
 {
-    int n = 0;
-    for (int t = 0; t < dpf_net_param_count(p->net); t++)
-        n += dpf_net_param(p->net, t)->prunable != 0;
-    const dpf_param_info **layers = malloc((size_t)(n ? n : 1) * sizeof *layers);
+    const int n = p->n_layers;
     size_t *active = malloc((size_t)(n ? n : 1) * sizeof *active);
-    dpf_status st = layers && active ? DPF_OK
-                                     : dpf_error(DPF_ERR_NOMEM, "cannot allocate layer densities");
-    for (int t = 0, i = 0; st == DPF_OK && t < dpf_net_param_count(p->net); t++)
-        if (dpf_net_param(p->net, t)->prunable)
-            layers[i++] = dpf_net_param(p->net, t);
-    if (st == DPF_OK)
-        st = dpf_sparse_layer_active(layers, n, p->cfg->sparsity, erk, active);
+    dpf_status st = active ? dpf_sparse_layer_active(p->layers, n, p->cfg->sparsity, erk, active)
+                           : dpf_error(DPF_ERR_NOMEM, "cannot allocate layer densities");
     size_t zeros = 0;
     for (int i = 0; st == DPF_OK && i < n; i++) {
-        random_layer_mask(p, layers[i], active[i]);
-        zeros += layers[i]->count - active[i];
+        random_layer_mask(p, p->layers[i], active[i]);
+        zeros += p->layers[i]->count - active[i];
     }
-    free(layers);
     free(active);
     if (st != DPF_OK)
         return st;
-    p->hard = 1;
-    p->masked_forward = 0;
-    p->monotone = 0;
     p->target = p->n_prunable ? (double)zeros / (double)p->n_prunable : 0;
     dpf_pruner_record_update(p, c);
     dpf_pruner_enforce(p, c->opt);
-    return dpf_net_use_forward_weights(p->net, 0);
+    return DPF_OK;
 }
 
 static float grow_score(dpf_pruner *p, const dpf_real *g, size_t i)
@@ -198,14 +199,12 @@ static float grow_score(dpf_pruner *p, const dpf_real *g, size_t i)
     return s >= FLT_MIN ? s : FLT_MIN;   /* candidates always outrank the kept (score 0) */
 }
 
-static void update_layer(dpf_pruner *p, dpf_optimizer *opt, const dpf_param_info *pi,
-                         double frac, dpf_real *g)
+static void update_layer(dpf_pruner *p, const dpf_param_info *pi, double frac, dpf_real *g)
 {
     const size_t off = pi->offset, n = pi->count;
     uint8_t *m = p->mask + off, *sel = p->keep + off;
     float *sc = p->scores + off;
     dpf_real *w = dpf_net_weights(p->net) + off;
-    dpf_real *mom = opt ? opt->m : NULL, *v = opt ? opt->v : NULL;
     size_t active = 0;
     for (size_t i = 0; i < n; i++)
         active += m[i];
@@ -224,26 +223,128 @@ static void update_layer(dpf_pruner *p, dpf_optimizer *opt, const dpf_param_info
         sc[i] = m[i] == 1 ? 0.0f : grow_score(p, g ? g + off : NULL, i);
     dpf_select_smallest(&p->sel, sel, sc, n, n - k);
     for (size_t i = 0; i < n; i++) {
-        if (sel[i] && m[i] == 0) {  /* a new connection: starts at 0, no moments, no step now */
-            w[i] = 0;
-            if (mom)
-                mom[off + i] = 0;
-            if (v)
-                v[off + i] = 0;
-            if (g)
-                g[off + i] = 0;
-        }
+        if (sel[i] && m[i] == 0 && g) /* a new connection: no step now (w and its moments */
+            g[off + i] = 0;           /* are 0 already: the mask was enforced after each step) */
         m[i] = sel[i] ? 1 : m[i] == DROPPED ? 0 : m[i];
     }
 }
 
 void dpf_sparse_drop_grow(dpf_pruner *p, const dpf_prune_ctx *c, double frac, dpf_real *g)
 {
-    for (int t = 0; t < dpf_net_param_count(p->net); t++) {
-        const dpf_param_info *pi = dpf_net_param(p->net, t);
-        if (pi->prunable)
-            update_layer(p, c->opt, pi, frac, g);
-    }
+    for (int l = 0; l < p->n_layers; l++)
+        update_layer(p, p->layers[l], frac, g);
     dpf_pruner_enforce(p, c->opt);
     dpf_pruner_record_update(p, c);
+}
+
+/* ---- DSR / SM: redistribution of a count over the layers ---- */
+
+static int free_left(const size_t *out, const size_t *cap, int l)
+{
+    return out[l] < cap[l];
+}
+
+/* One round of proportional allocation of `left` to the layers with room; returns the amount
+ * given. Layers whose ideal share reaches their free room are filled first (and the round ends:
+ * the caller repeats with the rest); otherwise floors plus the largest remainders. */
+static size_t allocate_round(size_t *out, const double *share, const size_t *cap, size_t left,
+                             int n, int use_room, double *frac)
+{
+    double total = 0;
+    for (int l = 0; l < n; l++)
+        if (free_left(out, cap, l))
+            total += use_room ? (double)(cap[l] - out[l]) : share[l];
+    if (!(total > 0))
+        return 0;
+    size_t given = 0;
+    for (int l = 0; l < n; l++) {
+        frac[l] = -1;
+        if (!free_left(out, cap, l))
+            continue;
+        double w = use_room ? (double)(cap[l] - out[l]) : share[l];
+        double x = (double)left * w / total;
+        if (x >= (double)(cap[l] - out[l])) {
+            given += cap[l] - out[l];
+            out[l] = cap[l];
+        }
+        frac[l] = x;
+    }
+    if (given > 0)
+        return given; /* some layers overflowed: re-share the rest among the others */
+    for (int l = 0; l < n; l++)
+        if (frac[l] >= 0) {
+            size_t f = (size_t)floor(frac[l]);
+            out[l] += f;
+            given += f;
+            frac[l] -= (double)f;
+        }
+    while (given < left) {
+        int best = -1;
+        for (int l = 0; l < n; l++)
+            if (frac[l] > 0 && free_left(out, cap, l) && (best < 0 || frac[l] > frac[best]))
+                best = l;
+        if (best < 0)
+            break;
+        out[best]++;
+        frac[best] = -1;
+        given++;
+    }
+    return given;
+}
+
+/* out[l] <= cap[l] with sum out = total (when sum cap >= total), out[l] ~ total * share[l] /
+ * sum share; a layer that would exceed its cap is filled and the overflow re-shared among the
+ * others in proportion to their shares. Shares of 0 get nothing unless nothing else has room
+ * (then the room itself is the share). scratch: n doubles. */
+void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
+                      double *scratch)
+{
+    memset(out, 0, (size_t)n * sizeof *out);
+    size_t left = total;
+    int use_room = 0;
+    for (int round = 0; left > 0 && round < 4 * n + 8; round++) {
+        size_t g = allocate_round(out, share, cap, left, n, use_room, scratch);
+        if (g == 0 && use_room)
+            break;
+        if (g == 0)
+            use_room = 1;
+        left -= g < left ? g : left; /* g <= left always: a capped layer's room <= its ideal */
+    }
+    for (int l = 0; l < n && left > 0; l++) { /* rounding leftovers, if any: first room found */
+        size_t add = cap[l] - out[l] < left ? cap[l] - out[l] : left;
+        out[l] += add;
+        left -= add;
+    }
+}
+
+dpf_status dpf_realloc_create(dpf_pruner *p, size_t bytes, const char *who)
+{
+    dpf_realloc *r = calloc(1, bytes);
+    p->state = r;
+    if (!r)
+        return dpf_error(DPF_ERR_NOMEM, "%s: out of memory", who);
+    size_t n = (size_t)(p->n_layers ? p->n_layers : 1), largest = 1;
+    for (int l = 0; l < p->n_layers; l++)
+        largest = p->layers[l]->count > largest ? p->layers[l]->count : largest;
+    r->pruned = malloc(n * sizeof *r->pruned);
+    r->alive = malloc(n * sizeof *r->alive);
+    r->cap = malloc(n * sizeof *r->cap);
+    r->grow = malloc(n * sizeof *r->grow);
+    r->share = malloc(n * sizeof *r->share);
+    r->scratch = malloc(n * sizeof *r->scratch);
+    r->idx = malloc(largest * sizeof *r->idx);
+    if (!r->pruned || !r->alive || !r->cap || !r->grow || !r->share || !r->scratch || !r->idx)
+        return dpf_error(DPF_ERR_NOMEM, "%s: out of memory", who);
+    return DPF_OK;
+}
+
+void dpf_realloc_destroy(dpf_pruner *p)
+{
+    dpf_realloc *r = p->state;
+    if (r) {
+        free(r->pruned), free(r->alive), free(r->cap), free(r->grow);
+        free(r->share), free(r->scratch), free(r->idx);
+    }
+    free(r);
+    p->state = NULL;
 }

@@ -1,5 +1,6 @@
-/* sparse_init.h — what the sparse-from-scratch methods SET (Mocanu et al. 2018) and RigL (Evci
- * et al. 2020) share:
+/* sparse_init.h — what the sparse-from-scratch methods share: SET (Mocanu et al. 2018) and RigL
+ * (Evci et al. 2020) all of it, DSR and SM the sparse start (dpf_sparse_begin) and the
+ * proportional allocation (dpf_dst_allocate, defined in dsr.c):
  *   - layer densities: ERK (Erdős–Rényi-Kernel, RigL §3: density of a layer ∝ (sum of its kernel
  *     dimensions incl. in/out channels) / (their product), scaled to the target, layers that
  *     would exceed 1 made dense and the rest rescaled) or uniform (every layer at the target);
@@ -16,11 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "prune/pruner.h"
+#include "prune/method.h"
 
 #define DPF_SPARSE_DEFAULT_ALPHA 0.3   /* RigL paper: α = 0.3 (CIFAR / ImageNet) */
 #define DPF_SPARSE_DEFAULT_EVERY 100   /* RigL paper: ΔT = 100 */
 #define DPF_SPARSE_END_FRACTION 0.75   /* RigL paper: T_end = 75% of training */
+
+/* The check of DSR, SM, SET and RigL: they set their own per-layer densities and are
+ * unstructured, so --structured and --scope layer do not apply. */
+dpf_status dpf_sparse_check(const dpf_train_config *cfg);
 
 /* Active (kept) element counts of the n prunable tensors at overall sparsity s: ERK (erk != 0)
  * or uniform. ERK: the total of active elements is exactly N - floor(s N) (N = sum of counts;
@@ -46,15 +51,31 @@ double dpf_sparse_update_fraction(const dpf_pruner *p, const dpf_prune_ctx *c);
  * hard mask, forward reads w; the initial mask is recorded as an update. */
 dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk);
 
-/* DSR / SM redistribution (dsr.c): splits `total` among n layers in proportion to share[],
- * never beyond cap[]; a full layer's overflow goes to the others. scratch: n doubles. */
+/* DSR / SM redistribution: splits `total` among n layers in proportion to share[], never
+ * beyond cap[]; a full layer's overflow goes to the others. scratch: n doubles. */
 void dpf_dst_allocate(size_t *out, const double *share, const size_t *cap, size_t total, int n,
                       double *scratch);
+
+/* The per-layer scratch of a DSR / SM update (one entry per prunable tensor); the methods'
+ * state begins with it. */
+typedef struct dpf_realloc {
+    size_t *pruned;      /* pruned at this update */
+    size_t *alive;       /* survivors (DSR's R_l) */
+    size_t *cap;         /* positions free for regrowth */
+    size_t *grow;        /* regrowth */
+    double *share, *scratch;
+    uint32_t *idx;       /* (largest tensor) candidate positions of one layer */
+} dpf_realloc;
+/* p->state = a zeroed state of `bytes` (>= sizeof(dpf_realloc)) with its scratch allocated;
+ * errors name `who`. */
+dpf_status dpf_realloc_create(dpf_pruner *p, size_t bytes, const char *who);
+void dpf_realloc_destroy(dpf_pruner *p);   /* the methods' destroy hook */
 
 /* One update at drop fraction frac. g == NULL: growth at random (SET, from p->rng); otherwise
  * growth by the largest |g| (RigL) and g is zeroed at the newly grown connections (they start at
  * 0 and take no step in this iteration). Dropped weights and moments are zeroed; the update is
- * recorded. No allocation. */
+ * recorded. Grown connections are 0 with zero moments already (the mask is enforced after every
+ * step). No allocation. */
 void dpf_sparse_drop_grow(dpf_pruner *p, const dpf_prune_ctx *c, double frac, dpf_real *g);
 
 #endif

@@ -1,8 +1,8 @@
-/* data_internal.h — declarations shared by the files of src/data/ (not part of the public API):
+/* reader.h — the file reader below the format readers of src/data/ (not part of the public API):
  * a sequential reader that reads a file raw or, when it starts with the gzip magic bytes 1f 8b,
  * decompresses it with zlib; byte offsets it reports are offsets in the (decompressed) contents. */
-#ifndef DPF_DATA_INTERNAL_H
-#define DPF_DATA_INTERNAL_H
+#ifndef DPF_DATA_READER_H
+#define DPF_DATA_READER_H
 
 #include <stddef.h>
 #include <stdint.h>
