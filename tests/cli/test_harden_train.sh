@@ -108,7 +108,7 @@ expect_error 2 "^dpf: --seed: '9223372036854775808' is not" -- "$dpf" train --se
 expect_error 2 "^dpf: --seed: ' 5' is not" -- "$dpf" train --seed " 5"
 expect_error 2 "^dpf: --seed: '5 ' is not" -- "$dpf" train --seed "5 "
 expect_error 2 "^dpf: --init-seed: '-1' is not" -- "$dpf" train --init-seed -1
-expect_error 2 "^dpf: --ramp-end: -0.5 is out of range \[0, 1\]$" -- "$dpf" train --ramp-end -0.5
+expect_error 2 "^dpf: --ramp-end: -0.5 is out of range" -- "$dpf" train --ramp-end -0.5
 expect_error 2 "^dpf: --ramp-end: -1 is out of range" -- "$dpf" train --ramp-end -1
 expect_error 2 "^dpf: --prune-rate: -1 is out of range" -- "$dpf" train --method set --prune-rate -1
 expect_error 2 "^dpf: --update-every: -1 is out of range" -- "$dpf" train --method set --update-every -1

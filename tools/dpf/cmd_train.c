@@ -176,6 +176,12 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
         }
         const dpf_train_option *o = &t[(opt - 256) % MAX_OPTIONS];
         const char *value = o->arg ? optarg : opt >= 256 + MAX_OPTIONS ? "off" : "on";
+        static const char *const paths[] = {"out", "resume", "data-dir", "mask-from"};
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+            if (!value[0] && strcmp(o->name, paths[i]) == 0) {
+                fprintf(stderr, "dpf: --%s: the path is empty\n", o->name);
+                return 2;
+            }
         if (dpf_train_option_parse(cfg, o, value) != DPF_OK)
             return cli_report_error(), 2;
         *sparsity_given |= strcmp(o->name, "sparsity") == 0;
