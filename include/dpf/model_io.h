@@ -22,6 +22,9 @@ typedef struct dpf_model_meta {
 /* Writes the forward weights w~ of net (sparse = 1: the pruned model) or the dense weights w
  * (sparse = 0), and the BN buffers, atomically. */
 dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, const char *path);
+/* Reads and checks a model file's __metadata__ alone (the limits of dpf_model_load_with), e.g.
+ * to check it against a data set before a net is built for it. */
+dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta);
 /* Reads a model file, dense or sparse (dpf/sparse_io.h; told apart by __metadata__ "format"):
  * checks the metadata against sane limits (known model, 1 to 3 channels, sides in [1, 512],
  * classes in [1, 1000], finite normalisation with std > 0, sparsity in [0, 1]), builds the net it

@@ -65,6 +65,8 @@ typedef struct dpf_train_result {
     double train_images_per_s, wall_s;
     int layers_emptied;            /* prunable tensors left with no nonzero weight (layer collapse) */
     char first_emptied[96];        /* the first of them */
+    int target_missed;             /* the reached sparsity is below the target (e.g. a run too
+                                      short for the sparsity ramp); summary.json says so too */
 } dpf_train_result;
 
 /* The options of a run are one table (src/train/options.c): each row names the option, its

@@ -61,12 +61,22 @@ dpf_status dpf_rfile_read(dpf_rfile *rf, void *buf, size_t n, size_t *got)
             rf->pos += (uint64_t)r;
         }
         if (r < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+            /* gzread reports no count on an error, but the stream's position is where the good
+             * data ended: the bytes of this call up to the corruption were delivered */
+            z_off_t at = gztell(rf->gz);
+            if (at >= 0 && (uint64_t)at > rf->pos) {
+                done += (size_t)((uint64_t)at - rf->pos);
+                rf->pos = (uint64_t)at;
+            }
             *got = done;
             if (code == Z_ERRNO)
                 return dpf_error(DPF_ERR_IO, "%s: read error: %s", rf->path, strerror(errno));
-            return dpf_error(DPF_ERR_FORMAT,
-                             "%s: corrupt gzip stream at byte %llu of the decompressed data: %s",
-                             rf->path, (unsigned long long)rf->pos, msg ? msg : "error");
+            size_t skip = msg && strncmp(msg, rf->path, strlen(rf->path)) == 0 &&
+                                  strncmp(msg + strlen(rf->path), ": ", 2) == 0
+                              ? strlen(rf->path) + 2 : 0; /* zlib's message repeats the path */
+            return dpf_error(DPF_ERR_FORMAT, "%s: corrupt gzip stream: %s (found after byte %llu "
+                             "of the decompressed data)", rf->path, msg ? msg + skip : "error",
+                             (unsigned long long)rf->pos);
         }
         if (r == 0)
             break;

@@ -1,5 +1,6 @@
 /* model_io.c — save and load a model as safetensors with its state_dict names (see model_io.h),
  * and the metadata and state_dict walk the sparse file shares (model_io_internal.h). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,18 +88,55 @@ dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, 
     return st;
 }
 
+/* A whole decimal integer (nothing before or after it: "10x" and " 1" are no integers). */
+static int parse_int(const char *s, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || !(s[0] == '-' || (s[0] >= '0' && s[0] <= '9')) ||
+        v < -1000000000L || v > 1000000000L)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
 static dpf_status meta_int(const dpf_st_file *f, const char *path, const char *key, int *out)
 {
     const char *v = dpf_st_meta(f, key);
-    if (!v || sscanf(v, "%d", out) != 1)
+    if (!v || parse_int(v, out) != 0)
         return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ lacks a valid \"%s\" (not a dpf model "
                          "file?)", path, key);
     return DPF_OK;
 }
 
+/* "C,H,W", three whole integers and nothing else (no empty item); ranges: check_meta. */
+static int parse_shape(const char *s, int *c, int *h, int *w)
+{
+    char buf[64], *item[3];
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    snprintf(buf, sizeof buf, "%s", s);
+    item[0] = buf;
+    for (int k = 1; k < 3; k++) {
+        char *comma = strchr(item[k - 1], ',');
+        if (!comma)
+            return -1;
+        *comma = '\0';
+        item[k] = comma + 1;
+    }
+    return strchr(item[2], ',') || parse_int(item[0], c) || parse_int(item[1], h) ||
+                   parse_int(item[2], w)
+               ? -1
+               : 0;
+}
+
 /* Checks the limits of dpf_model_load on parsed metadata. */
 static dpf_status check_meta(const char *path, const dpf_model_meta *m)
 {
+    if (m->data[0] && !dpf_dataset_known(m->data))
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ data \"%s\" is not a known data set",
+                         path, m->data);
     if (!dpf_model_known(m->model))
         return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ model \"%s\" is not a known model (%s)",
                          path, m->model, dpf_model_list());
@@ -170,8 +208,8 @@ dpf_status dpf_model_meta_parse(const dpf_st_file *f, dpf_model_meta *m)
                          "(not a dpf model file?)", path);
     snprintf(m->model, sizeof m->model, "%s", model);
     snprintf(m->data, sizeof m->data, "%s", data ? data : "");
-    if (sscanf(shape, "%d,%d,%d", &m->c, &m->h, &m->w) != 3 || m->c < 1 || m->c > 3)
-        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%s\"", path, shape);
+    if (parse_shape(shape, &m->c, &m->h, &m->w) != 0 || m->c < 1 || m->c > 3)
+        return dpf_error(DPF_ERR_FORMAT, "%s: bad input_shape \"%.40s\"", path, shape);
     dpf_status st = meta_int(f, path, "classes", &m->classes);
     for (int i = 0; i < 3; i++)
         m->mean[i] = 0, m->std[i] = 1;
@@ -182,12 +220,40 @@ dpf_status dpf_model_meta_parse(const dpf_st_file *f, dpf_model_meta *m)
     const char *method = dpf_st_meta(f, "method");
     snprintf(m->method, sizeof m->method, "%s", method ? method : "");
     const char *sp = dpf_st_meta(f, "sparsity");
-    m->sparsity = sp ? atof(sp) : 0;
+    char *end = NULL;
+    m->sparsity = sp ? strtod(sp, &end) : 0;
+    if (sp && (end == sp || *end)) /* "lots" is no 0 */
+        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ sparsity \"%.40s\" is not a number",
+                         path, sp);
     if (st == DPF_OK)
         st = check_meta(path, m);
     if (st == DPF_OK)
         st = parse_class_names(f, path, m);
     return st;
+}
+
+/* The tensor `name` of f has exactly the shape the net gives it (not only as many elements:
+ * a [784, 300] weight is no [300, 784] one). */
+static dpf_status check_shape(const dpf_st_file *f, const char *path, const char *name, int ndim,
+                              const int64_t *shape)
+{
+    const dpf_st_tensor *t = dpf_st_find(f, name);
+    if (!t)
+        return dpf_error(DPF_ERR_FORMAT, "%s: lacks tensor %s", path, name);
+    int same = t->ndim == ndim;
+    for (int d = 0; same && d < ndim; d++)
+        same = t->shape[d] == shape[d];
+    if (same)
+        return DPF_OK;
+    char got[160] = "", want[160] = "";
+    for (int d = 0; d < t->ndim; d++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", d ? ", " : "",
+                 (long long)t->shape[d]);
+    for (int d = 0; d < ndim; d++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%lld", d ? ", " : "",
+                 (long long)shape[d]);
+    return dpf_error(DPF_ERR_FORMAT, "%s: tensor %s has shape [%s], the model expects [%s]", path,
+                     name, got, want);
 }
 
 static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *net)
@@ -200,10 +266,15 @@ static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *
     dpf_status st = DPF_OK;
     for (int p = 0; p < dpf_net_param_count(net) && st == DPF_OK; p++) {
         const dpf_param_info *pi = dpf_net_param(net, p);
-        st = dpf_st_get_f32(f, pi->name, w + pi->offset, pi->count);
+        st = check_shape(f, path, pi->name, pi->ndim, pi->shape);
+        if (st == DPF_OK)
+            st = dpf_st_get_f32(f, pi->name, w + pi->offset, pi->count);
     }
     for (int b = 0; b < dpf_net_buffer_count(net) && st == DPF_OK; b++) {
         const dpf_buffer_info *bi = dpf_net_buffer(net, b);
+        st = check_shape(f, path, bi->name, bi->ndim, bi->shape);
+        if (st != DPF_OK)
+            break;
         if (bi->is_counter) {
             int64_t n = 0;
             st = dpf_st_get_i64(f, bi->name, &n, 1);
@@ -212,6 +283,17 @@ static dpf_status load_tensors(const dpf_st_file *f, const char *path, dpf_net *
             st = dpf_st_get_f32(f, bi->name, buf + bi->offset, bi->count);
         }
     }
+    return st;
+}
+
+dpf_status dpf_model_read_meta(const char *path, dpf_model_meta *meta)
+{
+    dpf_st_file f;
+    dpf_status st = dpf_st_read(&f, path);
+    if (st != DPF_OK)
+        return st;
+    st = dpf_model_meta_parse(&f, meta);
+    dpf_st_free(&f);
     return st;
 }
 

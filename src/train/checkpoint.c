@@ -18,14 +18,15 @@
 
 static json_t *pos_json(const dpf_ckpt_pos *p)
 {
-    return json_pack("{s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:f, s:f, s:I}",
+    return json_pack("{s:i, s:i, s:i, s:i, s:I, s:f, s:f, s:I, s:I, s:f, s:I, s:f, s:f, s:f, s:I, "
+                     "s:f}",
                      "phase", p->phase, "epoch", p->epoch, "global_epoch", p->global_epoch,
                      "batch", p->batch, "step", (json_int_t)p->step, "loss_sum", p->loss_sum,
                      "t_steps", p->t_steps, "hits", (json_int_t)p->hits, "seen",
                      (json_int_t)p->seen, "train_time", p->train_time, "train_images",
                      (json_int_t)p->train_images, "last_loss", p->last_loss, "last_acc",
                      p->last_acc, "last_lr", p->last_lr, "metrics_lines",
-                     (json_int_t)p->metrics_lines);
+                     (json_int_t)p->metrics_lines, "wall_s", p->wall_s);
 }
 
 void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, const char *config,
@@ -163,6 +164,11 @@ static dpf_status parse_pos(const dpf_st_file *f, const json_t *state, dpf_ckpt_
         p->step < 0 || epoch > 1000000 || ge > 1000000 || batch > 1000000000)
         return dpf_error(DPF_ERR_FORMAT, "%s: the run position in the metadata is missing or "
                          "out of range", f->path);
+    p->wall_s = 0; /* absent from checkpoints written before it was kept */
+    if (json_object_get(o, "wall_s") && (get_real(o, "wall_s", &p->wall_s) ||
+                                         !(p->wall_s >= 0 && p->wall_s < 1e10)))
+        return dpf_error(DPF_ERR_FORMAT, "%s: the run's wall time in the metadata is out of "
+                         "range", f->path);
     p->phase = (int)phase, p->epoch = (int)epoch, p->global_epoch = (int)ge;
     p->batch = (int)batch;
     return DPF_OK;

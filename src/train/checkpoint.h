@@ -26,6 +26,7 @@ typedef struct dpf_ckpt_pos {
     int64_t train_images;
     double last_loss, last_acc, last_lr; /* the last finished epoch */
     int64_t metrics_lines;  /* lines of metrics.jsonl that belong to the saved state */
+    double wall_s;          /* wall time of the run so far, over all its processes */
 } dpf_ckpt_pos;
 
 dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,

@@ -1,6 +1,7 @@
 /* config.c — what the option table (options.c) gives a run: defaults, the text of one option
  * parsed onto a configuration, the checks (errors name the option as on the
  * command line), the resume check, and the configuration as JSON (config.json, checkpoints). */
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <inttypes.h>
@@ -46,7 +47,7 @@ static dpf_status parse_number(const dpf_train_option *o, const char *text, doub
     char *end, name[64];
     errno = 0;
     *v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(*v))
+    if (errno || end == text || *end || !isfinite(*v) || isspace((unsigned char)text[0]))
         return dpf_error(DPF_ERR_ARG, "%s: '%s' is not a number", opt_name(o, name), text);
     return DPF_OK;
 }
@@ -59,6 +60,8 @@ static dpf_status parse_list(dpf_train_config *c, const dpf_train_option *o, con
     int n = 0;
     double v[64];
     snprintf(buf, sizeof buf, "%s", text);
+    if (text[0] && (text[0] == ',' || text[strlen(text) - 1] == ',' || strstr(text, ",,")))
+        return dpf_error(DPF_ERR_ARG, "%s: '%s' has an empty item", opt_name(o, name), text);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
          tok = strtok_r(NULL, ",", &save)) {
         if (n == max)
@@ -88,15 +91,18 @@ dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o
     switch (o->type) {
     case DPF_OPTION_INT: {
         long i = strtol(text, &end, 10);
-        if (errno || end == text || *end || i < -2147483647L || i > 2147483647L)
+        if (errno || end == text || *end || i < -2147483647L || i > 2147483647L ||
+            isspace((unsigned char)text[0]))
             return dpf_error(DPF_ERR_ARG, "%s: '%s' is not an integer", opt_name(o, name), text);
         *FIELD(c, o, int) = (int)i;
         break;
     }
     case DPF_OPTION_U64: {
         unsigned long long u = strtoull(text, &end, 10);
-        if (errno || end == text || *end || text[0] == '-')
-            return dpf_error(DPF_ERR_ARG, "%s: '%s' is not a non-negative integer",
+        /* at most 2^63 - 1: config.json stores it as a JSON (signed 64-bit) integer */
+        if (errno || end == text || *end || !isdigit((unsigned char)text[0]) ||
+            u > (unsigned long long)INT64_MAX)
+            return dpf_error(DPF_ERR_ARG, "%s: '%s' is not an integer in [0, 2^63 - 1]",
                              opt_name(o, name), text);
         *FIELD(c, o, uint64_t) = (uint64_t)u;
         break;
@@ -123,6 +129,11 @@ dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o
         break;
     case DPF_OPTION_LIST: case DPF_OPTION_FLOAT3: st = parse_list(c, o, text); break;
     }
+    /* -1 means "the method's default" inside; typed, a negative value is out of range */
+    if (st == DPF_OK && (o->flags & DPF_OPTION_AUTO) &&
+        (o->type == DPF_OPTION_INT || o->type == DPF_OPTION_DOUBLE) &&
+        (o->type == DPF_OPTION_INT ? *FIELD(c, o, int) : *FIELD(c, o, double)) < 0)
+        return dpf_error(DPF_ERR_ARG, "%s: %s is out of range (>= 0)", opt_name(o, name), text);
     if (st == DPF_OK && o->given)
         *(int *)((char *)c + o->given) = 1;
     return st;

@@ -12,8 +12,23 @@
 #include "core/util.h"
 #include "train/config.h"
 
-static const char *const run_markers[] = {"config.json", "metrics.jsonl", "summary.json",
-                                          "model.safetensors", "checkpoint.safetensors"};
+/* Every file a run writes (each also through NAME.tmp): any of them in --out, left by a run or
+ * not, would be overwritten or deleted, so --out refuses it without --force. */
+static const char *const run_files[] = {"config.json", "metrics.jsonl", "summary.json",
+                                        "model.safetensors", "dense.safetensors",
+                                        "checkpoint.safetensors"};
+#define N_RUN_FILES (sizeof run_files / sizeof run_files[0])
+
+/* The first file of the run's (or its .tmp) found in dir, or NULL. */
+static const char *run_file_in(const char *dir, char *path, size_t cap)
+{
+    for (size_t i = 0; i < 2 * N_RUN_FILES; i++) {
+        snprintf(path, cap, "%s/%s%s", dir, run_files[i / 2], i % 2 ? ".tmp" : "");
+        if (dpf_file_exists(path))
+            return path + strlen(dir) + 1;
+    }
+    return NULL;
+}
 
 dpf_status dpf_run_lock(const char *dir, int *fd_out)
 {
@@ -44,23 +59,17 @@ dpf_status dpf_run_prepare_dir(const dpf_train_config *cfg, int *lock_fd)
     st = dpf_run_lock(cfg->out, lock_fd); /* before anything in it is checked or removed */
     if (st != DPF_OK)
         return st;
-    for (size_t i = 0; i < sizeof run_markers / sizeof run_markers[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", cfg->out, run_markers[i]);
-        if (dpf_file_exists(path) && !cfg->force)
-            return dpf_error(DPF_ERR_ARG, "--out %s already holds a run (%s); choose another "
-                             "directory or pass --force to overwrite it", cfg->out,
-                             run_markers[i]);
-    }
+    const char *found = run_file_in(cfg->out, path, sizeof path);
+    if (found && !cfg->force)
+        return dpf_error(DPF_ERR_ARG, "--out %s already holds a run (%s, which this run would "
+                         "overwrite or delete); choose another directory or pass --force",
+                         cfg->out, found);
     if (access(cfg->out, W_OK) != 0)
         return dpf_error(DPF_ERR_IO, "--out %s: not writable: %s", cfg->out, strerror(errno));
-    /* --force: nothing of the old run may pass for the new run's (config.json is rewritten) */
-    static const char *const stale[] = {"metrics.jsonl", "checkpoint.safetensors", "summary.json",
-                                        "model.safetensors", "dense.safetensors"};
-    for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", cfg->out, stale[i]);
-        if (dpf_file_exists(path) && unlink(path) != 0)
+    /* --force: nothing of the old run may pass for the new run's */
+    while (run_file_in(cfg->out, path, sizeof path))
+        if (unlink(path) != 0)
             return dpf_error(DPF_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
-    }
     return DPF_OK;
 }
 
@@ -120,13 +129,21 @@ dpf_status dpf_run_append_metrics(const char *dir, json_t *obj)
     return bad ? dpf_error(DPF_ERR_IO, "%s: write failed", path) : DPF_OK;
 }
 
+int dpf_run_target_reached(const dpf_train_config *c, const dpf_train_result *r)
+{
+    if (strcmp(c->method, "dense") == 0 || strcmp(c->method, "fixed") == 0 || c->compressor[0])
+        return 1;
+    return r->sparsity_prunable >= c->sparsity - 0.01;
+}
+
 json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *r)
 {
-    return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:I, s:I, s:I, "
-                     "s:f, s:f, s:f, s:f, s:i}",
+    return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:b, s:f, s:f, s:I, s:I, s:I, s:I, "
+                     "s:I, s:f, s:f, s:f, s:f, s:i}",
                      "model", c->model, "method", c->method, "data", c->data, "epochs", c->epochs,
                      "test_acc_dense", r->test_acc_dense, "test_acc_sparse", r->test_acc_sparse,
-                     "target_sparsity", c->sparsity, "sparsity_prunable", r->sparsity_prunable,
+                     "target_sparsity", c->sparsity, "target_reached",
+                     dpf_run_target_reached(c, r), "sparsity_prunable", r->sparsity_prunable,
                      "sparsity_total", r->sparsity_total, "params_total",
                      (json_int_t)r->params_total, "params_nonzero", (json_int_t)r->params_nonzero,
                      "params_prunable", (json_int_t)r->params_prunable, "macs_dense",

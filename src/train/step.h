@@ -32,6 +32,9 @@ struct dpf_trainer {
     int resuming;               /* pos came from a checkpoint and is not reached yet */
     int lock_fd;                /* the run directory's lock, -1 without --out */
     dpf_real *dense_bn;         /* DPF: BN statistics recalibrated for the dense w (or NULL) */
+    double wall_before;         /* wall time of the run's earlier processes (--resume) */
+    int finished;               /* --resume of a run that had finished: its files stay */
+    double finished_wall;       /* that run's wall_s */
 };
 
 /* One step of pruner p on the batch in ctx (x, y, batch); ctx->step is advanced. Returns the

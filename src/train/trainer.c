@@ -4,8 +4,9 @@
  * updates the dense w -> method adjusts weights. Per epoch: evaluation of the sparse model,
  * a metrics line, progress, a checkpoint. At the end: summary.json and the model files.
  * Checkpoints (checkpoint.h) are also written every --checkpoint-every steps and when a stop is
- * requested (SIGINT / SIGTERM through dpf_trainer_request_stop); --resume continues from one with
- * the same weights, masks, optimiser state and data order as if never interrupted. The run is a
+ * requested (SIGINT / SIGTERM / SIGHUP through dpf_trainer_request_stop, also after the last
+ * step); --resume continues from one with the same weights, masks, optimiser state and data
+ * order as if never interrupted. The run is a
  * trainer (dpf/trainer.h, step.c) that built its own net from the data. */
 #include <errno.h>
 #include <math.h>
@@ -37,6 +38,12 @@ static dpf_status load_data(run *r)
         st = dpf_dataset_load(&r->test, r->cfg.data, dir, 0);
     if (st != DPF_OK)
         return st;
+    if (r->test.c != r->train.c || r->test.h != r->train.h || r->test.w != r->train.w ||
+        r->test.classes != r->train.classes) /* found now, not after an epoch of training */
+        return dpf_error(DPF_ERR_FORMAT, "--data-dir %s: the %s test images are %dx%dx%d in %d "
+                         "classes, the training images %dx%dx%d in %d", dir, r->cfg.data,
+                         r->test.c, r->test.h, r->test.w, r->test.classes, r->train.c,
+                         r->train.h, r->train.w, r->train.classes);
     dpf_dataset_truncate(&r->train, r->cfg.limit_train);
     if (r->cfg.mean[0] < 0)
         dpf_dataset_default_norm(r->cfg.data, r->cfg.mean, r->cfg.std);
@@ -95,6 +102,7 @@ static dpf_status checkpoint(run *r)
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, step %lld: weight %zu is %g; training "
                              "diverged (try a lower --lr); the last checkpoint is kept",
                              ctx->global_epoch + 1, (long long)ctx->step, i, (double)w[i]);
+    r->pos.wall_s = r->wall_before + dpf_now() - r->t_created; /* over every process of the run */
     return dpf_trainer_save(r, r->cfg.out);
 }
 
@@ -243,6 +251,15 @@ static dpf_status prepare_resume(run *r)
         return st;
     if (dpf_train_config_compatible(&saved, &r->cfg) != 0)
         return DPF_ERR_ARG;
+    char summary[2048];
+    snprintf(summary, sizeof summary, "%s/summary.json", r->cfg.out);
+    if (dpf_file_exists(summary)) { /* written last: the run is complete */
+        json_t *j = json_load_file(summary, 0, NULL);
+        r->finished = 1;
+        r->finished_wall = json_number_value(json_object_get(j, "wall_s"));
+        json_decref(j);
+    }
+    r->wall_before = r->pos.wall_s;
     char path[2048], tmp[2100];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->cfg.out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
@@ -358,22 +375,41 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
     return st;
 }
 
+/* A stop asked after the last step (SIGINT/SIGTERM/SIGHUP during the last evaluations): the
+ * checkpoint of the last epoch is where the run continues from, so it stops as any interrupted
+ * run does instead of finishing. */
+static dpf_status stop_if_requested(const run *r)
+{
+    if (!r->stop)
+        return DPF_OK;
+    if (!r->cfg.out[0])
+        return dpf_error(DPF_ERR_INTERRUPTED, "interrupted after the last step (no --out: nothing "
+                         "saved)");
+    return dpf_error(DPF_ERR_INTERRUPTED, "interrupted after the last step; the checkpoint is "
+                     "saved: continue with dpf train --resume %s", r->cfg.out);
+}
+
 static dpf_status finish(run *r, dpf_train_result *res, double t_start)
 {
     dpf_status st = final_accuracies(r, res);
     if (st != DPF_OK)
         return st;
     weight_stats(r->net, res);
+    res->target_missed = !dpf_run_target_reached(&r->cfg, res);
     res->train_images_per_s =
         r->pos.train_time > 0 ? (double)r->pos.train_images / r->pos.train_time : 0;
-    res->wall_s = dpf_now() - t_start;
-    if (!r->cfg.out[0])
-        return DPF_OK;
-    json_t *s = dpf_run_summary_json(&r->cfg, res);
-    json_object_set_new(s, "pruning", dpf_json_pruning_report(r->pruner, r->total_epochs));
-    st = dpf_run_write_json(r->cfg.out, "summary.json", s);
-    json_decref(s);
-    return st == DPF_OK ? save_models(r, res) : st;
+    res->wall_s = r->finished ? r->finished_wall : r->wall_before + dpf_now() - t_start;
+    st = stop_if_requested(r); /* a stop during the final evaluations */
+    if (st != DPF_OK || !r->cfg.out[0] || r->finished) /* a finished run's files stay */
+        return st;
+    st = save_models(r, res); /* summary.json last: it marks the run finished */
+    json_t *s = st == DPF_OK ? dpf_run_summary_json(&r->cfg, res) : NULL;
+    if (s) {
+        json_object_set_new(s, "pruning", dpf_json_pruning_report(r->pruner, r->total_epochs));
+        st = dpf_run_write_json(r->cfg.out, "summary.json", s);
+        json_decref(s);
+    }
+    return st;
 }
 
 dpf_status dpf_trainer_create(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net)
@@ -412,7 +448,10 @@ dpf_status dpf_trainer_run(dpf_trainer *r, dpf_train_result *res)
     res->final_train_loss = es.loss;
     res->final_train_acc = es.acc;
     if (st == DPF_OK)
+        st = stop_if_requested(r);
+    if (st == DPF_OK)
         st = finish(r, res, r->t_created);
+    dpf_progress_end(&r->progress); /* what is printed next starts on its own line */
     dpf_threads_leave(threads);
     return st;
 }

@@ -6,22 +6,7 @@
 dpf=$1
 source "$(dirname "$0")/lib.sh"
 
-# A small copy of Fashion-MNIST (256 training, 500 test images) keeps the runs quick under ASan.
-python3 - /usr/share/datasets/fashion-mnist "$tmp/small" <<'PY'
-import gzip, os, struct, sys
-src, dst = sys.argv[1:]
-os.makedirs(dst)
-for name, n in (("train-images-idx3-ubyte", 256), ("train-labels-idx1-ubyte", 256),
-                ("t10k-images-idx3-ubyte", 500), ("t10k-labels-idx1-ubyte", 500)):
-    raw = gzip.open(f"{src}/{name}.gz").read()
-    dims = raw[3]
-    shape = list(struct.unpack(f">{dims}I", raw[4:4 + 4 * dims]))
-    item = 1
-    for d in shape[1:]:
-        item *= d
-    head = raw[:4] + struct.pack(f">{dims}I", n, *shape[1:])
-    open(f"{dst}/{name}", "wb").write(head + raw[4 + 4 * dims:4 + 4 * dims + n * item])
-PY
+small_data "$tmp/small" # 256 training, 500 test images: runs of a second
 
 train() { # dir, args...
   local d=$1; shift
@@ -32,8 +17,8 @@ train() { # dir, args...
 runs=$tmp/runs
 mkdir -p "$runs"
 train "$runs/dense-s1" --method dense --epochs 2
-train "$runs/dpf-s1" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 1
-train "$runs/dpf-s2" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 2
+train "$runs/dpf-s1" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 1 --period 1
+train "$runs/dpf-s2" --method dpf --sparsity 0.9 --epochs 2 --finetune 1 --seed 2 --period 1
 train "$runs/snip-s1" --method snip --sparsity 0.9 --epochs 2 --eval-every 2
 
 # --- --eval-every: epoch 1 has no test accuracy, the last epoch of the phase has one

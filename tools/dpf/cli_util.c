@@ -1,5 +1,8 @@
 /* cli_util.c — strict parsing of option values for the dpf tool. */
+#define _XOPEN_SOURCE 700 /* realpath */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,12 +13,19 @@
 #include "dpf/net.h"
 #include "dpf/status.h"
 
+/* strto* skip leading white space; an option value with it is a typing error, not a number */
+static int starts_blank(const char *text)
+{
+    return isspace((unsigned char)text[0]);
+}
+
 int cli_int(const char *opt, const char *text, int *out)
 {
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);
-    if (errno || end == text || *end != '\0' || v < -2147483647L || v > 2147483647L) {
+    if (errno || end == text || *end != '\0' || starts_blank(text) || v < -2147483647L ||
+        v > 2147483647L) {
         fprintf(stderr, "dpf: %s: '%s' is not an integer\n", opt, text);
         return -1;
     }
@@ -39,8 +49,10 @@ int cli_u64(const char *opt, const char *text, uint64_t *out)
     char *end;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (errno || end == text || *end != '\0' || text[0] == '-') {
-        fprintf(stderr, "dpf: %s: '%s' is not a non-negative integer\n", opt, text);
+    /* at most 2^63 - 1: run files store it as a JSON (signed 64-bit) integer */
+    if (errno || end == text || *end != '\0' || !isdigit((unsigned char)text[0]) ||
+        v > (unsigned long long)INT64_MAX) {
+        fprintf(stderr, "dpf: %s: '%s' is not an integer in [0, 2^63 - 1]\n", opt, text);
         return -1;
     }
     *out = (uint64_t)v;
@@ -52,7 +64,7 @@ int cli_double(const char *opt, const char *text, double *out)
     char *end;
     errno = 0;
     double v = strtod(text, &end);
-    if (errno || end == text || *end != '\0' || !isfinite(v)) {
+    if (errno || end == text || *end != '\0' || !isfinite(v) || starts_blank(text)) {
         fprintf(stderr, "dpf: %s: '%s' is not a number\n", opt, text);
         return -1;
     }
@@ -67,6 +79,60 @@ int cli_string(const char *opt, const char *text, char *dst, size_t cap)
         return -1;
     }
     memcpy(dst, text, strlen(text) + 1);
+    return 0;
+}
+
+int cli_path(const char *opt, const char *text, char *dst, size_t cap)
+{
+    if (!text[0]) {
+        fprintf(stderr, "dpf: %s: the path is empty\n", opt);
+        return -1;
+    }
+    return cli_string(opt, text, dst, cap);
+}
+
+int cli_int_in(const char *opt, const char *text, int lo, int hi, int *out)
+{
+    if (cli_int(opt, text, out))
+        return -1;
+    if (*out < lo || *out > hi) {
+        fprintf(stderr, "dpf: %s: %d is out of range [%d, %d]\n", opt, *out, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_double_in(const char *opt, const char *text, double lo, double hi, double *out)
+{
+    if (cli_double(opt, text, out))
+        return -1;
+    if (!(*out >= lo && *out <= hi)) {
+        fprintf(stderr, "dpf: %s: %g is out of range [%g, %g]\n", opt, *out, lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_shape(const char *opt, const char *text, int *c, int *h, int *w)
+{
+    int v[3], n = 0;
+    const char *p = text;
+    for (; n < 3; n++) {
+        char *end;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (errno || end == p || !isdigit((unsigned char)*p) || x < 1 || x > 4096 ||
+            *end != (n < 2 ? ',' : '\0'))
+            break;
+        v[n] = (int)x;
+        p = end + 1;
+    }
+    if (n < 3 || v[0] > 3) {
+        fprintf(stderr, "dpf: %s: '%s' is not C,H,W with 1 <= C <= 3 and 1 <= H, W <= 4096\n",
+                opt, text);
+        return -1;
+    }
+    *c = v[0], *h = v[1], *w = v[2];
     return 0;
 }
 
@@ -85,9 +151,15 @@ int cli_doubles(const char *opt, const char *text, double *out, int max, int *n)
         return -1;
     *n = 0;
     if (buf[0] == '\0')
-        return 0;
-    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
+        return 0; /* an empty list: none */
+    for (char *tok = buf, *comma; tok; tok = comma ? comma + 1 : NULL) {
+        comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        if (!tok[0]) { /* "0.5,,0.75", "0.5,": an item is missing */
+            fprintf(stderr, "dpf: %s: '%s' has an empty item\n", opt, text);
+            return -1;
+        }
         if (*n == max) {
             fprintf(stderr, "dpf: %s: at most %d values\n", opt, max);
             return -1;
@@ -100,7 +172,24 @@ int cli_doubles(const char *opt, const char *text, double *out, int max, int *n)
 
 void cli_report_error(void)
 {
-    fprintf(stderr, "dpf: %s\n", dpf_last_error());
+    /* one line, never empty: control characters (a newline in a path) shown as '?' */
+    const char *msg = dpf_last_error();
+    if (!msg || !msg[0] || strcmp(msg, "no error") == 0) {
+        fprintf(stderr, "dpf: failed (no reason was recorded; please report this)\n");
+        return;
+    }
+    fputs("dpf: ", stderr);
+    for (const char *c = msg; *c; c++)
+        fputc((unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c, stderr);
+    fputc('\n', stderr);
+}
+
+int cli_abs_path(const char *opt, char *path, size_t cap)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real))
+        return 0; /* left as given: whoever opens it says what is wrong */
+    return cli_string(opt, real, path, cap);
 }
 
 void cli_bad_option(const char *sub, const char *arg)

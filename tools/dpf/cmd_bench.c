@@ -63,6 +63,8 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'}, {"model-file", 1, 0, 'F'},
         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int sparsity_given = 0, bad = 0;
+    const char *training_only = NULL; /* the first option that only a training bench uses */
+    const char *model_opt = NULL;     /* the first option that describes the model */
     optind = 1;
     opterr = 0;
     for (int opt; !bad && (opt = getopt_long(argc, argv, "h", opts, NULL)) != -1;) {
@@ -70,36 +72,52 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         switch (opt) {
         case 'h': bench_help(); return 1;
         case 'm': bad = cli_string("--model", optarg, c->model, sizeof c->model); break;
-        case 'd':
-            if (sscanf(optarg, "%d,%d,%d", &o->c, &o->h, &o->w) != 3 || o->c < 1 || o->c > 3 ||
-                o->h < 1 || o->w < 1 || o->h > 4096 || o->w > 4096) {
-                fprintf(stderr, "dpf: --data-shape: '%s' is not C,H,W with 1 <= C <= 3\n", optarg);
-                bad = 1;
-            }
-            break;
-        case 'c': bad = cli_int("--classes", optarg, &o->classes); break;
+        case 'd': bad = cli_shape("--data-shape", optarg, &o->c, &o->h, &o->w); break;
+        case 'c': bad = cli_int_in("--classes", optarg, 2, 100000, &o->classes); break;
         case 'b': bad = cli_int("--batch", optarg, &c->batch); break;
         case 't': bad = cli_int("--threads", optarg, &c->threads); break;
         case 'M': bad = cli_string("--method", optarg, c->method, sizeof c->method); break;
         case 's': bad = cli_double("--sparsity", optarg, &c->sparsity), sparsity_given = 1; break;
         case 'p': bad = cli_int("--period", optarg, &c->period); break;
-        case 'n': bad = cli_int("--steps", optarg, &o->steps); break;
-        case 'W': bad = cli_int("--warmup", optarg, &o->warmup); break;
+        case 'n': bad = cli_int_in("--steps", optarg, 1, 1000000, &o->steps); break;
+        case 'W': bad = cli_int_in("--warmup", optarg, 0, 1000000, &o->warmup); break;
         case 'P': bad = cli_double("--peak-gflops", optarg, &o->peak_gflops); break;
         case 'j': o->json = 1; break;
         case 'I': o->inference = 1; break;
-        case 'F': bad = cli_string("--model-file", optarg, o->model_file, sizeof o->model_file); break;
+        case 'F': bad = cli_path("--model-file", optarg, o->model_file, sizeof o->model_file); break;
         case 'A': bad = cli_conv_algo(optarg, &o->algo); break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
+        /* what --inference ignores is refused with it (below) */
+        static const char *const names[] = {"M--method", "s--sparsity", "p--period", "b--batch"};
+        for (int i = 0; i < 4 && !training_only; i++)
+            training_only = opt == names[i][0] ? names[i] + 1 : NULL;
+        /* and what --model-file replaces is refused with it */
+        static const char *const given[] = {"m--model", "d--data-shape", "c--classes"};
+        for (int i = 0; i < 3 && !model_opt; i++)
+            model_opt = opt == given[i][0] ? given[i] + 1 : NULL;
     }
     if (bad)
         return 2;
+    if (optind < argc) {
+        fprintf(stderr, "dpf bench: unexpected argument '%s' (see dpf bench --help)\n",
+                argv[optind]);
+        return 2;
+    }
+    if (o->inference && training_only) {
+        fprintf(stderr, "dpf bench: %s does not apply to --inference (dense eval forward "
+                "passes at batch 1 and 256)\n", training_only);
+        return 2;
+    }
+    if (o->model_file[0] && model_opt) {
+        fprintf(stderr, "dpf bench: %s does not apply to --model-file (the file says the model, "
+                "its input and classes)\n", model_opt);
+        return 2;
+    }
     if (strcmp(o->cfg.method, "dense") == 0 && !sparsity_given)
         o->cfg.sparsity = 0;
-    if (o->steps < 1 || o->warmup < 0 || o->classes < 2 || o->peak_gflops <= 0) {
-        fprintf(stderr, "dpf bench: --steps >= 1, --warmup >= 0, --classes >= 2 and "
-                        "--peak-gflops > 0 are required\n");
+    if (o->peak_gflops <= 0) {
+        fprintf(stderr, "dpf: --peak-gflops: must be > 0\n");
         return 2;
     }
     return 0;
@@ -201,6 +219,7 @@ static int bench_inference(const bench_opts *o)
     float *x = malloc(nx * sizeof *x);
     if (!x) {
         dpf_net_free(net);
+        fprintf(stderr, "dpf: bench: cannot allocate the input batch\n");
         return 1;
     }
     dpf_rng r;
@@ -260,7 +279,9 @@ int cmd_bench(int argc, char **argv)
     dpf_net_init(net, 1);
     double *times = malloc((size_t)o.steps * sizeof *times);
     double method_s = 0;
-    dpf_status st = times ? time_steps(&o, net, times, &method_s) : DPF_ERR_NOMEM;
+    dpf_status st = times ? time_steps(&o, net, times, &method_s)
+                          : dpf_error(DPF_ERR_NOMEM, "bench: cannot allocate %d step times",
+                                      o.steps);
     if (st != DPF_OK) {
         free(times);
         dpf_net_free(net);

@@ -2,6 +2,7 @@
  * trained model, the rule's choice of dense and sparse kernels against dense kernels only, side
  * by side in one process, interleaved: batch-1 latency (median) and batch-256 throughput, and a
  * per-layer table saying which kernel each layer runs and its density. */
+#include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -92,13 +93,17 @@ int bench_engine(const char *path, int threads, int rounds, int json)
         qsort(t + (size_t)k * rounds, (size_t)rounds, sizeof *t, cmp_double);
     const int mid = rounds / 2;
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
-    if (json)
-        printf("{\"model_file\": \"%s\", \"model\": \"%s\", \"sparsity\": %.4f, \"threads\": %d, "
+    if (json) { /* the path as a JSON string: quotes, backslashes, control characters escaped */
+        json_t *js = json_string(path);
+        char *qpath = js ? json_dumps(js, JSON_ENCODE_ANY) : NULL;
+        printf("{\"model_file\": %s, \"model\": \"%s\", \"sparsity\": %.4f, \"threads\": %d, "
                "\"dense_latency_ms\": %.4f, \"latency_ms\": %.4f, \"dense_images_per_s\": %.1f, "
-               "\"images_per_s\": %.1f, \"rounds\": %d}\n", path, m->model, m->sparsity,
-               nthreads, 1e3 * lat_d[mid], 1e3 * lat_s[mid], BIG / thr_d[mid], BIG / thr_s[mid],
-               rounds);
-    else {
+               "\"images_per_s\": %.1f, \"rounds\": %d}\n", qpath ? qpath : "null", m->model,
+               m->sparsity, nthreads, 1e3 * lat_d[mid], 1e3 * lat_s[mid], BIG / thr_d[mid],
+               BIG / thr_s[mid], rounds);
+        free(qpath);
+        json_decref(js);
+    } else {
         printf("%s: %s %dx%dx%d, sparsity %.2f%%, %d threads, medians of %d interleaved rounds\n",
                path, m->model, m->c, m->h, m->w, 100 * m->sparsity, nthreads, rounds);
         printf("%-22s %16s %22s\n", "", "batch-1 latency", "batch-256 throughput");

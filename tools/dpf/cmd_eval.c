@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "dpf/data.h"
 #include "dpf/model_io.h"
+#include "dpf/status.h"
 #include "dpf/train.h"
 
 static void eval_help(void)
@@ -42,11 +43,11 @@ int cmd_eval(int argc, char **argv)
         if (opt == 'h')
             return eval_help(), 0;
         else if (opt == 'd')
-            bad = cli_string("--data-dir", optarg, data_dir, sizeof data_dir);
+            bad = cli_path("--data-dir", optarg, data_dir, sizeof data_dir);
         else if (opt == 'b')
-            bad = cli_int("--batch", optarg, &batch);
+            bad = cli_int_in("--batch", optarg, 1, 65536, &batch);
         else if (opt == 't')
-            bad = cli_int("--threads", optarg, &threads);
+            bad = cli_int_in("--threads", optarg, 0, 1024, &threads);
         else if (opt == 'A')
             bad = cli_conv_algo(optarg, &algo);
         else
@@ -58,23 +59,26 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "dpf eval: expected one RUN_DIR or MODEL_FILE (see dpf eval --help)\n");
         return 2;
     }
-    if (batch < 1 || batch > 65536 || threads < 0) {
-        fprintf(stderr, "dpf eval: --batch must be in [1, 65536] and --threads >= 0\n");
-        return 2;
-    }
     char path[2048];
     if (cli_model_path(argv[optind], path, sizeof path) != 0)
         return 1;
-    dpf_net *net;
+    dpf_net *net = NULL;
     dpf_model_meta meta;
     dpf_dataset test = {0};
     double acc = 0, loss = 0;
+    /* the metadata against the data set first: no net is built for inputs the data lacks */
+    dpf_status st = dpf_model_read_meta(path, &meta);
+    if (st == DPF_OK)
+        st = dpf_dataset_load(&test, meta.data, data_dir[0] ? data_dir : NULL, 0);
+    if (st == DPF_OK && (test.c != meta.c || test.h != meta.h || test.w != meta.w ||
+                         test.classes > meta.classes))
+        st = dpf_error(DPF_ERR_FORMAT, "%s: the model takes %dx%dx%d inputs and %d classes; the "
+                       "%s test set has %dx%dx%d and %d", path, meta.c, meta.h, meta.w,
+                       meta.classes, meta.data, test.c, test.h, test.w, test.classes);
     dpf_net_options no = {.max_batch = batch, .inference = 1, .conv_algo = algo,
                           .threads = threads};
-    dpf_status st = dpf_model_load_with(path, &no, &net, &meta);
-    if (st != DPF_OK)
-        return cli_report_error(), 1;
-    st = dpf_dataset_load(&test, meta.data, data_dir[0] ? data_dir : NULL, 0);
+    if (st == DPF_OK)
+        st = dpf_model_load_with(path, &no, &net, &meta);
     if (st == DPF_OK)
         st = dpf_evaluate(net, &test, meta.mean, meta.std, &acc, &loss);
     int images = test.n;

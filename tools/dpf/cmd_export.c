@@ -47,7 +47,7 @@ int cmd_export(int argc, char **argv)
         else if (opt == 'f')
             bad = cli_string("--format", optarg, format, sizeof format);
         else if (opt == 'o')
-            bad = cli_string("-o", optarg, out, sizeof out);
+            bad = cli_path("-o", optarg, out, sizeof out);
         else if (opt == 'F')
             force = 1;
         else if (opt == 'e')

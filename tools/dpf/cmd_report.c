@@ -98,10 +98,11 @@ static int write_results_json(const rep_set *s, const char *dir)
         for (int k = 0; k < e->g->n; k++)
             json_array_append_new(runs, json_string(e->g->runs[k]->dir));
         json_array_append_new(
-            arr, json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:b, s:f, s:f, s:i, s:f, s:f, s:f, "
-                           "s:f, s:o}",
+            arr, json_pack("{s:s, s:s, s:s, s:s, s:f, s:b, s:b, s:b, s:f, s:f, s:i, s:f, s:f, "
+                           "s:f, s:f, s:o}",
                            "label", e->label, "model", e->g->model, "data", e->g->data, "method",
-                           e->g->method, "target_sparsity", e->g->sparsity, "structured",
+                           e->g->method, "target_sparsity", e->g->sparsity, "target_reached",
+                           !e->g->missed, "structured",
                            e->g->structured, "before_finetune", e->pre_ft, "test_acc_mean",
                            n ? acc : 0.0, "test_acc_std", n ? sd : 0.0, "seeds", n,
                            "sparsity_reached", rep_mean(e, rep_value_sparsity, NULL, NULL),
@@ -133,6 +134,10 @@ int cmd_report(int argc, char **argv)
         }
         if (c == 'o') {
             out = optarg;
+            if (!out[0]) {
+                fprintf(stderr, "dpf: -o: the path is empty\n");
+                return 2;
+            }
             continue;
         }
         cli_bad_option("report", argv[optind - 1]);

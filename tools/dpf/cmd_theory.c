@@ -92,7 +92,7 @@ static int parse_one(int opt, const char *v, theory_opts *o)
 {
     switch (opt) {
     case O_DATA: return cli_string("--data", v, o->data, sizeof o->data);
-    case O_DATA_DIR: return cli_string("--data-dir", v, o->data_dir, sizeof o->data_dir);
+    case O_DATA_DIR: return cli_path("--data-dir", v, o->data_dir, sizeof o->data_dir);
     case O_LIMIT: return cli_int("--limit-train", v, &o->limit_train);
     case O_LAMBDA: return cli_double("--lambda", v, &o->lambda);
     case O_SPARSITIES:
@@ -108,8 +108,8 @@ static int parse_one(int opt, const char *v, theory_opts *o)
     case O_SEED: return cli_u64("--seed", v, &o->seed);
     case O_LOGPTS: return cli_int("--log-points", v, &o->log_points);
     case O_TOL: return cli_double("--fstar-tol", v, &o->fstar_tol);
-    case O_THREADS: return cli_int("--threads", v, &o->threads);
-    case 'o': return cli_string("--out", v, o->out, sizeof o->out);
+    case O_THREADS: return cli_int_in("--threads", v, 0, 1024, &o->threads);
+    case 'o': return cli_path("--out", v, o->out, sizeof o->out);
     case O_FORCE: o->force = 1; return 0;
     case O_PROGRESS:
         if (strcmp(v, "none") == 0 || strcmp(v, "lines") == 0)

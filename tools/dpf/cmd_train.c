@@ -95,6 +95,11 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
                 "layer alive\n", r->layers_emptied, r->layers_emptied > 1 ? "s" : "",
                 r->first_emptied, r->layers_emptied > 1 ? ", ..." : "",
                 r->layers_emptied > 1 ? "them" : "it");
+    if (r->target_missed)
+        fprintf(stderr, "dpf: warning: the run reached %.2f%% sparsity, not its target %.2f%% "
+                "(too few steps for the sparsity ramp? more --epochs or an earlier --ramp-end); "
+                "summary.json says \"target_reached\": false\n", 100 * r->sparsity_prunable,
+                100 * c->sparsity);
     printf("model %s on %s, method %s, %d epochs\n", c->model, c->data, c->method, c->epochs);
     printf("test accuracy: %.2f%% (sparse model), %.2f%% (dense model)\n",
            100 * r->test_acc_sparse, 100 * r->test_acc_dense);
@@ -123,8 +128,9 @@ static void set_running(dpf_trainer *t)
     pthread_mutex_unlock(&running_lock);
 }
 
-/* SIGINT / SIGTERM are blocked in every thread (compute threads are never interrupted) and
- * taken by this one, which asks the running trainer to checkpoint and stop. */
+/* SIGINT / SIGTERM / SIGHUP (the terminal closed) are blocked in every thread (compute threads
+ * are never interrupted) and taken by this one, which asks the running trainer to checkpoint and
+ * stop. */
 static void *signal_waiter(void *arg)
 {
     sigset_t *set = arg;
@@ -144,6 +150,7 @@ static void catch_stop_signals(void)
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     pthread_t t;
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) == 0 &&
         pthread_create(&t, NULL, signal_waiter, &set) == 0)
@@ -155,6 +162,7 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
 {
     int n;
     const dpf_train_option *t = dpf_train_options(&n);
+    int out_given = 0, resume_given = 0;
     optind = 1;
     opterr = 0;
     for (int opt; (opt = getopt_long(argc, argv, "h", train_options(), NULL)) != -1;) {
@@ -168,9 +176,22 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
         }
         const dpf_train_option *o = &t[(opt - 256) % MAX_OPTIONS];
         const char *value = o->arg ? optarg : opt >= 256 + MAX_OPTIONS ? "off" : "on";
+        static const char *const paths[] = {"out", "resume", "data-dir", "mask-from"};
+        for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
+            if (!value[0] && strcmp(o->name, paths[i]) == 0) {
+                fprintf(stderr, "dpf: --%s: the path is empty\n", o->name);
+                return 2;
+            }
         if (dpf_train_option_parse(cfg, o, value) != DPF_OK)
             return cli_report_error(), 2;
         *sparsity_given |= strcmp(o->name, "sparsity") == 0;
+        out_given |= strcmp(o->name, "out") == 0;
+        resume_given |= strcmp(o->name, "resume") == 0;
+    }
+    if (out_given && resume_given) {
+        fprintf(stderr, "dpf: --out and --resume: give one (--resume DIR continues the run in "
+                "DIR)\n");
+        return 2;
     }
     if (optind < argc) {
         fprintf(stderr, "dpf train: unexpected argument '%s' (see dpf train --help)\n",
@@ -179,7 +200,11 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
     }
     char given[sizeof cfg->mask_from]; /* --mask-from RUN_DIR: the run's model */
     snprintf(given, sizeof given, "%s", cfg->mask_from);
-    return given[0] && cli_model_path(given, cfg->mask_from, sizeof cfg->mask_from) ? 2 : 0;
+    /* resolved: the run resumes from any working directory */
+    return given[0] && (cli_model_path(given, cfg->mask_from, sizeof cfg->mask_from) ||
+                        cli_abs_path("--mask-from", cfg->mask_from, sizeof cfg->mask_from))
+               ? 2
+               : 0;
 }
 
 int cmd_train(int argc, char **argv)

@@ -1,4 +1,5 @@
 /* main.c — the dpf command-line tool: dispatches to the subcommands. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +25,21 @@ static void usage(FILE *f)
             DPF_VERSION);
 }
 
+static int dispatch(int argc, char **argv);
+
+/* Output that cannot be written (a full disk, a closed pipe) is an error, not a silent loss. */
 int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "dpf: standard output: write error: %s\n",
+                errno ? strerror(errno) : "unknown error");
+        return rc ? rc : 1;
+    }
+    return rc;
+}
+
+static int dispatch(int argc, char **argv)
 {
     if (argc < 2) {
         usage(stderr);

@@ -14,6 +14,21 @@ int plot_available(void)
     return known;
 }
 
+const char *plot_quote(char *dst, size_t cap, const char *s)
+{
+    size_t n = 0;
+    for (; *s && n + 2 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '\'')
+            dst[n++] = '\'', dst[n++] = '\'';
+        else
+            dst[n++] = c < 0x20 || c == 0x7f ? ' ' : (char)c;
+    }
+    if (cap)
+        dst[n < cap ? n : cap - 1] = '\0';
+    return dst;
+}
+
 void plot_preamble(char *buf, size_t cap, const char *name, int w, int h)
 {
     snprintf(buf, cap,

@@ -21,6 +21,7 @@ typedef struct rep_update {
 
 typedef struct rep_run {
     char dir[1024];
+    char real[4096];        /* the directory's real path: a run reached twice counts once */
     json_t *config, *summary;
     uint64_t seed;
     double acc_final;       /* sparse model at the end of the run */
@@ -40,6 +41,7 @@ typedef struct rep_group {
     char method[32], data[32];
     double sparsity;        /* the target */
     int finetune, structured, same_init;
+    int missed;             /* the runs missed their target: filed at the reached sparsity */
     rep_run **runs;
     int n;
 } rep_group;
@@ -59,7 +61,8 @@ typedef struct rep_set {
     int n_groups;
     rep_entry *entries;
     int n_entries;
-    char models[16][80];    /* rep_group.model, in order of first appearance */
+    char (*models)[80];     /* rep_group.model, in order of first appearance (one per group
+                               at most) */
     int n_models;
 } rep_set;
 
@@ -67,6 +70,12 @@ typedef struct rep_set {
  * skipped with a note on stderr. Returns 0, or -1 after a one-line error. */
 int rep_load(rep_set *s, char **paths, int n_paths);
 void rep_free(rep_set *s);
+
+/* Checks of the run files' fields (type, range, known names) before use: 0, or -1 after one line
+ * "dpf: FILE: field "KEY" ..." on stderr (report_check.c). */
+int rep_check_config(const char *file, const json_t *config);
+int rep_check_summary(const char *file, const json_t *summary);
+int rep_check_metrics_line(const char *file, int line, const json_t *m);
 
 /* Mean and sample standard deviation of a per-run value over a group's runs (NAN skipped). */
 typedef double (*rep_value_fn)(const rep_run *r, int pre_ft);

@@ -70,26 +70,17 @@ static int fig_block(fig *g, const char *label)
 {
     if (g->blocks > 0)
         fprintf(g->dat, "\n\n");
-    fprintf(g->dat, "# %s\n", label);
+    char t[400];
+    fprintf(g->dat, "# %s\n", plot_quote(t, sizeof t, label)); /* one comment line */
     return g->blocks++;
-}
-
-/* Labels inside single-quoted gnuplot strings: drop quotes and backslashes. */
-static void clean(char *dst, size_t cap, const char *s)
-{
-    size_t n = 0;
-    for (; *s && n + 1 < cap; s++)
-        if (*s != '\'' && *s != '\\')
-            dst[n++] = *s;
-    dst[n] = '\0';
 }
 
 /* One line of the panel being built (call panel_end after the last). */
 static void item(fig *g, int block, const char *using, const char *style, const char *colour,
                  const char *label)
 {
-    char t[200];
-    clean(t, sizeof t, label);
+    char t[400];
+    plot_quote(t, sizeof t, label);
     gp(g, "%s'%s.dat' index %d using %s with %s lc rgb '%s' lw 1.5 title '%s'",
        g->items++ ? ", \\\n     " : "plot ", g->name, block, using, style, colour, t);
 }
@@ -97,8 +88,8 @@ static void item(fig *g, int block, const char *using, const char *style, const 
 /* A horizontal reference line at y (e.g. the dense accuracy) across the panel's x range. */
 static void item_const(fig *g, double y, const char *colour, const char *label)
 {
-    char t[200];
-    clean(t, sizeof t, label);
+    char t[400];
+    plot_quote(t, sizeof t, label);
     gp(g, "%s%g with lines dt 2 lc rgb '%s' lw 1.5 title '%s'", g->items++ ? ", \\\n     " : "plot ",
        y, colour, t);
 }
@@ -153,7 +144,9 @@ static const char *colour_of(const rep_set *s, const rep_entry *e)
 
 static void panel_title(fig *g, const char *what, double sp, int st)
 {
-    gp(g, "set title '%s, %g%% sparsity%s'\n", what, 100 * sp, st ? " of filters" : "");
+    char q[200];
+    gp(g, "set title '%s, %g%% sparsity%s'\n", plot_quote(q, sizeof q, what), 100 * sp,
+       st ? " of filters" : "");
 }
 
 /* ---- Fig. 3: accuracy against sparsity, nonzero parameters, MACs ---- */
@@ -171,7 +164,8 @@ static int accuracy_figure(const rep_set *s, const char *dir, FILE *md, int axis
        "set key bottom left\nset offsets graph 0.03, graph 0.03, 0, 0\n%s",
        s->n_models, xl[axis], axis ? "set logscale x\nset format x '%.0s%c'\n" : "");
     for (int m = 0; m < s->n_models; m++) {
-        gp(&g, "set title '%s'\n", s->models[m]);
+        char q[200];
+        gp(&g, "set title '%s'\n", plot_quote(q, sizeof q, s->models[m]));
         for (int i = 0; i < s->n_entries; i++) {
             const rep_entry *e = &s->entries[i];
             int first = 1;
@@ -211,45 +205,66 @@ static int accuracy_figure(const rep_set *s, const char *dir, FILE *md, int axis
 
 typedef void (*panel_fn)(const rep_set *s, fig *g, const rep_entry *e, int row);
 
-static int model_figure(const rep_set *s, const char *dir, FILE *md, const char *model,
-                        const char *name, const char *caption, int rows, const char *const *what,
-                        const char *const *ylabel, const char *xlabel, int with_dense,
-                        panel_fn draw, const char *extra)
+/* A per-model figure: rows of panels (one panel per sparsity), each row drawn by draw. */
+typedef struct model_fig {
+    const char *name, *caption;
+    int rows;
+    const char *what[2], *ylabel[2], *xlabel;
+    int with_dense;             /* the dense run is drawn in every panel */
+    panel_fn draw;
+    const char *extra;          /* gnuplot settings of the figure */
+} model_fig;
+
+static int panels(const rep_set *s, const char *dir, FILE *md, const char *model,
+                  const model_fig *mf, const double *sp, const int *st, int np)
 {
-    double sp[32];
-    int st[32];
-    int np = rep_rows(s, model, sp, st, 32);
-    if (np == 0)
-        return 0; /* dense runs only: nothing pruned to show */
-    char fname[96];
-    snprintf(fname, sizeof fname, "%s_%s", name, model);
+    char fname[96], q[200];
+    snprintf(fname, sizeof fname, "%s_%s", mf->name, model);
     for (char *c = fname; *c; c++) /* "resnet20 on cifar10" -> resnet20_on_cifar10 */
         if (!(isalnum((unsigned char)*c) || *c == '-' || *c == '.'))
             *c = '_';
     fig g;
-    if (fig_open(&g, dir, fname, 460 * np, 360 * rows) != 0)
+    if (fig_open(&g, dir, fname, 460 * np, 360 * mf->rows) != 0)
         return 1;
-    gp(&g, "set multiplot layout %d,%d\nset xlabel '%s'\n%s", rows, np, xlabel, extra);
-    for (int r = 0; r < rows; r++) {
-        gp(&g, "set ylabel '%s'\n", ylabel[r]);
+    gp(&g, "set multiplot layout %d,%d\nset xlabel '%s'\n%s", mf->rows, np,
+       plot_quote(q, sizeof q, mf->xlabel), mf->extra);
+    for (int r = 0; r < mf->rows; r++) {
+        gp(&g, "set ylabel '%s'\n", plot_quote(q, sizeof q, mf->ylabel[r]));
         for (int p = 0; p < np; p++) {
-            panel_title(&g, what[r], sp[p], st[p]);
+            panel_title(&g, mf->what[r], sp[p], st[p]);
             for (int i = 0; i < s->n_entries; i++) {
                 const rep_entry *e = &s->entries[i];
                 if (strcmp(e->g->model, model) != 0 || !primary(e))
                     continue;
-                if (is_dense(e) ? !with_dense
+                if (is_dense(e) ? !mf->with_dense
                                 : !(e->g->sparsity == sp[p] && e->g->structured == st[p]))
                     continue;
-                draw(s, &g, e, r);
+                mf->draw(s, &g, e, r);
             }
             panel_end(&g);
         }
     }
     gp(&g, "unset multiplot\n");
     char cap[256];
-    snprintf(cap, sizeof cap, "%s: %s", model, caption);
+    snprintf(cap, sizeof cap, "%s: %s", model, mf->caption);
     return fig_close(&g, md, cap);
+}
+
+static int model_figure(const rep_set *s, const char *dir, FILE *md, const char *model,
+                        const model_fig *mf)
+{
+    size_t cap = (size_t)s->n_entries + 1; /* a panel per sparsity: none left out */
+    double *sp = malloc(cap * sizeof *sp);
+    int *st = malloc(cap * sizeof *st);
+    int np = sp && st ? rep_rows(s, model, sp, st, (int)cap) : -1;
+    int rc = np < 0    ? 1
+             : np == 0 ? 0 /* dense runs only: nothing pruned to show */
+                       : panels(s, dir, md, model, mf, sp, st, np);
+    if (np < 0)
+        fprintf(stderr, "dpf: report: out of memory\n");
+    free(sp);
+    free(st);
+    return rc;
 }
 
 static void draw_mask_convergence(const rep_set *s, fig *g, const rep_entry *e, int row)
@@ -287,7 +302,7 @@ static void draw_layers(const rep_set *s, fig *g, const rep_entry *e, int row)
     const char *layer;
     const json_t *v;
     json_object_foreach((json_t *)ls, layer, v)
-        fprintf(g->dat, "%d %g %s\n", k++, 100 * json_number_value(v), layer);
+        fprintf(g->dat, "%d %g %s\n", k++, 100 * json_number_value(v), layer); /* checked names */
     item(g, b, "1:2:xtic(3)", "linespoints pt 7 ps 0.6", colour_of(s, e), e->label);
 }
 
@@ -317,37 +332,28 @@ static void draw_curves(const rep_set *s, fig *g, const rep_entry *e, int row)
 
 int rep_write_plots(const rep_set *s, const char *dir, FILE *md)
 {
+    static const model_fig figs[] = {
+        {"mask_convergence", "share of the mask that still changes after each epoch, mean over "
+         "seeds (paper Fig. 4)", 1, {"mask elements still changing"},
+         {"% of the mask changing after the epoch"}, "epoch", 0, draw_mask_convergence,
+         "set yrange [0:*]\n"},
+        {"layer_sparsity", "sparsity of each prunable layer at the end, first seed (paper "
+         "Fig. 14)", 1, {"per-layer sparsity"}, {"sparsity of the layer (%)"}, "", 0,
+         draw_layers, "set xtics rotate by -60 font ',7'\nset yrange [0:100]\n"},
+        {"dynamics", "delta and the IoU of consecutive masks at each mask update, first seed "
+         "(paper Fig. 7)", 2, {"delta = |w - w~|^2 / |w|^2", "IoU of consecutive masks"},
+         {"delta", "IoU"}, "epoch (of the training phase)", 0, draw_dynamics,
+         "set yrange [0:1]\n"},
+        {"curves", "training loss and test accuracy per epoch, first seed (fine-tuning epochs "
+         "follow training)", 2, {"training loss", "test accuracy"},
+         {"training loss", "test accuracy (%)"}, "epoch", 1, draw_curves, ""},
+    };
     int failed = 0;
     fprintf(md, "\n## Figures\n");
     for (int axis = 0; axis < 3; axis++)
         failed += accuracy_figure(s, dir, md, axis);
-    static const char *const conv_what[] = {"mask elements still changing"},
-                             *conv_y[] = {"% of the mask changing after the epoch"},
-                             *layer_what[] = {"per-layer sparsity"},
-                             *layer_y[] = {"sparsity of the layer (%)"},
-                             *dyn_what[] = {"delta = |w - w~|^2 / |w|^2", "IoU of consecutive masks"},
-                             *dyn_y[] = {"delta", "IoU"},
-                             *cur_what[] = {"training loss", "test accuracy"},
-                             *cur_y[] = {"training loss", "test accuracy (%)"};
-    for (int m = 0; m < s->n_models; m++) {
-        const char *md_ = s->models[m];
-        failed += model_figure(s, dir, md, md_, "mask_convergence",
-                               "share of the mask that still changes after each epoch, mean over "
-                               "seeds (paper Fig. 4)", 1, conv_what, conv_y, "epoch", 0,
-                               draw_mask_convergence, "set yrange [0:*]\n");
-        failed += model_figure(s, dir, md, md_, "layer_sparsity",
-                               "sparsity of each prunable layer at the end, first seed (paper "
-                               "Fig. 14)", 1, layer_what, layer_y, "", 0, draw_layers,
-                               "set xtics rotate by -60 font ',7'\nset yrange [0:100]\n");
-        failed += model_figure(s, dir, md, md_, "dynamics",
-                               "delta and the IoU of consecutive masks at each mask update, "
-                               "first seed (paper Fig. 7)", 2, dyn_what, dyn_y,
-                               "epoch (of the training phase)", 0, draw_dynamics,
-                               "set yrange [0:1]\n");
-        failed += model_figure(s, dir, md, md_, "curves",
-                               "training loss and test accuracy per epoch, first seed (fine-tuning "
-                               "epochs follow training)", 2, cur_what, cur_y, "epoch", 1,
-                               draw_curves, "");
-    }
+    for (int m = 0; m < s->n_models; m++)
+        for (size_t k = 0; k < sizeof figs / sizeof figs[0]; k++)
+            failed += model_figure(s, dir, md, s->models[m], &figs[k]);
     return failed;
 }

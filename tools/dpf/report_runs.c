@@ -1,6 +1,8 @@
 /* report_runs.c — dpf report: loading finished runs and grouping those that differ only in seed. */
 #define _GNU_SOURCE /* strverscmp */
 #include <dirent.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <math.h>
 #include <stdio.h>
@@ -38,11 +40,19 @@ static int is_file(const char *dir, const char *name)
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Run files are small; a bigger one (or a FIFO, a device) is no run's. */
+#define RUN_JSON_MAX (64 << 20)
+
 static json_t *load_json(const char *dir, const char *name)
 {
     char p[2100];
     json_error_t err;
+    struct stat st;
     snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > RUN_JSON_MAX) {
+        fprintf(stderr, "dpf: %s: not a regular file of at most %d MiB\n", p, RUN_JSON_MAX >> 20);
+        return NULL;
+    }
     json_t *j = json_load_file(p, 0, &err);
     if (!j)
         fprintf(stderr, "dpf: %s: line %d: %s\n", p, err.line, err.text);
@@ -59,9 +69,14 @@ static int load_metrics(rep_run *r)
 {
     char p[2100];
     snprintf(p, sizeof p, "%s/metrics.jsonl", r->dir);
-    FILE *f = fopen(p, "r");
-    if (!f)
+    struct stat st;
+    if (stat(p, &st) != 0)
         return 0; /* a run without --out metrics is still a result */
+    FILE *f = S_ISREG(st.st_mode) ? fopen(p, "r") : NULL;
+    if (!f) {
+        fprintf(stderr, "dpf: %s: not a readable regular file\n", p);
+        return -1;
+    }
     char *line = NULL;
     size_t cap = 0;
     int lineno = 0, rc = 0;
@@ -70,8 +85,10 @@ static int load_metrics(rep_run *r)
         lineno++;
         json_error_t err;
         json_t *m = json_loads(line, 0, &err);
-        if (!json_is_object(m)) {
-            fprintf(stderr, "dpf: %s: line %d: %s\n", p, lineno, m ? "not an object" : err.text);
+        if (!json_is_object(m) || rep_check_metrics_line(p, lineno, m) != 0) {
+            if (!json_is_object(m))
+                fprintf(stderr, "dpf: %s: line %d: %s\n", p, lineno,
+                        m ? "not an object" : err.text);
             json_decref(m);
             rc = -1;
             break;
@@ -122,8 +139,39 @@ static int load_metrics(rep_run *r)
     return rc;
 }
 
+/* The run files, checked field by field before anything uses them. */
+static int load_checked(rep_run *r, const char *dir)
+{
+    char p[2100];
+    r->config = load_json(dir, "config.json");
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    if (!r->config || rep_check_config(p, r->config) != 0)
+        return -1;
+    r->summary = load_json(dir, "summary.json");
+    snprintf(p, sizeof p, "%s/summary.json", dir);
+    if (!r->summary || rep_check_summary(p, r->summary) != 0)
+        return -1;
+    return load_metrics(r);
+}
+
+/* 1 if the run directory dir (by its real path) is loaded already */
+static int loaded(const rep_set *s, const char *real)
+{
+    for (int i = 0; i < s->n_runs; i++)
+        if (strcmp(s->runs[i].real, real) == 0)
+            return 1;
+    return 0;
+}
+
 static int load_run(rep_set *s, const char *dir)
 {
+    char real[PATH_MAX];
+    if (!realpath(dir, real)) {
+        fprintf(stderr, "dpf: %s: cannot resolve: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    if (loaded(s, real))
+        return 0; /* reached twice (e.g. runs and runs/s1): one run counts once */
     rep_run *nr = realloc(s->runs, (size_t)(s->n_runs + 1) * sizeof *nr);
     if (!nr)
         return -1;
@@ -131,17 +179,16 @@ static int load_run(rep_set *s, const char *dir)
     rep_run *r = &s->runs[s->n_runs];
     memset(r, 0, sizeof *r);
     snprintf(r->dir, sizeof r->dir, "%s", dir);
+    snprintf(r->real, sizeof r->real, "%s", real);
     r->acc_pre_ft = NAN;
-    r->config = load_json(dir, "config.json");
-    r->summary = r->config ? load_json(dir, "summary.json") : NULL;
-    if (!r->summary || load_metrics(r) != 0) {
+    if (load_checked(r, dir) != 0) {
         json_decref(r->config);
         json_decref(r->summary);
         free(r->epochs);
         free(r->updates);
         return -1;
     }
-    r->seed = (uint64_t)num(r->config, "seed");
+    r->seed = (uint64_t)json_integer_value(json_object_get(r->config, "seed"));
     r->acc_final = num(r->summary, "test_acc_sparse");
     r->sparsity = num(r->summary, "sparsity_prunable");
     r->params_nonzero = num(r->summary, "params_nonzero");
@@ -198,13 +245,26 @@ static int load_path(rep_set *s, const char *path)
     return rc;
 }
 
-/* The target sparsity of a run: --sparsity, except for --method fixed, whose sparsity is its
- * mask's (rounded to 0.1%: the source run's target). */
+/* A pruning run that ended below its target (summary.json's target_reached; runs written before
+ * that field: the same rule, a point below the target, as the trainer's). */
+static int missed_target(const rep_run *r)
+{
+    const json_t *reached = json_object_get(r->summary, "target_reached");
+    if (reached)
+        return json_is_false(reached);
+    const char *m = str(r->config, "method");
+    return strcmp(m, "dense") != 0 && strcmp(m, "fixed") != 0 && !str(r->config, "compressor")[0] &&
+           r->sparsity < num(r->config, "sparsity") - 0.01;
+}
+
+/* The sparsity a run is filed at: --sparsity, except for --method fixed, whose sparsity is its
+ * mask's (rounded to 0.1%: the source run's target), and for a run that missed its target,
+ * filed at what it reached (a 0% "DPF" run is no result of a 90% row). */
 static double target_of(const rep_run *r)
 {
     if (strcmp(str(r->config, "method"), "dense") == 0)
         return 0;
-    if (strcmp(str(r->config, "method"), "fixed") == 0)
+    if (strcmp(str(r->config, "method"), "fixed") == 0 || missed_target(r))
         return round(r->sparsity * 1000) / 1000;
     return num(r->config, "sparsity");
 }
@@ -221,6 +281,7 @@ static void make_key(const rep_run *r, char *key, size_t cap)
         free(text);
         json_decref(target);
     }
+    rep_appendf(key, cap, "missed=%d;", missed_target(r));
     /* --method fixed from the run's own initialisation or another one */
     int same = num(r->config, "init_seed") == num(r->config, "seed") ||
                isnan(num(r->config, "init_seed"));
@@ -266,6 +327,9 @@ static int add_entry(rep_set *s, rep_group *g, int pre_ft)
              g->finetune > 0 && !pre_ft ? "+FT" : "");
     if (g->structured && strcmp(g->method, "sfp") != 0)
         rep_appendf(e->label, sizeof e->label, " (filters)");
+    if (g->missed)
+        rep_appendf(e->label, sizeof e->label, " (target %g%% missed)",
+                    100 * num(g->runs[0]->config, "sparsity"));
     return 0;
 }
 
@@ -307,8 +371,9 @@ static int cmp_entry(const void *a, const void *b)
 
 static int group_runs(rep_set *s)
 {
-    s->groups = calloc((size_t)s->n_runs, sizeof *s->groups);
-    if (!s->groups)
+    s->groups = calloc((size_t)s->n_runs + 1, sizeof *s->groups);
+    s->models = calloc((size_t)s->n_runs + 1, sizeof *s->models);
+    if (!s->groups || !s->models)
         return -1;
     int mixed_data = 0; /* then the tables and figures are per model and data set */
     for (int i = 1; i < s->n_runs; i++)
@@ -329,13 +394,14 @@ static int group_runs(rep_set *s)
             snprintf(g->method, sizeof g->method, "%s", str(r->config, "method"));
             snprintf(g->data, sizeof g->data, "%s", str(r->config, "data"));
             g->sparsity = target_of(r);
+            g->missed = missed_target(r);
             g->finetune = (int)num(r->config, "finetune");
             g->structured = json_is_true(json_object_get(r->config, "structured"));
             g->same_init = strstr(key, "init=same") != NULL;
             int m = 0;
             while (m < s->n_models && strcmp(s->models[m], g->model) != 0)
                 m++;
-            if (m == s->n_models && m < 16)
+            if (m == s->n_models)
                 snprintf(s->models[s->n_models++], sizeof s->models[0], "%s", g->model);
         }
         rep_run **nr = realloc(g->runs, (size_t)(g->n + 1) * sizeof *nr);
@@ -363,6 +429,10 @@ int rep_load(rep_set *s, char **paths, int n_paths)
     for (int i = 0; i < n_paths; i++)
         if (load_path(s, paths[i]) != 0)
             return -1;
+    if (s->n_runs == 0) { /* e.g. only unfinished runs: no empty report, no empty figures */
+        fprintf(stderr, "dpf: report: no finished run to report (a run has summary.json)\n");
+        return -1;
+    }
     if (group_runs(s) != 0) {
         fprintf(stderr, "dpf: report: out of memory\n");
         return -1;
@@ -382,6 +452,7 @@ void rep_free(rep_set *s)
         free(s->groups[j].runs);
     free(s->runs);
     free(s->groups);
+    free(s->models);
     free(s->entries);
     memset(s, 0, sizeof *s);
 }

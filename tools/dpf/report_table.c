@@ -2,6 +2,7 @@
  * (rows: model x sparsity; columns: methods; mean ± std over seeds), and one line per result. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
@@ -72,9 +73,18 @@ static const rep_entry *cell(const rep_set *s, const char *model, const char *la
 
 static void model_table(const rep_set *s, const char *model, FILE *f)
 {
-    const char *labels[64];
+    /* at most one column and one row per entry: nothing is left out */
+    size_t cap = (size_t)s->n_entries + 1;
+    const char **labels = malloc(cap * sizeof *labels);
+    double *sp = malloc(cap * sizeof *sp);
+    int *st = malloc(cap * sizeof *st);
+    if (!labels || !sp || !st) {
+        fprintf(stderr, "dpf: report: out of memory\n");
+        free(labels), free(sp), free(st);
+        return;
+    }
     int nl = 0;
-    for (int i = 0; i < s->n_entries && nl < 64; i++) {
+    for (int i = 0; i < s->n_entries; i++) {
         const rep_entry *e = &s->entries[i];
         if (strcmp(e->g->model, model) != 0)
             continue;
@@ -84,9 +94,7 @@ static void model_table(const rep_set *s, const char *model, FILE *f)
         if (k == nl)
             labels[nl++] = e->label;
     }
-    double sp[64];
-    int st[64];
-    int rows = rep_rows(s, model, sp, st, 64);
+    int rows = rep_rows(s, model, sp, st, (int)cap);
     fprintf(f, "\n### %s\n\nTop-1 test accuracy (%%) of the sparse model, mean ± sample std over "
             "seeds; the best pruned result of a row in bold.\n\n| sparsity |", model);
     for (int c = 0; c < nl; c++)
@@ -120,6 +128,7 @@ static void model_table(const rep_set *s, const char *model, FILE *f)
         }
         fprintf(f, "\n");
     }
+    free(labels), free(sp), free(st);
 }
 
 int rep_write_tables(const rep_set *s, FILE *f)

@@ -21,7 +21,9 @@ static dpf_status dpf_check(const dpf_train_config *cfg)
     int bits = 0;
     char tail = 0;
     if (cfg->compressor[0] && strcmp(cfg->compressor, "sign") != 0 &&
-        (sscanf(cfg->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16))
+        (sscanf(cfg->compressor, "q%d%c", &bits, &tail) != 1 || bits < 1 || bits > 16 ||
+         cfg->compressor[1] == '0' || /* digits only: not "q 8", "q+8" or "q08" */
+         strspn(cfg->compressor + 1, "0123456789") != strlen(cfg->compressor + 1)))
         return dpf_error(DPF_ERR_ARG, "--compressor: unknown compressor '%s' (sign, q1..q16)",
                          cfg->compressor);
     return DPF_OK;
