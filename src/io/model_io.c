@@ -2,6 +2,7 @@
  * and the metadata and state_dict walk the sparse file shares (model_io_internal.h). */
 #include <errno.h>
 #include <math.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +135,12 @@ static int parse_shape(const char *s, int *c, int *h, int *w)
 /* Checks the limits of dpf_model_load on parsed metadata. */
 static dpf_status check_meta(const char *path, const dpf_model_meta *m)
 {
-    if (m->data[0] && !dpf_dataset_known(m->data))
-        return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ data \"%s\" is not a known data set",
-                         path, m->data);
+    /* a data set dpf does not know is fine for inference (its classes are "class N"; dpf eval
+       refuses it), but the name is data: letters, digits, '.', '_' and '-' only */
+    for (const char *p = m->data; *p && !dpf_dataset_known(m->data); p++)
+        if (!isalnum((unsigned char)*p) && !strchr("._-", *p))
+            return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ data \"%.40s\" is neither a known "
+                             "data set nor a plain name", path, m->data);
     if (!dpf_model_known(m->model))
         return dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ model \"%s\" is not a known model (%s)",
                          path, m->model, dpf_model_list());

@@ -68,6 +68,10 @@ int cmd_eval(int argc, char **argv)
     double acc = 0, loss = 0;
     /* the metadata against the data set first: no net is built for inputs the data lacks */
     dpf_status st = dpf_model_read_meta(path, &meta);
+    if (st == DPF_OK && !dpf_dataset_known(meta.data))
+        st = dpf_error(DPF_ERR_FORMAT, "%s: __metadata__ data \"%s\" is not a data set dpf can "
+                       "evaluate on (known: mnist, fashion-mnist, cifar10, cifar100)", path,
+                       meta.data);
     if (st == DPF_OK)
         st = dpf_dataset_load(&test, meta.data, data_dir[0] ? data_dir : NULL, 0);
     if (st == DPF_OK && (test.c != meta.c || test.h != meta.h || test.w != meta.w ||
