@@ -129,11 +129,6 @@ dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o
         break;
     case DPF_OPTION_LIST: case DPF_OPTION_FLOAT3: st = parse_list(c, o, text); break;
     }
-    /* -1 means "the method's default" inside; typed, a negative value is out of range */
-    if (st == DPF_OK && (o->flags & DPF_OPTION_AUTO) &&
-        (o->type == DPF_OPTION_INT || o->type == DPF_OPTION_DOUBLE) &&
-        (o->type == DPF_OPTION_INT ? *FIELD(c, o, int) : *FIELD(c, o, double)) < 0)
-        return dpf_error(DPF_ERR_ARG, "%s: %s is out of range (>= 0)", opt_name(o, name), text);
     if (st == DPF_OK && o->given)
         *(int *)((char *)c + o->given) = 1;
     return st;
