@@ -82,8 +82,7 @@ static dpf_status parse_list(dpf_train_config *c, const dpf_train_option *o, con
     return DPF_OK;
 }
 
-/* text onto the option's field (defaults, the command line, JSON). */
-static dpf_status parse_option(dpf_train_config *c, const dpf_train_option *o, const char *text)
+dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o, const char *text)
 {
     char *end, name[64];
     double v = 0;
@@ -135,19 +134,6 @@ static dpf_status parse_option(dpf_train_config *c, const dpf_train_option *o, c
     return st;
 }
 
-dpf_status dpf_train_option_parse(dpf_train_config *c, const dpf_train_option *o, const char *text)
-{
-    char name[64];
-    dpf_status st = parse_option(c, o, text);
-    /* -1 means "the method's default" inside (defaults, saved configurations); typed on the
-       command line, a negative value is out of range */
-    if (st == DPF_OK && (o->flags & DPF_OPTION_AUTO) &&
-        (o->type == DPF_OPTION_INT || o->type == DPF_OPTION_DOUBLE) &&
-        (o->type == DPF_OPTION_INT ? *FIELD(c, o, int) : *FIELD(c, o, double)) < 0)
-        return dpf_error(DPF_ERR_ARG, "%s: %s is out of range (>= 0)", opt_name(o, name), text);
-    return st;
-}
-
 void dpf_train_config_defaults(dpf_train_config *c)
 {
     int n;
@@ -155,7 +141,7 @@ void dpf_train_config_defaults(dpf_train_config *c)
     memset(c, 0, sizeof *c);
     for (int i = 0; i < n; i++)
         if (t[i].def) /* the table's own text: it parses */
-            (void)parse_option(c, &t[i], t[i].def);
+            (void)dpf_train_option_parse(c, &t[i], t[i].def);
 }
 
 /* Whether option o has the same value (and was given or not alike) in a and b. */
@@ -340,7 +326,7 @@ static dpf_status from_json(dpf_train_config *c, const dpf_train_option *o, cons
                  json_is_number(e) ? json_number_value(e) : NAN);
     if (json_is_real(v))
         snprintf(text, sizeof text, "%.17g", json_real_value(v));
-    return parse_option(c, o, text);
+    return dpf_train_option_parse(c, o, text);
 }
 
 dpf_status dpf_train_config_from_json(dpf_train_config *c, const json_t *obj, const char *where)

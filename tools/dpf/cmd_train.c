@@ -176,6 +176,11 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
         }
         const dpf_train_option *o = &t[(opt - 256) % MAX_OPTIONS];
         const char *value = o->arg ? optarg : opt >= 256 + MAX_OPTIONS ? "off" : "on";
+        /* -1 means "the method's default" inside; typed, a negative value is out of range */
+        if ((o->flags & DPF_OPTION_AUTO) && value[0] == '-') {
+            fprintf(stderr, "dpf: --%s: %s is out of range (>= 0)\n", o->name, value);
+            return 2;
+        }
         static const char *const paths[] = {"out", "resume", "data-dir", "mask-from"};
         for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
             if (!value[0] && strcmp(o->name, paths[i]) == 0) {
