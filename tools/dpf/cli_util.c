@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "dpf/net.h"
+#include "dpf/rng.h"
 #include "dpf/status.h"
 
 /* strto* skip leading white space; an option value with it is a typing error, not a number */
@@ -216,4 +217,12 @@ int cli_model_path(const char *arg, char *dst, size_t cap)
         return -1;
     }
     return 0;
+}
+
+void cli_random_input(float *x, size_t n)
+{
+    dpf_rng r;
+    dpf_rng_seed(&r, 1);
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)dpf_rng_normal(&r);
 }

@@ -222,10 +222,7 @@ static int bench_inference(const bench_opts *o)
         fprintf(stderr, "dpf: bench: cannot allocate the input batch\n");
         return 1;
     }
-    dpf_rng r;
-    dpf_rng_seed(&r, 1);
-    for (size_t i = 0; i < nx; i++)
-        x[i] = (float)dpf_rng_normal(&r);
+    cli_random_input(x, nx);
     int reps = o->steps < 50 ? 50 : o->steps;
     double lat = time_forward(net, x, 1, reps, o->warmup + 10);
     double tb = time_forward(net, x, big, o->steps < 5 ? 5 : o->steps / 3, 2);

@@ -12,7 +12,6 @@
 
 #include "cli.h"
 #include "dpf/infer.h"
-#include "dpf/rng.h"
 
 #define BIG 256
 
@@ -75,10 +74,7 @@ int bench_engine(const char *path, int threads, int rounds, int json)
         fprintf(stderr, "dpf bench: out of memory\n");
         return 1;
     }
-    dpf_rng r;
-    dpf_rng_seed(&r, 1);
-    for (size_t i = 0; i < nx; i++)
-        x[i] = (float)dpf_rng_normal(&r);
+    cli_random_input(x, nx);
     double *lat_d = t, *lat_s = t + rounds, *thr_d = t + 2 * rounds, *thr_s = t + 3 * rounds;
     once(dense, x, BIG, logits), once(sparse, x, BIG, logits); /* warm: primitives, packing */
     for (int i = 0; i < rounds; i++) { /* interleaved; a round's latency is its median of 21 */
