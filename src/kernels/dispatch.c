@@ -48,7 +48,7 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
 }
 
 struct dpf_kctx {
-    int winograd;
+    int winograd;           /* the policy (the float64 build keeps only this) */
 #ifndef DPF_REAL_DOUBLE
     dpf_fast_ctx *fast;
 #endif
@@ -96,11 +96,6 @@ void dpf_kctx_free(dpf_kctx *ctx)
     free(ctx);
 }
 
-int dpf_kctx_winograd(const dpf_kctx *ctx)
-{
-    return ctx->winograd;
-}
-
 /* The float build's activations are channels last, which oneDNN's kernels (and the sparse ones)
  * read; the reference kernels (NCHW) run the float64 build, which has no sparse kernels. */
 dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_shape *s,
@@ -144,24 +139,38 @@ void dpf_k_conv2d_free(dpf_conv *cv)
 }
 
 #ifndef DPF_REAL_DOUBLE
-/* Rebuilds the sparse form after the weights changed, where the policy may run it: always for
- * DPF_KERNELS_SPARSE; for AUTO where the rule says it pays at some batch (1 or the largest). */
+/* Share of nonzero weights among count. */
+static double density_of(const dpf_real *w, size_t count)
+{
+    size_t nz = 0;
+    for (size_t i = 0; i < count; i++)
+        nz += w[i] != 0;
+    return count ? (double)nz / (double)count : 1;
+}
+
+/* Does the sparse kernel run a layer of shape s (s->n: the largest batch) on n images under
+ * the policy? n < 0: on any batch (1 or the largest), which decides whether to build it. */
+static int sparse_pays(dpf_kernel_policy policy, dpf_conv_shape s, int n, double density)
+{
+    if (policy != DPF_KERNELS_AUTO)
+        return policy == DPF_KERNELS_SPARSE;
+    if (n >= 0) {
+        s.n = n;
+        return dpf_k_sparse_pays(&s, density);
+    }
+    dpf_conv_shape one = s;
+    one.n = 1;
+    return dpf_k_sparse_pays(&one, density) || dpf_k_sparse_pays(&s, density);
+}
+
+/* Rebuilds the sparse form after the weights changed, where the policy may run it. */
 static void prepare_sparse(dpf_conv *cv)
 {
     if (!cv->stale)
         return;
     cv->stale = 0;
-    const size_t count = (size_t)cv->s.k * cv->s.c * cv->s.kh * cv->s.kw;
-    size_t nz = 0;
-    for (size_t i = 0; i < count; i++)
-        nz += cv->w[i] != 0;
-    cv->density = count ? (double)nz / (double)count : 1;
-    dpf_conv_shape one = cv->s;
-    one.n = 1;
-    cv->sparse_ok = cv->o.policy == DPF_KERNELS_SPARSE ||
-                    (cv->o.policy == DPF_KERNELS_AUTO &&
-                     (dpf_k_sparse_pays(&one, cv->density) ||
-                      dpf_k_sparse_pays(&cv->s, cv->density)));
+    cv->density = density_of(cv->w, (size_t)cv->s.k * cv->s.c * cv->s.kh * cv->s.kw);
+    cv->sparse_ok = sparse_pays(cv->o.policy, cv->s, -1, cv->density);
     if (cv->sparse_ok) {
         const int cb_in = cv->s.src_nchw ? 1 : dpf_fast_act_block(cv->s.c);
         cv->sparse_ok = dpf_sparse_conv_prepare(&cv->sparse, &cv->s, cb_in,
@@ -177,10 +186,7 @@ static int runs_sparse(dpf_conv *cv, int n)
     if (cv->o.policy == DPF_KERNELS_DENSE)
         return 0;
     prepare_sparse(cv);
-    dpf_conv_shape s = cv->s;
-    s.n = n;
-    return cv->sparse_ok &&
-           (cv->o.policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&s, cv->density));
+    return cv->sparse_ok && sparse_pays(cv->o.policy, cv->s, n, cv->density);
 }
 #endif
 
@@ -341,22 +347,15 @@ dpf_weights_kind dpf_k_linear_layer_kind(dpf_linear *l, int n)
 #ifndef DPF_REAL_DOUBLE
     if (l->policy != DPF_KERNELS_DENSE && l->stale) {
         l->stale = 0;
-        const size_t count = (size_t)l->in * l->out;
-        size_t nz = 0;
-        for (size_t i = 0; i < count; i++)
-            nz += l->w[i] != 0;
-        l->density = count ? (double)nz / (double)count : 1;
-        const dpf_conv_shape one = linear_shape(l, 1), big = linear_shape(l, l->max_batch);
-        l->sparse_ok = l->policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&one, l->density) ||
-                       dpf_k_sparse_pays(&big, l->density);
+        l->density = density_of(l->w, (size_t)l->in * l->out);
+        l->sparse_ok = sparse_pays(l->policy, linear_shape(l, l->max_batch), -1, l->density);
         if (l->sparse_ok)
             l->sparse_ok = dpf_sparse_linear_prepare(&l->sparse, l->in, l->out, l->w) == DPF_OK;
         if (!l->sparse_ok)
             dpf_sparse_linear_free(&l->sparse);
     }
-    const dpf_conv_shape s = linear_shape(l, n);
     if (l->policy != DPF_KERNELS_DENSE && l->sparse_ok &&
-        (l->policy == DPF_KERNELS_SPARSE || dpf_k_sparse_pays(&s, l->density)))
+        sparse_pays(l->policy, linear_shape(l, l->max_batch), n, l->density))
         return DPF_WEIGHTS_SPARSE;
 #endif
     (void)l, (void)n;

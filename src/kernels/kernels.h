@@ -66,7 +66,6 @@ void dpf_k_gemm(int ta, int tb, int m, int n, int k, dpf_real alpha, const dpf_r
 typedef struct dpf_kctx dpf_kctx;
 dpf_status dpf_kctx_create(dpf_kctx **out, int winograd);
 void dpf_kctx_free(dpf_kctx *ctx);
-int dpf_kctx_winograd(const dpf_kctx *ctx);
 
 /* ---- conv2d (no dilation, no groups) ----
  * A dpf_conv is one layer's kernel state: its shape (n = the largest batch), its context, and its

@@ -41,6 +41,8 @@ int cli_conv_algo(const char *text, dpf_conv_algo *out);
 int cli_doubles(const char *opt, const char *text, double *out, int max, int *n);
 /* RUN_DIR -> RUN_DIR/model.safetensors; a file path stays as it is. */
 int cli_model_path(const char *arg, char *dst, size_t cap);
+/* qsort comparison of doubles, ascending (medians of timings). */
+int cli_cmp_double(const void *a, const void *b);
 /* n standard normal floats, always the same (seed 1): the input of `dpf bench`. */
 void cli_random_input(float *x, size_t n);
 /* Prints "dpf: <message>" for the library's last error: one line, never empty. */

@@ -226,3 +226,9 @@ void cli_random_input(float *x, size_t n)
     for (size_t i = 0; i < n; i++)
         x[i] = (float)dpf_rng_normal(&r);
 }
+
+int cli_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}

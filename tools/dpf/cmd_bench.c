@@ -123,11 +123,6 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
     return 0;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Runs warm-up and timed steps; fills times (seconds, one per timed step) and *method_s (seconds
  * in the method's hooks over the timed steps). */
@@ -199,7 +194,7 @@ static double time_forward(dpf_net *net, const float *x, int batch, int reps, in
         if (i >= warm)
             t[i - warm] = dpf_now() - t0;
     }
-    qsort(t, (size_t)reps, sizeof *t, cmp_double);
+    qsort(t, (size_t)reps, sizeof *t, cli_cmp_double);
     double m = t[reps / 2];
     free(t);
     return m;
@@ -288,7 +283,7 @@ int cmd_bench(int argc, char **argv)
     for (int i = 0; i < o.steps; i++)
         mean += times[i] / o.steps;
     double method_share = method_s / (mean * o.steps); /* of the whole step */
-    qsort(times, (size_t)o.steps, sizeof *times, cmp_double);
+    qsort(times, (size_t)o.steps, sizeof *times, cli_cmp_double);
     double median = times[o.steps / 2];
     /* training = forward + backward data + backward weights: 3 x 2 flops per dense MAC */
     double gflops = 6.0 * (double)dpf_net_macs_dense(net) * o.cfg.batch / mean / 1e9;

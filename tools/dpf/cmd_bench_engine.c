@@ -8,32 +8,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "dpf/infer.h"
+#include "dpf/util.h"
 
 #define BIG 256
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 /* Seconds of one run of n images. */
 static double once(dpf_engine *e, const float *x, int n, float *logits)
 {
-    double t0 = now();
+    double t0 = dpf_now();
     dpf_engine_run(e, x, n, logits);
-    return now() - t0;
+    return dpf_now() - t0;
 }
 
 static void print_layers(dpf_engine *e, const float *x, float *logits, int n)
@@ -81,12 +69,12 @@ int bench_engine(const char *path, int threads, int rounds, int json)
         double a[21], b[21];
         for (int j = 0; j < 21; j++)
             a[j] = once(dense, x, 1, logits), b[j] = once(sparse, x, 1, logits);
-        qsort(a, 21, sizeof *a, cmp_double), qsort(b, 21, sizeof *b, cmp_double);
+        qsort(a, 21, sizeof *a, cli_cmp_double), qsort(b, 21, sizeof *b, cli_cmp_double);
         lat_d[i] = a[10], lat_s[i] = b[10];
         thr_d[i] = once(dense, x, BIG, logits), thr_s[i] = once(sparse, x, BIG, logits);
     }
     for (int k = 0; k < 4; k++)
-        qsort(t + (size_t)k * rounds, (size_t)rounds, sizeof *t, cmp_double);
+        qsort(t + (size_t)k * rounds, (size_t)rounds, sizeof *t, cli_cmp_double);
     const int mid = rounds / 2;
     const int nthreads = threads > 0 ? threads : omp_get_max_threads();
     if (json) { /* the path as a JSON string: quotes, backslashes, control characters escaped */
