@@ -37,7 +37,8 @@ async function main() {
     worst = Number.isNaN(rel) || Number.isNaN(worst) ? NaN : Math.max(worst, rel);
   }
   const ok = worst <= tol;   // false for NaN
-  console.log(`${path.basename(model)}: ${n} images, ${k} classes, ` +
+  const name = path.join(path.basename(path.dirname(model)), path.basename(model));
+  console.log(`${name}: ${n} images, ${k} classes, ` +
               `max relative logit difference ${worst.toExponential(2)} (tolerance ${tol})`);
   process.exit(ok ? 0 : 1);
 }
