@@ -49,14 +49,10 @@ same_logits() {
   node "$compare" "$ort_dir" "$f.onnx" "$f.in" "$f.ref" "$5" "$2" "$3" "$4" 1e-4 && ok || bad "$f: logits differ"
 }
 
-for spec in "mlp 1 28 28" "lenet5 1 28 28" "resnet20 1 28 28" "vgg16 1 28 28" "wrn-28-2 1 28 28" \
-            "resnet20 3 32 32"; do
-  read -r model c h w <<<"$spec"
-  for s in 0 0.5; do
-    f="$tmp/$model-$c-$s"
-    "$make_model" "$model" fashion-mnist "$c" "$h" "$w" 10 "$f.safetensors" "$s" && ok || bad "make_model $spec $s failed"
-    same_logits "$f" "$c" "$h" "$w" 4
-  done
+model_zoo "$make_model"
+for z in "${zoo[@]}"; do
+  read -r f c h w <<<"$z"
+  same_logits "$f" "$c" "$h" "$w" 4
 done
 
 small_data "$tmp/data"

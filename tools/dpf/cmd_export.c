@@ -33,6 +33,20 @@ static void export_help(void)
            "  -h, --help       this help\n");
 }
 
+/* The index of value among names, or -1 after a one-line error listing them. */
+static int choice(const char *opt, const char *what, const char *value,
+                  const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0)
+            return i;
+    fprintf(stderr, "dpf export: %s: unknown %s '%s' (known:", opt, what, value);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fprintf(stderr, ")\n");
+    return -1;
+}
+
 int cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
@@ -67,30 +81,15 @@ int cmd_export(int argc, char **argv)
         return 2;
     }
     static const char *const formats[] = {"safetensors", "sparse", "onnx"};
-    int fmt = -1;
-    for (int i = 0; i < 3; i++)
-        if (strcmp(format, formats[i]) == 0)
-            fmt = i;
-    if (fmt < 0) {
-        fprintf(stderr, "dpf export: --format: unknown format '%s' (known: safetensors, sparse, "
-                        "onnx)\n", format);
+    static const char *const encodings[] = {"auto", "csr", "bitmap"};
+    int fmt = choice("--format", "format", format, formats, 3), enc = -1;
+    if (fmt < 0 || (enc = choice("--encoding", "encoding", encoding, encodings, 3)) < 0)
         return 2;
-    }
     if (fmt == 2 && !dpf_onnx_available()) {
         fprintf(stderr, "dpf export: --format onnx: this dpf was built without ONNX export "
                         "(install protobuf-c-compiler, libprotobuf-c-dev and libonnx-dev, then "
                         "rebuild)\n");
         return 1;
-    }
-    static const char *const encodings[] = {"auto", "csr", "bitmap"};
-    int enc = -1;
-    for (int i = 0; i < 3; i++)
-        if (strcmp(encoding, encodings[i]) == 0)
-            enc = i;
-    if (enc < 0) {
-        fprintf(stderr, "dpf export: --encoding: unknown encoding '%s' (known: auto, csr, "
-                        "bitmap)\n", encoding);
-        return 2;
     }
     if (!force && access(out, F_OK) == 0) {
         fprintf(stderr, "dpf export: -o %s: file exists (pass --force to overwrite)\n", out);
