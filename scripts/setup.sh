@@ -12,6 +12,7 @@ packages=(build-essential cmake pkg-config zlib1g-dev libjansson-dev libdnnl-dev
           libpng-dev libjpeg62-turbo-dev gnuplot-nox dataset-fashion-mnist
           python3-numpy   # tools/pytorch/dpfs.py's test (tests/cli/test_dpfs_py.sh)
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev  # dpf export --format onnx
+          nodejs curl ca-certificates  # tests/cli/test_onnx_ort.sh: ONNX Runtime from the npm registry
           python3-onnx)   # ONNX's checker (tests/cli/test_onnx.sh)
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-openmp)

@@ -6,7 +6,9 @@
 # dense models of trained DPF runs of LeNet-5 and ResNet-20; a model's logits compared with
 # another's are told apart (the comparison can fail).
 # ONNX Runtime comes from npm: `npm install --ignore-scripts onnxruntime-node@$ORT_VERSION` into
-# $DPF_ORT_DIR (default: onnxruntime-node/ in the build tree), once; later runs reuse it. Skipped
+# $DPF_ORT_DIR (default: onnxruntime-node/ in the build tree), once; later runs reuse it; without
+# npm (Debian's npm pulls in ~460 packages; setup.sh installs only nodejs) the two packages are
+# fetched from the npm registry with curl. Skipped
 # (exit 77) with a message where node is absent, or the package is neither there nor installable
 # (no npm, no network), or the build has no ONNX export.
 # usage: test_onnx_ort.sh PATH/TO/dpf PATH/TO/make_image PATH/TO/make_model PATH/TO/model_logits
@@ -19,19 +21,35 @@ ort_dir=${DPF_ORT_DIR:-$(cd "$(dirname "$dpf")" && pwd)/onnxruntime-node}
 compare="$(dirname "$0")/ort_logits.js"
 
 if ! command -v node >/dev/null; then
-  echo "SKIP: node is not installed (ONNX Runtime's logits need onnxruntime-node; apt install nodejs npm)"
+  echo "SKIP: node is not installed (ONNX Runtime's logits need onnxruntime-node; apt install nodejs)"
   exit 77
 fi
+# fetch_tarballs: without npm, the two packages ONNX Runtime's JavaScript API needs at run time
+# (onnxruntime-node with its CPU library, onnxruntime-common) straight from the npm registry.
+fetch_tarballs() {
+  command -v curl >/dev/null || return 1
+  local pkg
+  for pkg in onnxruntime-node onnxruntime-common; do
+    mkdir -p "$ort_dir/node_modules/$pkg.part" || return 1
+    timeout 600 curl -fsSL --retry 2 "https://registry.npmjs.org/$pkg/-/$pkg-$ORT_VERSION.tgz" |
+      tar -xz -C "$ort_dir/node_modules/$pkg.part" --strip-components=1 || return 1
+  done
+  for pkg in onnxruntime-common onnxruntime-node; do   # the node package last: it marks success
+    rm -rf "$ort_dir/node_modules/$pkg" && mv "$ort_dir/node_modules/$pkg.part" "$ort_dir/node_modules/$pkg"
+  done
+}
 if [[ ! -d "$ort_dir/node_modules/onnxruntime-node" ]]; then
-  if ! command -v npm >/dev/null; then
-    echo "SKIP: npm is not installed and $ort_dir has no onnxruntime-node (apt install npm)"
-    exit 77
-  fi
   mkdir -p "$ort_dir"
-  if ! timeout 600 npm install --prefix "$ort_dir" --ignore-scripts --no-audit --no-fund \
-       --fetch-retries 1 "onnxruntime-node@$ORT_VERSION" >"$tmp/npm.log" 2>&1; then
-    echo "SKIP: npm could not install onnxruntime-node@$ORT_VERSION into $ort_dir (no network?): $(grep -m1 -iE "error|ERR" "$tmp/npm.log")"
-    rm -rf "$ort_dir/node_modules/onnxruntime-node"
+  if command -v npm >/dev/null; then
+    if ! timeout 600 npm install --prefix "$ort_dir" --ignore-scripts --no-audit --no-fund \
+         --fetch-retries 1 "onnxruntime-node@$ORT_VERSION" >"$tmp/npm.log" 2>&1; then
+      echo "SKIP: npm could not install onnxruntime-node@$ORT_VERSION into $ort_dir (no network?): $(grep -m1 -iE "error|ERR" "$tmp/npm.log")"
+      rm -rf "$ort_dir/node_modules/onnxruntime-node"
+      exit 77
+    fi
+  elif ! fetch_tarballs; then
+    echo "SKIP: neither npm nor the npm registry (curl) could provide onnxruntime-node@$ORT_VERSION in $ort_dir (no network?)"
+    rm -rf "$ort_dir/node_modules"/onnxruntime-*
     exit 77
   fi
 fi
