@@ -310,7 +310,13 @@ static const char *emit_post(ob *b, int i, const char *cur)
         cur = o ? o->output[0] : "";
     }
     if (nd->relu) {
-        Onnx__NodeProto *o = op(b, "Relu", ob_fmt(b, "%s.relu", cur), 1, &cur);
+        int j = i + 1; /* a ReLU node an inference net fused into this convolution */
+        while (j < b->net->n_nodes && !(b->net->nodes[j].op == DPF_OP_RELU &&
+                                        b->net->nodes[j].alias == i && nd->op == DPF_OP_CONV))
+            j++;
+        const char *name = j < b->net->n_nodes ? ob_fmt(b, "relu%d", j) /* as unfused */
+                                               : ob_fmt(b, "%s.relu", cur);
+        Onnx__NodeProto *o = op(b, "Relu", name, 1, &cur);
         cur = o ? o->output[0] : "";
     }
     return cur;
