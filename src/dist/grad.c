@@ -36,6 +36,7 @@ static void emulate(dpf_dist *d, dpf_net *net, const float *x, const int32_t *y,
 {
     size_t p = dpf_net_size(net);
     int64_t tracked = dpf_net_batches_tracked(net);
+    dpf_dist_rank_bn(d, net, 1); /* the other ranks' statistics exist before rank 0 steps */
     for (int r = 0; r < d->size; r++) {
         int first, n = dpf_dist_slice(batch, r, d->size, &first), correct;
         dpf_real *bn = r > 0 ? dpf_dist_rank_bn(d, net, r) : NULL;
