@@ -8,7 +8,8 @@ set -euo pipefail
 
 packages=(build-essential cmake pkg-config zlib1g-dev libjansson-dev libdnnl-dev libcmocka-dev
           libpng-dev libjpeg62-turbo-dev gnuplot-nox dataset-fashion-mnist
-          python3-numpy)  # tools/pytorch/dpfs.py's test (tests/cli/test_dpfs_py.sh)
+          python3-numpy   # tools/pytorch/dpfs.py's test (tests/cli/test_dpfs_py.sh)
+          openmpi-bin libopenmpi-dev)  # data-parallel training (src/dist) and its tests
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-openmp)
 fi

@@ -214,12 +214,12 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
                : 0;
 }
 
-/* The error of a run, once over all ranks: the rank that failed first prints it (naming itself
- * when it is not rank 0). */
-static void report_run_error(const dpf_dist *dist)
+/* The error st of a run, once over all ranks: the rank that failed first prints it (naming
+ * itself when it is not rank 0). */
+static void report_run_error(const dpf_dist *dist, dpf_status st)
 {
-    if (dpf_dist_quiet(dist))
-        return;
+    if (dpf_dist_quiet(dist) || (st == DPF_ERR_INTERRUPTED && dpf_dist_rank(dist) > 0))
+        return; /* a stop is agreed: rank 0 says it */
     if (dpf_dist_rank(dist) > 0) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", dpf_last_error());
@@ -285,7 +285,7 @@ static int train(int argc, char **argv, dpf_dist *dist)
     }
     dpf_trainer_free(t);
     if (st != DPF_OK) {
-        report_run_error(dist);
+        report_run_error(dist, st);
         return st == DPF_ERR_INTERRUPTED ? 130 : 1;
     }
     if (dpf_dist_rank(dist) == 0)
