@@ -210,15 +210,20 @@ dpf_real *dpf_dist_rank_bn(dpf_dist *d, dpf_net *net, int r)
                                        dpf_net_buffers_size(net) : NULL;
 }
 
+dpf_status dpf_dist_reserve(dpf_dist *d, size_t p)
+{
+    /* MPI: chunk `rank` of every rank (a chunk is at most p / size + 1); emulation: every rank's
+     * gradient */
+    return dpf_dist_work(d, d->emulated ? (size_t)d->size * p
+                                        : (size_t)d->size * (p / (size_t)d->size + 1));
+}
+
 dpf_status dpf_dist_prepare(dpf_dist *d, dpf_net *net)
 {
     if (!d || d->size == 1)
         return DPF_OK;
-    size_t p = dpf_net_size(net), nbn = dpf_net_buffers_size(net);
-    /* MPI: chunk `rank` of every rank (a chunk is at most p / size + 1); emulation: every rank's
-     * gradient and the other ranks' BN statistics */
-    size_t work = d->emulated ? (size_t)d->size * p : (size_t)d->size * (p / (size_t)d->size + 1);
-    dpf_status st = dpf_dist_work(d, work);
+    size_t nbn = dpf_net_buffers_size(net);
+    dpf_status st = dpf_dist_reserve(d, dpf_net_size(net));
     size_t need = d->emulated ? (size_t)(d->size - 1) * nbn : 0;
     if (st == DPF_OK && need > d->bn_n) {
         dpf_real *b = realloc(d->bn, need * sizeof *b);

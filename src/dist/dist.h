@@ -32,6 +32,13 @@ dpf_status dpf_dist_prepare(dpf_dist *d, dpf_net *net);
 double dpf_dist_backprop(dpf_dist *d, dpf_net *net, const float *x, const int32_t *y, int batch,
                          int *correct);
 
+/* g (p values, p <= what dpf_dist_prepare planned for) = sum over ranks r, in rank order, of
+ * w[r] * (rank r's g), on every rank of an MPI communicator: an all-to-all of chunks, each rank
+ * sums its chunk (dpf_dist_combine), an all-gather of the sums. */
+dpf_status dpf_dist_reduce(dpf_dist *d, dpf_real *g, size_t p, const double *w);
+/* d's buffers for gradients of p values (dpf_dist_prepare does this for a net's). */
+dpf_status dpf_dist_reserve(dpf_dist *d, size_t p);
+
 /* Agreement (collectives: every rank calls them at the same point). */
 /* *flag = 1 on every rank if it was 1 on any. */
 dpf_status dpf_dist_any(dpf_dist *d, int *flag);

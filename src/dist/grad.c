@@ -53,30 +53,30 @@ static void emulate(dpf_dist *d, dpf_net *net, const float *x, const int32_t *y,
     dpf_dist_combine(dpf_net_grads(net), d->ptrs, d->w, d->size, p);
 }
 
-/* MPI: this rank's slice, then the chunks exchanged, summed and shared. */
+dpf_status dpf_dist_reduce(dpf_dist *d, dpf_real *g, size_t p, const double *w)
+{
+    for (int q = 0; q < d->size; q++)
+        d->counts[q] = dpf_dist_slice((int)p, q, d->size, &d->displs[q]);
+    int mine = d->counts[d->rank];
+    for (int q = 0; q < d->size; q++)
+        d->ptrs[q] = d->work + (size_t)q * (size_t)mine;
+    dpf_status st = dpf_transport_alltoall(d->tp, g, d->counts, d->displs, d->work);
+    if (st == DPF_OK)
+        dpf_dist_combine(g + d->displs[d->rank], d->ptrs, w, d->size, (size_t)mine);
+    return st == DPF_OK ? dpf_transport_allgatherv(d->tp, g, d->counts, d->displs) : st;
+}
+
+/* MPI: this rank's slice, then the gradients summed. */
 static dpf_status exchange(dpf_dist *d, dpf_net *net, const float *x, const int32_t *y,
                            int batch, size_t sample)
 {
-    size_t p = dpf_net_size(net);
     int first, n = dpf_dist_slice(batch, d->rank, d->size, &first), correct;
     double loss = slice_backprop(net, x + (size_t)first * sample, y + first, n, &correct);
     if (n == 0) /* the other ranks' forward counted a step */
         dpf_net_set_batches_tracked(net, dpf_net_batches_tracked(net) + 1);
-    for (int q = 0; q < d->size; q++)
-        d->counts[q] = dpf_dist_slice((int)p, q, d->size, &d->displs[q]);
-    int mine = d->counts[d->rank];
-    dpf_real *g = dpf_net_grads(net);
-    dpf_status st = dpf_transport_alltoall(d->tp, g, d->counts, d->displs, d->work);
-    for (int q = 0; q < d->size; q++)
-        d->ptrs[q] = d->work + (size_t)q * (size_t)mine;
-    if (st == DPF_OK)
-        dpf_dist_combine(g + d->displs[d->rank], d->ptrs, d->w, d->size, (size_t)mine);
-    if (st == DPF_OK)
-        st = dpf_transport_allgatherv(d->tp, g, d->counts, d->displs);
+    dpf_status st = dpf_dist_reduce(d, dpf_net_grads(net), dpf_net_size(net), d->w);
     double part[2] = {loss * n, correct};
-    if (st == DPF_OK)
-        st = dpf_transport_allgather(d->tp, part, d->parts, sizeof part);
-    return st;
+    return st == DPF_OK ? dpf_transport_allgather(d->tp, part, d->parts, sizeof part) : st;
 }
 
 double dpf_dist_backprop(dpf_dist *d, dpf_net *net, const float *x, const int32_t *y, int batch,
