@@ -406,6 +406,7 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     json_t *s = st == DPF_OK && r->writer ? dpf_run_summary_json(&r->cfg, res) : NULL;
     if (s) {
         json_object_set_new(s, "pruning", dpf_json_pruning_report(r->pruner, r->total_epochs));
+        json_object_set_new(s, "processes", json_integer(dpf_dist_size(r->dist)));
         st = dpf_run_write_json(r->cfg.out, "summary.json", s);
         json_decref(s);
     }

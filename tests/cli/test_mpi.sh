@@ -59,8 +59,12 @@ cmp -s "$tmp/plain/model.safetensors" "$tmp/n2a/model.safetensors" &&
 [[ $(grep -c "^model mlp" "$tmp/out") -eq 1 ]] && ok || bad "the result was printed by more than rank 0"
 
 for m in snip lt dsr sm set rigl; do
-  args=("${base[@]}" --method "$m" --epochs 2)
-  [[ $m == lt ]] && args+=(--lt-rounds 1 --epochs 1)
+  args=("${base[@]}" --method "$m" --epochs 1)
+  case $m in  # each method's own updates happen within the run
+    lt) args+=(--lt-rounds 1) ;;
+    dsr | set | rigl) args+=(--update-every 2) ;;
+    sm) args+=(--update-every 0 --epochs 2) ;;
+  esac
   mpi 2 "$dpf" train "${args[@]}" --out "$tmp/m-$m" >/dev/null 2>"$tmp/err" ||
     bad "--method $m on 2 processes failed: $(tail -3 "$tmp/err")"
   DPF_DIST_EMULATE=2 "$dpf" train "${args[@]}" --out "$tmp/me-$m" >/dev/null 2>&1 ||

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dist_batch.h"
+
 #include "dist/dist.h"
 #include "dpf/net.h"
 #include "dpf/trainer.h"
@@ -42,25 +44,12 @@ static void test_agreement(void **state)
     assert_non_null(strstr(dpf_last_error(), rank == 0 ? "rank 1 stopped" : "disk is full"));
 }
 
-enum { B = 8, C = 1, H = 8, W = 8, K = 10 };
-
-static dpf_net *bn_net(void)
-{
-    dpf_net *net;
-    assert_int_equal(dpf_net_create(&net, "resnet20", C, H, W, K, B / 2), DPF_OK);
-    dpf_net_init(net, 7);
-    return net;
-}
-
 static void test_gradient_equals_emulation(void **state)
 {
     (void)state;
     float x[B * C * H * W];
     int32_t y[B];
-    for (int i = 0; i < B * C * H * W; i++)
-        x[i] = (float)cos(0.21 * i);
-    for (int i = 0; i < B; i++)
-        y[i] = (i * 7) % K;
+    dist_batch(x, y, 0.21);
     dpf_net *a = bn_net(), *e = bn_net();
     dpf_dist *emu;
     assert_int_equal(dpf_dist_emulate(&emu, 2), DPF_OK);

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "dist_batch.h"
+
 #include "dist/dist.h"
 #include "dpf/net.h"
 #include "dpf/trainer.h"
@@ -48,25 +50,12 @@ static void test_combine_in_rank_order(void **state)
     assert_true(out[1] == 4.0f);
 }
 
-enum { B = 8, C = 1, H = 8, W = 8, K = 10 };
-
-static dpf_net *bn_net(void)
-{
-    dpf_net *net;
-    assert_int_equal(dpf_net_create(&net, "resnet20", C, H, W, K, B / 2), DPF_OK);
-    dpf_net_init(net, 7);
-    return net;
-}
-
 static void test_emulation_is_two_half_batches(void **state)
 {
     (void)state;
     float x[B * C * H * W];
     int32_t y[B];
-    for (int i = 0; i < B * C * H * W; i++)
-        x[i] = (float)sin(0.37 * i) + (i < B * C * H * W / 2 ? 0.5f : -0.25f);
-    for (int i = 0; i < B; i++)
-        y[i] = (i * 3) % K;
+    dist_batch(x, y, 0.37);
     /* the emulation */
     dpf_net *a = bn_net();
     dpf_dist *d;
