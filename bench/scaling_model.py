@@ -16,7 +16,7 @@ LINKS = {"1 Gbit/s": 117e6, "10 Gbit/s": 1.17e9}   # bytes/s a TCP stream gets (
 # model: (values P, per-rank batch, images/s of one dpf process, ordered-sum s per value)
 # images/s: docs/results/speed.md (2-core AVX-512 VM, batch 128); ResNet-50 from its MACs
 # (4.09 G per 224x224 image) at the ~75 GMAC/s dpf reaches on ResNet-20 / WRN-28-2 there.
-SUM_S_PER_VALUE = 1.2e-9      # bench/allreduce.c "combine" / (P/N), the idle machine's figure
+SUM_S_PER_VALUE = 4e-9        # bench/allreduce.c "combine" / P: ResNet-50, N = 2 (0.7-0.9 ns for ResNet-20, in cache)
 MODELS = {
     "ResNet-20 (CIFAR)": (272474, 128, 594.0),
     "WRN-28-2 (CIFAR)": (1467610, 128, 125.0),

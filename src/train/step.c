@@ -1,5 +1,8 @@
 /* step.c — the trainer object (dpf/trainer.h): an optimiser and a pruning method around a net,
- * one training step written once, phases, epochs, evaluation and checkpoints. */
+ * one training step written once, phases, epochs, evaluation and checkpoints; on several ranks
+ * (src/dist) the step's gradient is the whole batch's, the ranks' batch-norm statistics are
+ * averaged for evaluations and checkpoints, and a hash of the model is compared after every
+ * mask update. */
 #include "train/step.h"
 
 #include <stdio.h>

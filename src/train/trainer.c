@@ -7,7 +7,9 @@
  * requested (SIGINT / SIGTERM / SIGHUP through dpf_trainer_request_stop, also after the last
  * step); --resume continues from one with the same weights, masks, optimiser state and data
  * order as if never interrupted. The run is a
- * trainer (dpf/trainer.h, step.c) that built its own net from the data. */
+ * trainer (dpf/trainer.h, step.c) that built its own net from the data. On several MPI ranks
+ * (docs/distributed.md) only rank 0 writes files and progress, and every point where one rank
+ * could fail or stop alone (a write, a signal) is agreed by all before they go on. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
