@@ -237,15 +237,11 @@ dpf_status dpf_dist_prepare(dpf_dist *d, dpf_net *net)
 dpf_status dpf_dist_bn_gather(dpf_dist *d, dpf_net *net, dpf_real *all)
 {
     size_t nbn = dpf_net_buffers_size(net);
-    if (!d || d->size == 1 || !d->emulated) {
-        if (!d || d->size == 1)
-            memcpy(all, dpf_net_buffers(net), nbn * sizeof *all);
-        return d && d->size > 1 ? dpf_transport_allgather(d->tp, dpf_net_buffers(net), all,
-                                                          nbn * sizeof *all)
-                                : DPF_OK;
-    }
-    memcpy(all, dpf_net_buffers(net), nbn * sizeof *all);
-    memcpy(all + nbn, emulated_bn(d, net), (size_t)(d->size - 1) * nbn * sizeof *all);
+    if (d && d->size > 1 && !d->emulated)
+        return dpf_transport_allgather(d->tp, dpf_net_buffers(net), all, nbn * sizeof *all);
+    memcpy(all, dpf_net_buffers(net), nbn * sizeof *all); /* rank 0's, or the one process's */
+    if (d && d->size > 1 && nbn)
+        memcpy(all + nbn, emulated_bn(d, net), (size_t)(d->size - 1) * nbn * sizeof *all);
     return DPF_OK;
 }
 
