@@ -13,7 +13,8 @@ packages=(build-essential cmake pkg-config zlib1g-dev libjansson-dev libdnnl-dev
           python3-numpy   # tools/pytorch/dpfs.py's test (tests/cli/test_dpfs_py.sh)
           libprotobuf-c-dev protobuf-c-compiler libonnx-dev  # dpf export --format onnx
           nodejs curl ca-certificates  # tests/cli/test_onnx_ort.sh: ONNX Runtime from the npm registry
-          python3-onnx)   # ONNX's checker (tests/cli/test_onnx.sh)
+          python3-onnx    # ONNX's checker (tests/cli/test_onnx.sh)
+          openmpi-bin libopenmpi-dev)  # data-parallel training (src/dist) and its tests
 if [[ "${1:-}" == "--dev" ]]; then
   packages+=(python3-torch python3-numpy libopenblas0-openmp)
 fi

@@ -135,6 +135,8 @@ int dpf_net_buffer_count(const dpf_net *net);
 const dpf_buffer_info *dpf_net_buffer(const dpf_net *net, int i);
 dpf_real *dpf_net_buffers(dpf_net *net);            /* BN running means and variances */
 size_t dpf_net_buffers_size(const dpf_net *net);
+/* Exchanges the net's running statistics with those in other (dpf_net_buffers_size values). */
+void dpf_net_swap_buffers(dpf_net *net, dpf_real *other);
 int64_t dpf_net_batches_tracked(const dpf_net *net);
 void dpf_net_set_batches_tracked(dpf_net *net, int64_t n);
 

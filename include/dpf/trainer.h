@@ -37,6 +37,13 @@ typedef struct dpf_trainer dpf_trainer;
  * cannot be loaded, an --out in use, a --resume checkpoint that does not fit. *out is NULL on
  * error. */
 dpf_status dpf_trainer_create(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net);
+/* A trainer on the ranks of d (dpf/dist.h; NULL: one process, as dpf_trainer_create): every
+ * step's global batch (--batch, which must split evenly) is divided among the ranks and their
+ * gradients summed in rank order; only rank 0 writes the run's files and the progress. d is
+ * borrowed. Every rank calls the trainer's functions in the same order (they are collective). */
+struct dpf_dist;
+dpf_status dpf_trainer_create_dist(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net,
+                                   struct dpf_dist *d);
 /* Frees the trainer and what it owns (a net it built, its data, its lock on --out). NULL: no-op. */
 void dpf_trainer_free(dpf_trainer *t);
 
@@ -56,6 +63,10 @@ dpf_status dpf_trainer_begin_phase(dpf_trainer *t, int phase, int steps_per_epoc
  * gets the argmax hits. x and y are read during the call only. */
 double dpf_trainer_step(dpf_trainer *t, const float *x, const int32_t *y, int batch, double lr,
                         int *correct);
+/* After each step of a trainer on several ranks: agrees on a stop asked on any rank (all then
+ * stop after the same step) and, after a mask update, checks that every rank holds the same
+ * weights and mask (DPF_ERR_STATE naming the step). One process: DPF_OK. */
+dpf_status dpf_trainer_sync(dpf_trainer *t);
 /* Ends an epoch (the method's end-of-epoch work: SFP's zeroing, SM's regrowth) and refreshes
  * the forward weights. */
 dpf_status dpf_trainer_end_epoch(dpf_trainer *t);

@@ -280,6 +280,14 @@ dpf_real *dpf_net_buffers(dpf_net *net)
     return net->buf;
 }
 size_t dpf_net_buffers_size(const dpf_net *net) { return net->n_buffer_values; }
+void dpf_net_swap_buffers(dpf_net *net, dpf_real *other)
+{
+    dpf_real *bn = dpf_net_buffers(net);
+    for (size_t i = 0; i < net->n_buffer_values; i++) {
+        dpf_real t = bn[i];
+        bn[i] = other[i], other[i] = t;
+    }
+}
 int64_t dpf_net_batches_tracked(const dpf_net *net) { return net->batches_tracked; }
 void dpf_net_set_batches_tracked(dpf_net *net, int64_t n) { net->batches_tracked = n; }
 

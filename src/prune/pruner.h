@@ -34,6 +34,8 @@ typedef struct dpf_prune_ctx {
     const float *x;             /* the current batch (valid in before_step / begin_phase) */
     const int32_t *y;
     int batch;
+    struct dpf_dist *dist;      /* the ranks sharing the batch (NULL: one process): a method
+                                   that needs a gradient of its own takes dpf_dist_backprop */
 } dpf_prune_ctx;
 
 typedef struct dpf_pruner dpf_pruner;

@@ -1,6 +1,7 @@
 /* checkpoint.c — saving and restoring a run's whole state (see checkpoint.h). Layout of
  * checkpoint.safetensors: tensors "net/w", "net/wf" (when the forward weights are a separate
- * buffer), "net/buffers", "opt/m", "opt/v" (Adam), "pruner/..." and "method/..."; metadata
+ * buffer), "net/buffers" (a data-parallel run: the ranks' average, and each rank's in
+ * "dist/buffers"), "opt/m", "opt/v" (Adam), "pruner/..." and "method/..."; metadata
  * "format", "state" (JSON: position, counters, the pruner's scalars), "config" (JSON: the
  * resolved options, from the option table, so that a checkpoint outlives an added option) and
  * "crc32", over the data area, then the state text, then the config text. */
@@ -45,7 +46,8 @@ static dpf_status add(dpf_st_writer *w, const char *name, dpf_st_dtype dt, size_
 }
 
 dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,
-                               const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos)
+                               const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos,
+                               const dpf_real *rank_bn, int ranks)
 {
     dpf_st_writer *w = dpf_st_writer_new();
     json_t *state = json_pack("{s:o, s:I, s:I}", "position", pos_json(pos), "opt_steps",
@@ -66,6 +68,10 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
         st = add(w, "net/wf", DPF_ST_F32, n, dpf_net_forward_weights(net));
     if (st == DPF_OK && dpf_net_buffers_size(net))
         st = add(w, "net/buffers", DPF_ST_F32, dpf_net_buffers_size(net), dpf_net_buffers(net));
+    if (st == DPF_OK && rank_bn && ranks > 1 && dpf_net_buffers_size(net)) {
+        int64_t dims[2] = {ranks, (int64_t)dpf_net_buffers_size(net)};
+        st = dpf_st_writer_add(w, "dist/buffers", DPF_ST_F32, 2, dims, rank_bn);
+    }
     if (st == DPF_OK)
         st = add(w, "opt/m", DPF_ST_F32, opt->n, opt->m);
     if (st == DPF_OK && opt->v)
@@ -199,7 +205,7 @@ dpf_status dpf_checkpoint_config(const char *dir, dpf_train_config *cfg)
 }
 
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
-                               dpf_ckpt_pos *pos)
+                               dpf_ckpt_pos *pos, dpf_real *rank_bn, int ranks, int *own)
 {
     dpf_st_file f = {0};
     json_t *state;
@@ -225,6 +231,14 @@ dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt
         st = dpf_st_get_f32(&f, "opt/v", opt->v, opt->n);
     if (st == DPF_OK)
         st = dpf_json_pruner_load(p, &f, state);
+    size_t nbn = dpf_net_buffers_size(net);
+    const dpf_st_tensor *ranked = rank_bn && nbn ? dpf_st_find(&f, "dist/buffers") : NULL;
+    int mine = ranked && ranked->ndim == 2 && ranked->shape[0] == ranks &&
+               ranked->shape[1] == (int64_t)nbn; /* saved by as many ranks */
+    if (st == DPF_OK && mine)
+        st = dpf_st_get_f32(&f, "dist/buffers", rank_bn, (size_t)ranks * nbn);
+    if (own)
+        *own = st == DPF_OK && mine;
     if (st == DPF_OK) {
         opt->steps = opt_steps;
         dpf_net_set_batches_tracked(net, tracked);

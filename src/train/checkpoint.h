@@ -29,12 +29,17 @@ typedef struct dpf_ckpt_pos {
     double wall_s;          /* wall time of the run so far, over all its processes */
 } dpf_ckpt_pos;
 
+/* A data-parallel run (ranks > 1) also passes every rank's BN statistics (ranks x
+ * dpf_net_buffers_size), kept as "dist/buffers" beside the average in the net's buffers. */
 dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,
-                               const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos);
+                               const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos,
+                               const dpf_real *rank_bn, int ranks);
 /* Restores into a net / optimiser / pruner built from the same configuration (the phase's
- * begin_phase already run). Errors name the file and what is wrong. */
+ * begin_phase already run). rank_bn (may be NULL) gets the per-rank BN statistics of a
+ * checkpoint saved by as many ranks, *own (may be NULL) whether it did. Errors name the file
+ * and what is wrong. */
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
-                               dpf_ckpt_pos *pos);
+                               dpf_ckpt_pos *pos, dpf_real *rank_bn, int ranks, int *own);
 /* The "crc32" metadata text: CRC-32 of the data area (data_crc) continued over the state text
  * and then the config text. */
 void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, const char *config,

@@ -1,12 +1,17 @@
 /* step.c — the trainer object (dpf/trainer.h): an optimiser and a pruning method around a net,
- * one training step written once, phases, epochs, evaluation and checkpoints. */
+ * one training step written once, phases, epochs, evaluation and checkpoints; on several ranks
+ * (src/dist) the step's gradient is the whole batch's, the ranks' batch-norm statistics are
+ * averaged for evaluations and checkpoints, and a hash of the model is compared after every
+ * mask update. */
 #include "train/step.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/util.h"
+#include "dist/dist.h"
 
 double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct,
                       double *method_s)
@@ -15,9 +20,8 @@ double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct
     double t0 = dpf_now();
     dpf_pruner_before_step(p, ctx);
     double hooks = dpf_now() - t0;
-    dpf_net_forward(net, ctx->x, ctx->batch, 1);
-    double loss = dpf_net_loss(net, ctx->y, correct);
-    dpf_net_backward(net);
+    /* forward, loss, backward; over N ranks: each its slice, the gradients summed */
+    double loss = dpf_dist_backprop(ctx->dist, net, ctx->x, ctx->y, ctx->batch, correct);
     t0 = dpf_now();
     dpf_pruner_after_backward(p, ctx);
     hooks += dpf_now() - t0;
@@ -47,7 +51,12 @@ dpf_status dpf_trainer_init(dpf_trainer *t)
     t->n_phases = dpf_pruner_phases(t->pruner, t->phases);
     for (int i = 0; i < t->n_phases; i++)
         t->total_epochs += t->phases[i].epochs;
-    t->ctx = (dpf_prune_ctx){.net = t->net, .opt = &t->opt};
+    t->ctx = (dpf_prune_ctx){.net = t->net, .opt = &t->opt, .dist = t->dist};
+    if ((st = dpf_dist_prepare(t->dist, t->net)) != DPF_OK)
+        return st;
+    size_t nbn = (size_t)dpf_dist_size(t->dist) * dpf_net_buffers_size(t->net);
+    if (dpf_dist_size(t->dist) > 1 && nbn && !(t->rank_bn = malloc(nbn * sizeof *t->rank_bn)))
+        return dpf_error(DPF_ERR_NOMEM, "out of memory");
     return DPF_OK;
 }
 
@@ -57,6 +66,7 @@ void dpf_trainer_free(dpf_trainer *t)
         return;
     dpf_loader_free(t->loader);
     free(t->dense_bn);
+    free(t->rank_bn);
     dpf_pruner_free(t->pruner);
     dpf_optim_free(&t->opt);
     if (t->own_net)
@@ -129,23 +139,109 @@ double dpf_trainer_method_seconds(const dpf_trainer *t)
     return t->method_s;
 }
 
+/* avg (the net's BN statistics' size) = the mean of the ranks' (t->rank_bn gets them all). */
+static dpf_status average_bn(dpf_trainer *t, dpf_real *avg)
+{
+    dpf_status st = dpf_dist_bn_gather(t->dist, t->net, t->rank_bn);
+    if (st == DPF_OK)
+        dpf_dist_bn_average(t->dist, t->net, t->rank_bn, avg);
+    return st;
+}
+
+dpf_status dpf_trainer_merge_bn(dpf_trainer *t)
+{
+    if (dpf_dist_size(t->dist) == 1 || !dpf_net_buffers_size(t->net))
+        return DPF_OK;
+    dpf_status st = average_bn(t, dpf_net_buffers(t->net));
+    dpf_dist_bn_scatter(t->dist, t->net, NULL); /* every rank continues from the average */
+    return st;
+}
+
+/* The ranks' statistics averaged into the net (on = 1) and back (on = 0), around an evaluation
+ * or a checkpoint; t->rank_bn keeps every rank's meanwhile. */
+static dpf_status average_bn_around(dpf_trainer *t, int on, dpf_real **avg)
+{
+    if (dpf_dist_size(t->dist) == 1 || !dpf_net_buffers_size(t->net))
+        return DPF_OK;
+    if (!on) {
+        dpf_net_swap_buffers(t->net, *avg);
+        free(*avg);
+        return DPF_OK;
+    }
+    *avg = malloc(dpf_net_buffers_size(t->net) * sizeof **avg);
+    dpf_status st = *avg ? average_bn(t, *avg) : dpf_error(DPF_ERR_NOMEM, "out of memory");
+    if (st == DPF_OK)
+        dpf_net_swap_buffers(t->net, *avg);
+    else
+        free(*avg);
+    return st;
+}
+
 dpf_status dpf_trainer_evaluate(dpf_trainer *t, const dpf_dataset *ds, double *accuracy,
                                 double *loss)
 {
     dpf_pruner_refresh(t->pruner);
-    return dpf_evaluate(t->net, ds, t->cfg.mean, t->cfg.std, accuracy, loss);
+    dpf_real *avg = NULL;
+    dpf_status st = average_bn_around(t, 1, &avg);
+    if (st != DPF_OK)
+        return st;
+    st = dpf_dist_evaluate(t->dist, t->net, ds, t->cfg.mean, t->cfg.std, accuracy, loss);
+    average_bn_around(t, 0, &avg);
+    return st;
+}
+
+/* A hash of the dense weights and the mask: the same on every rank, by construction. */
+static dpf_status check_same_model(dpf_trainer *t, const char *when)
+{
+    uint64_t h = dpf_dist_hash(DPF_DIST_HASH_INIT, dpf_net_weights(t->net),
+                               dpf_net_size(t->net) * sizeof(dpf_real));
+    h = dpf_dist_hash(h, dpf_pruner_mask(t->pruner), dpf_net_size(t->net));
+    char what[160];
+    snprintf(what, sizeof what, "the weights and mask %s (phase %s, epoch %d, step %lld)", when,
+             t->phases[t->ctx.phase].name, t->ctx.global_epoch + 1, (long long)t->ctx.step);
+    return dpf_dist_check_same(t->dist, h, what);
+}
+
+dpf_status dpf_trainer_sync(dpf_trainer *t)
+{
+    t->stopping = t->stop; /* read once: a signal arriving later counts at the next step */
+    if (dpf_dist_size(t->dist) == 1)
+        return DPF_OK;
+    dpf_status st = dpf_dist_any(t->dist, &t->stopping); /* every rank stops after this step */
+    int64_t n = dpf_pruner_update_count(t->pruner);
+    if (st == DPF_OK && n != t->checked_updates) {
+        t->checked_updates = n;
+        st = check_same_model(t, "after a mask update");
+    }
+    return st;
 }
 
 dpf_status dpf_trainer_save(dpf_trainer *t, const char *dir)
 {
-    return dpf_checkpoint_save(dir, &t->cfg, t->net, &t->opt, t->pruner, &t->pos);
+    int ranks = dpf_dist_size(t->dist);
+    dpf_real *avg = NULL;
+    dpf_status st = ranks > 1 ? check_same_model(t, "at a checkpoint") : DPF_OK;
+    if (st == DPF_OK)
+        st = average_bn_around(t, 1, &avg); /* the average, and each rank's for a resume */
+    if (st == DPF_OK && t->writer)
+        st = dpf_checkpoint_save(dir, &t->cfg, t->net, &t->opt, t->pruner, &t->pos,
+                                 ranks > 1 ? t->rank_bn : NULL, ranks);
+    if (avg)
+        average_bn_around(t, 0, &avg);
+    return dpf_dist_agree_status(t->dist, st);
 }
 
 dpf_status dpf_trainer_load(dpf_trainer *t, const char *dir)
 {
-    dpf_status st = dpf_checkpoint_load(dir, t->net, &t->opt, t->pruner, &t->pos);
-    if (st == DPF_OK)
+    int ranks = dpf_dist_size(t->dist), own = 0;
+    dpf_status st = dpf_checkpoint_load(dir, t->net, &t->opt, t->pruner, &t->pos,
+                                        ranks > 1 ? t->rank_bn : NULL, ranks, &own);
+    if (st == DPF_OK) {
         t->ctx.step = t->pos.step, t->ctx.global_epoch = t->pos.global_epoch;
+        /* saved by as many ranks: each its own statistics; else all start from the average */
+        dpf_dist_bn_scatter(t->dist, t->net, own ? t->rank_bn : NULL);
+        t->checked_updates = dpf_pruner_update_count(t->pruner);
+    }
     return st;
 }
 

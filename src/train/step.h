@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "core/progress.h"
+#include "dist/dist.h"
 #include "dpf/data.h"
 #include "prune/pruner.h"
 #include "train/checkpoint.h"
@@ -23,7 +24,12 @@ struct dpf_trainer {
     double method_s;            /* seconds in the method's hooks */
     double t_created;           /* dpf_now() at creation */
     volatile sig_atomic_t stop; /* dpf_trainer_request_stop */
+    int stopping;               /* the stop as agreed after the last step (dpf_trainer_sync) */
     dpf_ckpt_pos pos;           /* where the run stands (what a checkpoint records) */
+    dpf_dist *dist;             /* the ranks of a data-parallel run (NULL: one process) */
+    int writer;                 /* this process writes the run's files (rank 0) */
+    int64_t checked_updates;    /* mask updates whose agreement across ranks was checked */
+    dpf_real *rank_bn;          /* (ranks x BN statistics) every rank's, for their average */
     /* a whole run (trainer.c) */
     dpf_dataset train, test;
     dpf_loader *loader;
@@ -44,5 +50,8 @@ double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct
                       double *method_s);
 /* Builds t's optimiser, pruner and phases around t->net and t->cfg (dpf_trainer_create). */
 dpf_status dpf_trainer_init(dpf_trainer *t);
+/* The ranks' batch-norm statistics replaced by their average on every rank (the end of
+ * training: the model saved and evaluated). One process: nothing to do. */
+dpf_status dpf_trainer_merge_bn(dpf_trainer *t);
 
 #endif

@@ -7,7 +7,9 @@
  * requested (SIGINT / SIGTERM / SIGHUP through dpf_trainer_request_stop, also after the last
  * step); --resume continues from one with the same weights, masks, optimiser state and data
  * order as if never interrupted. The run is a
- * trainer (dpf/trainer.h, step.c) that built its own net from the data. */
+ * trainer (dpf/trainer.h, step.c) that built its own net from the data. On several MPI ranks
+ * (docs/distributed.md) only rank 0 writes files and progress, and every point where one rank
+ * could fail or stop alone (a write, a signal) is agreed by all before they go on. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "dist/dist.h"
 #include "dpf/model_io.h"
 #include "train/prune_json.h"
 #include "train/run_files.h"
@@ -53,7 +56,8 @@ static dpf_status load_data(run *r)
 static dpf_status setup(run *r)
 {
     dpf_train_config *c = &r->cfg;
-    dpf_net_options no = {.max_batch = c->batch, .threads = c->threads};
+    dpf_net_options no = {.max_batch = c->batch / dpf_dist_size(r->dist), /* a rank's slice */
+                          .threads = c->threads};
     dpf_status st = dpf_conv_algo_parse(c->conv_algo, &no.conv_algo);
     if (st == DPF_OK)
         st = load_data(r);
@@ -74,9 +78,9 @@ static dpf_status setup(run *r)
     if (st != DPF_OK)
         return st;
     r->steps_per_epoch = dpf_loader_batches_per_epoch(r->loader);
-    if (c->out[0] && c->resume)
+    if (c->out[0] && c->resume && r->writer)
         st = dpf_run_lock(c->out, &r->lock_fd);
-    if (c->out[0] && !c->resume) {
+    if (c->out[0] && !c->resume && r->writer) {
         st = dpf_run_prepare_dir(c, &r->lock_fd);
         if (st == DPF_OK) {
             json_t *j = dpf_run_config_json(c, r->net);
@@ -84,7 +88,7 @@ static dpf_status setup(run *r)
             json_decref(j);
         }
     }
-    dpf_progress_init(&r->progress, c->progress, r->total_epochs,
+    dpf_progress_init(&r->progress, r->writer ? c->progress : 0, r->total_epochs,
                       (int64_t)r->total_epochs * r->steps_per_epoch);
     return st;
 }
@@ -124,6 +128,8 @@ static dpf_status train_epoch(run *r, const dpf_lr_schedule *sched, epoch_stats 
         es->lr = dpf_lr_at(sched, ctx->step);
         int correct = 0;
         double loss = dpf_trainer_step(r, x, y, b, es->lr, &correct);
+        if ((st = dpf_trainer_sync(r)) != DPF_OK) /* ranks: the stop, the mask */
+            break;
         if (!isfinite(loss))
             return dpf_error(DPF_ERR_NUMERIC, "epoch %d, batch %d (step %lld): the loss is %g; "
                              "training diverged (try a lower --lr); the last checkpoint is kept",
@@ -139,12 +145,12 @@ static dpf_status train_epoch(run *r, const dpf_lr_schedule *sched, epoch_stats 
                           pos->loss_sum / (double)pos->seen, (double)pos->hits / (double)pos->seen,
                           (double)pos->seen / pos->t_steps);
         int every = r->cfg.checkpoint_every;
-        if (r->stop || (every > 0 && ctx->step % every == 0)) {
+        if (r->stopping || (every > 0 && ctx->step % every == 0)) {
             st = checkpoint(r);
-            if (st == DPF_OK && r->stop && !r->cfg.out[0])
+            if (st == DPF_OK && r->stopping && !r->cfg.out[0])
                 return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d "
                                  "(no --out: nothing saved)", ctx->global_epoch + 1, pos->batch);
-            if (st == DPF_OK && r->stop)
+            if (st == DPF_OK && r->stopping)
                 return dpf_error(DPF_ERR_INTERRUPTED, "interrupted in epoch %d at batch %d; the "
                                  "checkpoint is saved: continue with dpf train --resume %s",
                                  ctx->global_epoch + 1, pos->batch, r->cfg.out);
@@ -182,7 +188,7 @@ static dpf_status end_epoch(run *r, const epoch_stats *es, int last_of_phase)
                  es->wall_s);
         dpf_progress_line(&r->progress, line);
     }
-    if (st == DPF_OK && r->cfg.out[0]) {
+    if (st == DPF_OK && r->cfg.out[0] && r->writer) {
         json_object_update_missing_new(
             m, json_pack("{s:i, s:s, s:I, s:f, s:f, s:f, s:f, s:f}", "epoch",
                          ctx->global_epoch + 1, "phase", r->phases[ctx->phase].name, "step",
@@ -194,7 +200,7 @@ static dpf_status end_epoch(run *r, const epoch_stats *es, int last_of_phase)
         st = dpf_run_append_metrics(r->cfg.out, m);
     }
     json_decref(m);
-    return st;
+    return dpf_dist_agree_status(r->dist, st);
 }
 
 static dpf_status run_phase(run *r, int phase, epoch_stats *es)
@@ -263,7 +269,7 @@ static dpf_status prepare_resume(run *r)
     char path[2048], tmp[2100];
     snprintf(path, sizeof path, "%s/metrics.jsonl", r->cfg.out);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *in = fopen(path, "r"), *out = in ? fopen(tmp, "w") : NULL;
+    FILE *in = r->writer ? fopen(path, "r") : NULL, *out = in ? fopen(tmp, "w") : NULL;
     if (in && !out)
         st = dpf_error(DPF_ERR_IO, "%s: cannot write: %s", tmp, strerror(errno));
     if (in && out) {
@@ -312,16 +318,6 @@ static void weight_stats(dpf_net *net, dpf_train_result *res)
 /* Batches of training data that give DPF's dense w its own BN statistics. */
 #define BN_RECALIBRATION_BATCHES 100
 
-/* Swaps the net's BN statistics with those in other (n values each). */
-static void swap_bn(dpf_net *net, dpf_real *other)
-{
-    dpf_real *bn = dpf_net_buffers(net);
-    for (size_t i = 0; i < dpf_net_buffers_size(net); i++) {
-        dpf_real t = bn[i];
-        bn[i] = other[i], other[i] = t;
-    }
-}
-
 /* Test accuracy of the sparse model w~ and of the dense model w (they differ for DPF). The BN
  * statistics of training belong to w~; the dense w is evaluated (and saved) with statistics
  * recalibrated for it on training batches, kept in r->dense_bn. */
@@ -343,9 +339,10 @@ static dpf_status final_accuracies(run *r, dpf_train_result *res)
         st = dpf_recalibrate_bn(r->net, &r->train, r->cfg.mean, r->cfg.std,
                                 BN_RECALIBRATION_BATCHES);
     if (st == DPF_OK)
-        st = dpf_evaluate(r->net, &r->test, r->cfg.mean, r->cfg.std, &res->test_acc_dense, NULL);
+        st = dpf_dist_evaluate(r->dist, r->net, &r->test, r->cfg.mean, r->cfg.std,
+                               &res->test_acc_dense, NULL);
     if (nbn)
-        swap_bn(r->net, r->dense_bn); /* the net gets w~'s statistics back */
+        dpf_net_swap_buffers(r->net, r->dense_bn); /* the net gets w~'s statistics back */
     dpf_status st2 = dpf_net_use_forward_weights(r->net, 1);
     dpf_pruner_refresh(r->pruner);
     return st != DPF_OK ? st : st2;
@@ -368,20 +365,22 @@ static dpf_status save_models(run *r, const dpf_train_result *res)
     meta.sparsity = 0;  /* the dense w of DPF: what the feedback kept training */
     snprintf(path, sizeof path, "%s/dense.safetensors", r->cfg.out);
     if (r->dense_bn)
-        swap_bn(r->net, r->dense_bn); /* with its own BN statistics */
+        dpf_net_swap_buffers(r->net, r->dense_bn); /* with its own BN statistics */
     st = dpf_model_save(r->net, &meta, 0, path);
     if (r->dense_bn)
-        swap_bn(r->net, r->dense_bn);
+        dpf_net_swap_buffers(r->net, r->dense_bn);
     return st;
 }
 
 /* A stop asked after the last step (SIGINT/SIGTERM/SIGHUP during the last evaluations): the
  * checkpoint of the last epoch is where the run continues from, so it stops as any interrupted
  * run does instead of finishing. */
-static dpf_status stop_if_requested(const run *r)
+static dpf_status stop_if_requested(run *r)
 {
-    if (!r->stop)
-        return DPF_OK;
+    int stop = r->stop;
+    dpf_status st = dpf_dist_any(r->dist, &stop); /* every rank stops, or none */
+    if (st != DPF_OK || !stop)
+        return st;
     if (!r->cfg.out[0])
         return dpf_error(DPF_ERR_INTERRUPTED, "interrupted after the last step (no --out: nothing "
                          "saved)");
@@ -391,7 +390,9 @@ static dpf_status stop_if_requested(const run *r)
 
 static dpf_status finish(run *r, dpf_train_result *res, double t_start)
 {
-    dpf_status st = final_accuracies(r, res);
+    dpf_status st = dpf_trainer_merge_bn(r); /* the model every rank holds: their average */
+    if (st == DPF_OK)
+        st = final_accuracies(r, res);
     if (st != DPF_OK)
         return st;
     weight_stats(r->net, res);
@@ -402,36 +403,52 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     st = stop_if_requested(r); /* a stop during the final evaluations */
     if (st != DPF_OK || !r->cfg.out[0] || r->finished) /* a finished run's files stay */
         return st;
-    st = save_models(r, res); /* summary.json last: it marks the run finished */
-    json_t *s = st == DPF_OK ? dpf_run_summary_json(&r->cfg, res) : NULL;
+    if (r->writer)
+        st = save_models(r, res); /* summary.json last: it marks the run finished */
+    json_t *s = st == DPF_OK && r->writer ? dpf_run_summary_json(&r->cfg, res) : NULL;
     if (s) {
         json_object_set_new(s, "pruning", dpf_json_pruning_report(r->pruner, r->total_epochs));
+        json_object_set_new(s, "processes", json_integer(dpf_dist_size(r->dist)));
         st = dpf_run_write_json(r->cfg.out, "summary.json", s);
         json_decref(s);
     }
+    return dpf_dist_agree_status(r->dist, st);
+}
+
+dpf_status dpf_trainer_create_dist(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net,
+                                   dpf_dist *dist)
+{
+    *out = NULL;
+    dpf_status st = dpf_train_config_check(cfg);
+    int ranks = dpf_dist_size(dist);
+    if (st == DPF_OK && cfg->batch % ranks != 0)
+        st = dpf_error(DPF_ERR_ARG, "--batch %d does not split across %d processes: give a "
+                       "multiple of %d (each process trains on --batch / %d images a step)",
+                       cfg->batch, ranks, ranks, ranks);
+    run *r = st == DPF_OK ? calloc(1, sizeof *r) : NULL;
+    if (st == DPF_OK && !r)
+        st = dpf_error(DPF_ERR_NOMEM, "out of memory");
+    if (st != DPF_OK)
+        return dpf_dist_agree_status(dist, st);
+    r->cfg = *cfg;
+    r->t_created = dpf_now();
+    r->lock_fd = -1;
+    r->net = net;
+    r->dist = dist;
+    r->writer = dpf_dist_rank(dist) == 0;
+    st = net ? dpf_trainer_init(r) : setup(r);
+    if (st == DPF_OK && !net && r->cfg.resume)
+        st = prepare_resume(r);
+    st = dpf_dist_agree_status(dist, st); /* a rank that failed stops them all */
+    if (st != DPF_OK)
+        dpf_trainer_free(r), r = NULL;
+    *out = r;
     return st;
 }
 
 dpf_status dpf_trainer_create(dpf_trainer **out, const dpf_train_config *cfg, dpf_net *net)
 {
-    *out = NULL;
-    dpf_status st = dpf_train_config_check(cfg);
-    run *r = st == DPF_OK ? calloc(1, sizeof *r) : NULL;
-    if (st == DPF_OK && !r)
-        st = dpf_error(DPF_ERR_NOMEM, "out of memory");
-    if (st != DPF_OK)
-        return st;
-    r->cfg = *cfg;
-    r->t_created = dpf_now();
-    r->lock_fd = -1;
-    r->net = net;
-    st = net ? dpf_trainer_init(r) : setup(r);
-    if (st == DPF_OK && !net && r->cfg.resume)
-        st = prepare_resume(r);
-    if (st != DPF_OK)
-        dpf_trainer_free(r), r = NULL;
-    *out = r;
-    return st;
+    return dpf_trainer_create_dist(out, cfg, net, NULL);
 }
 
 dpf_status dpf_trainer_run(dpf_trainer *r, dpf_train_result *res)

@@ -29,7 +29,7 @@ static void setup(void)
     const char *seed = getenv("DPF_FUZZ_MAKE_SEED");
     if (seed) {
         dpf_ckpt_pos pos = {.phase = 0, .epoch = 1, .global_epoch = 1, .step = 5};
-        exit(dpf_checkpoint_save(seed, &cfg, net, &opt, pruner, &pos) == DPF_OK ? 0 : 1);
+        exit(dpf_checkpoint_save(seed, &cfg, net, &opt, pruner, &pos, NULL, 1) == DPF_OK ? 0 : 1);
     }
 }
 
@@ -38,7 +38,7 @@ static void try_load(void)
     dpf_train_config saved;
     dpf_ckpt_pos pos;
     if (dpf_checkpoint_config(fuzz_dir(), &saved) == DPF_OK)
-        (void)dpf_checkpoint_load(fuzz_dir(), net, &opt, pruner, &pos);
+        (void)dpf_checkpoint_load(fuzz_dir(), net, &opt, pruner, &pos, NULL, 1, NULL);
 }
 
 /* Rewrites path with the CRC its data and state would need; 0 if it did. */

@@ -4,9 +4,11 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "dpf/dist.h"
 #include "dpf/train.h"
 #include "dpf/trainer.h"
 
@@ -212,7 +214,39 @@ static int parse_train(int argc, char **argv, dpf_train_config *cfg, int *sparsi
                : 0;
 }
 
-int cmd_train(int argc, char **argv)
+/* The error st of a run, once over all ranks: the rank that failed first prints it (naming
+ * itself when it is not rank 0). */
+static void report_run_error(const dpf_dist *dist, dpf_status st)
+{
+    if (dpf_dist_quiet(dist) || (st == DPF_ERR_INTERRUPTED && dpf_dist_rank(dist) > 0))
+        return; /* a stop is agreed: rank 0 says it */
+    if (dpf_dist_rank(dist) > 0) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", dpf_last_error());
+        dpf_error(dpf_last_status(), "rank %d of %d: %s", dpf_dist_rank(dist),
+                  dpf_dist_size(dist), msg);
+    }
+    cli_report_error();
+}
+
+/* The ranks of this process: those of mpirun, or DPF_DIST_EMULATE=N ranks emulated in one process
+ * (docs/distributed.md: what N processes compute, checked on one machine), or none. */
+static dpf_status open_dist(dpf_dist **out, int *argc, char ***argv)
+{
+    dpf_status st = dpf_dist_launch(out, argc, argv);
+    const char *emulate = getenv("DPF_DIST_EMULATE");
+    if (st == DPF_OK && !*out && emulate && emulate[0]) {
+        char *end;
+        long n = strtol(emulate, &end, 10);
+        st = *end || n < 1 || n > 4096
+                 ? dpf_error(DPF_ERR_ARG, "DPF_DIST_EMULATE=%s: give a number of ranks from 1 "
+                             "to 4096", emulate)
+                 : dpf_dist_emulate(out, (int)n);
+    }
+    return st;
+}
+
+static int train(int argc, char **argv, dpf_dist *dist)
 {
     dpf_train_config cfg;
     dpf_train_config_defaults(&cfg);
@@ -242,9 +276,8 @@ int cmd_train(int argc, char **argv)
         cli_report_error();
         return 2;
     }
-    catch_stop_signals(); /* before the run starts any thread */
     dpf_trainer *t;
-    st = dpf_trainer_create(&t, &cfg, NULL);
+    st = dpf_trainer_create_dist(&t, &cfg, NULL, dist);
     if (st == DPF_OK) {
         set_running(t);
         st = dpf_trainer_run(t, &res);
@@ -252,9 +285,21 @@ int cmd_train(int argc, char **argv)
     }
     dpf_trainer_free(t);
     if (st != DPF_OK) {
-        cli_report_error();
+        report_run_error(dist, st);
         return st == DPF_ERR_INTERRUPTED ? 130 : 1;
     }
-    print_result(&cfg, &res);
+    if (dpf_dist_rank(dist) == 0)
+        print_result(&cfg, &res);
     return 0;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    catch_stop_signals(); /* before the run or MPI starts any thread */
+    dpf_dist *dist;
+    if (open_dist(&dist, &argc, &argv) != DPF_OK)
+        return cli_report_error(), 2;
+    int rc = train(argc, argv, dist);
+    dpf_dist_free(dist);
+    return rc;
 }
