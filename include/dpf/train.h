@@ -21,7 +21,7 @@ typedef struct dpf_train_config {
     int layer_scope;        /* 0: global ranking across layers (default), 1: per layer */
     int period;             /* mask update period p in steps */
     int keep_per_filter;    /* collapse guard: every output filter keeps its K best weights in
-                               unstructured selection (0 = off) */
+                               unstructured selection (0 = off); < 0: the method's default */
     double ramp_start, ramp_end; /* sparsity ramp as fractions of training; ramp_end < 0: the
                                     second LR milestone */
     int finetune_epochs;    /* extra epochs with the final mask fixed */

@@ -31,6 +31,7 @@ struct dpf_method_ops {
     int scheduled;        /* the mask changes on a schedule during training: a run whose schedule
                              fits no change in is warned about */
     unsigned dense_layers; /* DPF_DENSE_...: prunable tensors the method leaves dense (DSR) */
+    int keep_per_filter;  /* the collapse guard's K when --keep-per-filter is not given (DPF 1) */
     /* Fills the phases of a run (the trainer's config is in p->cfg); returns their number.
      * NULL: one training phase of --epochs at --lr. */
     int (*phases)(dpf_pruner *p, dpf_phase *phases);

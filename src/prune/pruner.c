@@ -157,6 +157,8 @@ static void guard_filters(const dpf_param_info *pi, float *sc, int k)
 
 static void select_unstructured(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g)
 {
+    const int guard = p->cfg->keep_per_filter >= 0 ? p->cfg->keep_per_filter
+                                                   : p->ops->keep_per_filter;
     size_t m = 0;
     for (int l = 0; l < p->n_layers; l++) {
         const dpf_param_info *pi = p->layers[l];
@@ -165,8 +167,8 @@ static void select_unstructured(dpf_pruner *p, double s, const dpf_real *src, co
             p->scores[m + i] =
                 (float)fabs(g ? (double)g[e] * (double)src[e] : (double)src[e]);
         }
-        if (p->cfg->keep_per_filter > 0 && pi->filters > 0)
-            guard_filters(pi, p->scores + m, p->cfg->keep_per_filter);
+        if (guard > 0 && pi->filters > 0)
+            guard_filters(pi, p->scores + m, guard);
         if (p->cfg->layer_scope)
             dpf_select_smallest(&p->sel, p->keep + m, p->scores + m, pi->count,
                                 dpf_prune_count(s, pi->count));

@@ -49,12 +49,13 @@ static const dpf_train_option options[] = {
      .help = "rank weights across layers or within each layer"},
     {OPT("period", "period", period, INT), .def = "16", .min = 1, .max = 1000000,
      .methods = "dpf, incremental", .arg = "P", .help = "mask update period in steps"},
-    {OPT("keep-per-filter", "keep_per_filter", keep_per_filter, INT), .def = "0", .max = 64,
-     .methods = "dpf, incremental, oneshot, snip, lt", .arg = "K",
+    {OPT("keep-per-filter", "keep_per_filter", keep_per_filter, INT), .def = "-1", .max = 64,
+     .flags = DPF_OPTION_AUTO, .methods = "dpf, incremental, oneshot, snip, lt", .arg = "K",
      .help = "collapse guard: every output filter (conv channel, linear\n"
              "neuron) keeps at least its K largest weights when the mask\n"
              "is chosen, so no channel loses its whole input (0 = off;\n"
-             "unstructured selection only)"},
+             "unstructured selection only)",
+     .help_default = "dpf 1, others 0"},
     {OPT("ramp-start", "ramp_start", ramp_start, DOUBLE), .def = "0", .max = 1,
      .flags = DPF_OPTION_MAX_OPEN, .methods = "dpf, incremental", .arg = "F",
      .help = "sparsity ramp start, fraction of training"},
