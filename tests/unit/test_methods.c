@@ -289,7 +289,8 @@ static void guarded_mask(double s, int k, uint8_t *mask, size_t n, int *empty)
 
 /* The collapse guard: at 99% global selection empties output neurons of the mlp (fc2's smaller
  * initial weights lose to fc1's); with --keep-per-filter 1 none is empty and the sparsity is still
- * exact; at 50%, where every neuron keeps weights anyway, the mask is the same bit for bit. */
+ * exact, and DPF's default is K = 1; at 50%, where every neuron keeps weights anyway, the mask is
+ * the same bit for bit. */
 static void test_keep_per_filter_guard(void **state)
 {
     (void)state;
@@ -303,6 +304,9 @@ static void test_keep_per_filter_guard(void **state)
     guarded_mask(0.99, 1, b, n, &empty_on);
     assert_true(empty_off > 0);
     assert_int_equal(empty_on, 0);
+    guarded_mask(0.99, -1, a, n, &empty_on); /* DPF's default: the guard with K = 1 */
+    assert_int_equal(empty_on, 0);
+    assert_memory_equal(a, b, n);
     guarded_mask(0.5, 0, a, n, &empty_off);
     guarded_mask(0.5, 1, b, n, &empty_on);
     assert_int_equal(empty_off, 0);
