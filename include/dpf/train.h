@@ -20,6 +20,8 @@ typedef struct dpf_train_config {
     int structured;         /* filter-wise: one L2 norm per output filter */
     int layer_scope;        /* 0: global ranking across layers (default), 1: per layer */
     int period;             /* mask update period p in steps */
+    int keep_per_filter;    /* collapse guard: every output filter keeps its K best weights in
+                               unstructured selection (0 = off); < 0: the method's default */
     double ramp_start, ramp_end; /* sparsity ramp as fractions of training; ramp_end < 0: the
                                     second LR milestone */
     int finetune_epochs;    /* extra epochs with the final mask fixed */
@@ -67,6 +69,11 @@ typedef struct dpf_train_result {
     char first_emptied[96];        /* the first of them */
     int target_missed;             /* the reached sparsity is below the target (e.g. a run too
                                       short for the sparsity ramp); summary.json says so too */
+    int64_t params_kept_dense;     /* prunable weights the method leaves dense (DSR's first conv
+                                      and 1x1 convs): its target applies to the others */
+    int64_t mask_updates;          /* mask updates the method's schedule made after the start of
+                                      training; -1: a method without a schedule. 0 is warned
+                                      about (a run too short for the schedule) */
 } dpf_train_result;
 
 /* The options of a run are one table (src/train/options.c): each row names the option, its
@@ -126,6 +133,11 @@ dpf_status dpf_train_config_check(const dpf_train_config *cfg);
 /* A whole run: the data, the model, every phase, and with cfg->out the run's files
  * (dpf_trainer_create without a net + dpf_trainer_run + dpf_trainer_free, dpf/trainer.h). */
 dpf_status dpf_train_run(const dpf_train_config *cfg, dpf_train_result *result);
+
+/* A run whose method has a schedule of mask updates but made none (result->mask_updates == 0):
+ * 1 and the warning in buf (summary.json's "warnings" holds it too), else 0. */
+int dpf_train_schedule_warning(const dpf_train_config *cfg, const dpf_train_result *result,
+                               char *buf, size_t size);
 
 /* The configuration saved in RUN_DIR's checkpoint (for --resume). */
 dpf_status dpf_checkpoint_config(const char *run_dir, dpf_train_config *cfg);

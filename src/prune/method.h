@@ -16,6 +16,10 @@ typedef struct dpf_state_item {
     size_t bytes;
 } dpf_state_item;
 
+/* Prunable tensors a method may leave dense (its paper's choice, e.g. DSR's): the network's first
+ * convolution, and its 1x1 convolutions (the projection shortcuts of the ResNets here). */
+enum { DPF_DENSE_FIRST_CONV = 1, DPF_DENSE_1X1_CONV = 2 };
+
 struct dpf_method_ops {
     const char *name;
     /* Checks the method's own options (NULL: none to check); the error names the option. */
@@ -24,6 +28,10 @@ struct dpf_method_ops {
     int hard;             /* the mask is enforced on w (1) or only on the forward weights (0) */
     int monotone;         /* selection never revives a pruned weight (Incremental, LT) */
     int masked_forward;   /* forward reads a separate w~ = m ⊙ w or C(w) (DPF) */
+    int scheduled;        /* the mask changes on a schedule during training: a run whose schedule
+                             fits no change in is warned about */
+    unsigned dense_layers; /* DPF_DENSE_...: prunable tensors the method leaves dense (DSR) */
+    int keep_per_filter;  /* the collapse guard's K when --keep-per-filter is not given (DPF 1) */
     /* Fills the phases of a run (the trainer's config is in p->cfg); returns their number.
      * NULL: one training phase of --epochs at --lr. */
     int (*phases)(dpf_pruner *p, dpf_phase *phases);
@@ -48,6 +56,8 @@ struct dpf_pruner {
     size_t n_prunable;
     int n_layers;
     const dpf_param_info **layers; /* (n_layers) the prunable tensors, in parameter order */
+    uint8_t *kept_dense;        /* (n_layers) 1: a tensor the method leaves dense (dense_layers) */
+    size_t n_kept_dense;        /* their elements */
     double *layer_sparsity;     /* (n_layers) scratch of dpf_pruner_stats */
     uint8_t *mask;              /* (n) 1 keep, 0 pruned; non-prunable always 1 */
     uint8_t *prev_mask;         /* the mask at the previous record_update */
@@ -63,6 +73,7 @@ struct dpf_pruner {
     dpf_mask_update lost;       /* where a record goes when the list cannot grow */
     int out_of_memory;          /* a record was lost: end_epoch reports it */
     int64_t n_updates;
+    int64_t n_scheduled;        /* updates after the start of a training phase (step > 0) */
     dpf_phase_kind phase_kind;
 };
 

@@ -1,24 +1,42 @@
 /* pruner.c — the machinery every pruning method shares (see method.h): the mask and the list of
  * prunable tensors, selection at a sparsity (global or per layer, unstructured or per filter),
  * and the records of mask updates (delta, IoU, flips). */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prune/method.h"
 
-/* The prunable tensors, in parameter order (the one list every loop over them uses). */
+/* Whether the method leaves prunable tensor l dense (its table's dense_layers). */
+static int left_dense(const dpf_pruner *p, int l)
+{
+    const dpf_param_info *pi = p->layers[l];
+    unsigned d = p->ops->dense_layers;
+    int conv = pi->ndim == 4;
+    return ((d & DPF_DENSE_FIRST_CONV) && conv && l == 0) ||
+           ((d & DPF_DENSE_1X1_CONV) && conv && pi->shape[2] == 1 && pi->shape[3] == 1);
+}
+
+/* The prunable tensors, in parameter order (the one list every loop over them uses), and those
+ * the method leaves dense. */
 static dpf_status list_layers(dpf_pruner *p)
 {
     int count = dpf_net_param_count(p->net);
     p->layers = malloc((size_t)(count ? count : 1) * sizeof *p->layers);
     p->layer_sparsity = malloc((size_t)(count ? count : 1) * sizeof *p->layer_sparsity);
-    if (!p->layers || !p->layer_sparsity)
+    p->kept_dense = calloc((size_t)(count ? count : 1), 1);
+    if (!p->layers || !p->layer_sparsity || !p->kept_dense)
         return dpf_error(DPF_ERR_NOMEM, "cannot allocate the list of prunable tensors");
     for (int t = 0; t < count; t++)
         if (dpf_net_param(p->net, t)->prunable) {
             p->layers[p->n_layers++] = dpf_net_param(p->net, t);
             p->n_prunable += dpf_net_param(p->net, t)->count;
+        }
+    for (int l = 0; l < p->n_layers; l++)
+        if (left_dense(p, l)) {
+            p->kept_dense[l] = 1;
+            p->n_kept_dense += p->layers[l]->count;
         }
     return DPF_OK;
 }
@@ -71,6 +89,7 @@ void dpf_pruner_free(dpf_pruner *p)
     dpf_selector_free(&p->sel);
     free(p->layers);
     free(p->layer_sparsity);
+    free(p->kept_dense);
     free(p->mask);
     free(p->prev_mask);
     free(p->keep);
@@ -113,8 +132,33 @@ double dpf_pruner_scheduled_sparsity(const dpf_pruner *p, const dpf_prune_ctx *c
     return dpf_sparsity_at(cfg->sparsity, 0, c->step, t0, t1);
 }
 
+/* The collapse guard (--keep-per-filter K): the K best scores of every output filter (a conv's
+ * output channel, a linear layer's output neuron) are raised above all others, so the selection
+ * keeps them whenever the budget allows and no filter loses its whole input (a channel with no
+ * weight gives its batch norm zero variance and a backward pass scaled by 1/sqrt(eps)). Where
+ * every filter keeps K weights anyway the selection is unchanged. Among equal scores the first
+ * is taken. */
+static void guard_filters(const dpf_param_info *pi, float *sc, int k)
+{
+    const size_t len = pi->count / (size_t)pi->filters;
+    for (int f = 0; f < pi->filters; f++) {
+        float *x = sc + (size_t)f * len;
+        for (int j = 0; j < k && (size_t)j < len; j++) {
+            size_t best = len;
+            for (size_t i = 0; i < len; i++)
+                if (x[i] < FLT_MAX && (best == len || x[i] > x[best]))
+                    best = i;
+            if (best == len)
+                break;
+            x[best] = FLT_MAX;
+        }
+    }
+}
+
 static void select_unstructured(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g)
 {
+    const int guard = p->cfg->keep_per_filter >= 0 ? p->cfg->keep_per_filter
+                                                   : p->ops->keep_per_filter;
     size_t m = 0;
     for (int l = 0; l < p->n_layers; l++) {
         const dpf_param_info *pi = p->layers[l];
@@ -123,6 +167,8 @@ static void select_unstructured(dpf_pruner *p, double s, const dpf_real *src, co
             p->scores[m + i] =
                 (float)fabs(g ? (double)g[e] * (double)src[e] : (double)src[e]);
         }
+        if (guard > 0 && pi->filters > 0)
+            guard_filters(pi, p->scores + m, guard);
         if (p->cfg->layer_scope)
             dpf_select_smallest(&p->sel, p->keep + m, p->scores + m, pi->count,
                                 dpf_prune_count(s, pi->count));
@@ -200,6 +246,7 @@ dpf_mask_update *dpf_pruner_record_update(dpf_pruner *p, const dpf_prune_ctx *c)
         dpf_iou_sums(p->prev_mask + off, p->mask + off, p->layers[l]->count, &inter, &uni);
     }
     p->n_updates++;
+    p->n_scheduled += c->step > 0 && p->phase_kind == DPF_PHASE_TRAIN;
     dpf_mask_update *u = dpf_pruner_new_record(p, c->step);
     u->sparsity = p->target;
     u->delta = prunable_delta(p, NULL);

@@ -89,6 +89,11 @@ int dpf_pruner_masked_forward(const dpf_pruner *p); /* forward reads a separate 
 double dpf_pruner_target(const dpf_pruner *p);      /* sparsity of the last mask update */
 size_t dpf_pruner_prunable(const dpf_pruner *p);    /* elements of the prunable tensors */
 int64_t dpf_pruner_update_count(const dpf_pruner *p); /* mask updates of the whole run */
+/* Mask updates after the start of the training phases (step > 0) of a method whose mask changes
+ * on a schedule; -1 for a method without one (dense, One-shot, SNIP, ..., DPF's compressor). */
+int64_t dpf_pruner_scheduled_updates(const dpf_pruner *p);
+/* Elements of the prunable tensors the method leaves dense (DSR: first conv, 1x1 convs). */
+size_t dpf_pruner_kept_dense(const dpf_pruner *p);
 /* The statistics of the current mask (no updates: n_updates 0). */
 void dpf_pruner_stats(dpf_pruner *p, dpf_mask_stats *out);
 /* The mask updates since the last end of epoch; *n gets their number. */
@@ -100,10 +105,10 @@ double dpf_pruner_changed_after(const dpf_pruner *p, int epoch);
 /* Tensors: the masks, last flips, random generator and the method's own state. */
 dpf_status dpf_pruner_save_tensors(dpf_pruner *p, dpf_st_writer *w);
 dpf_status dpf_pruner_load_tensors(dpf_pruner *p, const dpf_st_file *f);
-/* Scalars: restores the target, the update count and the updates of the unfinished epoch
- * (copied). */
+/* Scalars: restores the target, the update counts (all, and after the start of training
+ * phases) and the updates of the unfinished epoch (copied). */
 dpf_status dpf_pruner_restore(dpf_pruner *p, double target, int64_t update_count,
-                              const dpf_mask_update *updates, size_t n);
+                              int64_t scheduled, const dpf_mask_update *updates, size_t n);
 
 /* ---- the methods ---- */
 typedef struct dpf_method_ops dpf_method_ops;

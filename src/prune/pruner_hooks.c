@@ -170,6 +170,16 @@ int64_t dpf_pruner_update_count(const dpf_pruner *p)
     return p->n_updates;
 }
 
+int64_t dpf_pruner_scheduled_updates(const dpf_pruner *p)
+{
+    return p->ops->scheduled && !p->cfg->compressor[0] ? p->n_scheduled : -1;
+}
+
+size_t dpf_pruner_kept_dense(const dpf_pruner *p)
+{
+    return p->n_kept_dense;
+}
+
 const dpf_mask_update *dpf_pruner_updates(const dpf_pruner *p, size_t *n)
 {
     *n = p->n_epoch_updates;

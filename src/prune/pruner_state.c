@@ -70,7 +70,7 @@ dpf_status dpf_pruner_load_tensors(dpf_pruner *p, const dpf_st_file *f)
 }
 
 dpf_status dpf_pruner_restore(dpf_pruner *p, double target, int64_t update_count,
-                              const dpf_mask_update *updates, size_t n)
+                              int64_t scheduled, const dpf_mask_update *updates, size_t n)
 {
     p->n_epoch_updates = 0;
     for (size_t i = 0; i < n; i++)
@@ -79,5 +79,6 @@ dpf_status dpf_pruner_restore(dpf_pruner *p, double target, int64_t update_count
         return dpf_error(DPF_ERR_NOMEM, "out of memory for the records of mask updates");
     p->target = target;
     p->n_updates = update_count;
+    p->n_scheduled = scheduled;
     return DPF_OK;
 }

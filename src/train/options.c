@@ -49,6 +49,13 @@ static const dpf_train_option options[] = {
      .help = "rank weights across layers or within each layer"},
     {OPT("period", "period", period, INT), .def = "16", .min = 1, .max = 1000000,
      .methods = "dpf, incremental", .arg = "P", .help = "mask update period in steps"},
+    {OPT("keep-per-filter", "keep_per_filter", keep_per_filter, INT), .def = "-1", .max = 64,
+     .flags = DPF_OPTION_AUTO, .methods = "dpf, incremental, oneshot, snip, lt", .arg = "K",
+     .help = "collapse guard: every output filter (conv channel, linear\n"
+             "neuron) keeps at least its K largest weights when the mask\n"
+             "is chosen, so no channel loses its whole input (0 = off;\n"
+             "unstructured selection only)",
+     .help_default = "dpf 1, others 0"},
     {OPT("ramp-start", "ramp_start", ramp_start, DOUBLE), .def = "0", .max = 1,
      .flags = DPF_OPTION_MAX_OPEN, .methods = "dpf, incremental", .arg = "F",
      .help = "sparsity ramp start, fraction of training"},
@@ -57,7 +64,8 @@ static const dpf_train_option options[] = {
      .help = "sparsity ramp end, fraction of training",
      .help_default = "the second LR milestone"},
     {OPT("finetune", "finetune", finetune_epochs, INT), .def = "0", .max = 100000, .arg = "E",
-     .help = "extra epochs with the final mask fixed"},
+     .help = "extra epochs with the final mask fixed (the paper: 60), LR\n"
+             "decayed at --milestones of the phase"},
     {OPT("finetune-lr", "finetune_lr", finetune_lr, DOUBLE), NOMAX, .arg = "F",
      .help = "base LR of fine-tuning", .help_default = "--lr x --gamma"},
     {OPT("lt-rounds", "lt_rounds", lt_rounds, INT), .def = "3", .min = 1, .max = 30,
@@ -67,13 +75,15 @@ static const dpf_train_option options[] = {
      .help = "sm, set, rigl: fraction of the active weights dropped per\n"
              "update (cosine-decayed); dsr: pruned per reallocation as a\n"
              "fraction of the active weights",
-     .help_default = "sm 0.5, set/rigl 0.3, dsr 0.0138"},
+     .help_default = "sm 0.5, set/rigl 0.3; dsr 1.38% of its\n"
+                     "sparse layers' weights, at most 0.138 of the active ones"},
     {OPT("update-every", "update_every", update_every, INT), .def = "-1", .max = 1000000,
      .flags = DPF_OPTION_AUTO, .methods = SPARSE_METHODS, .arg = "N",
-     .help = "steps between prune-regrow updates; 0 = once per epoch.\n"
-             "Short runs may see none.",
-     .help_default = "dsr 100, doubling at 12.5/40/70% of\n"
-                     "training; set/rigl 100 until 75%; sm every epoch"},
+     .help = "steps between prune-regrow updates; 0 = once per epoch",
+     .help_default = "the papers' periods in their ~100k-step\n"
+                     "runs scaled to this run's length, at least 16: dsr 100,\n"
+                     "doubling at 12.5/40/70% of training; set/rigl 100 until\n"
+                     "75%; sm every epoch"},
     {OPT("density-dist", "density_erk", density_erk, CHOICE), .def = "default", .min = -1,
      .max = 1, .choices = CHOICES("default", "uniform", "erk"), .flags = DPF_OPTION_JSON_INT,
      .methods = SPARSE_METHODS, .arg = "D",

@@ -63,8 +63,9 @@ json_t *dpf_json_pruner_state(const dpf_pruner *p)
 {
     size_t n;
     const dpf_mask_update *u = dpf_pruner_updates(p, &n);
-    return json_pack("{s:f, s:I, s:o, s:b, s:b}", "target", dpf_pruner_target(p), "n_updates",
-                     (json_int_t)dpf_pruner_update_count(p), "updates", updates_json(u, n),
+    return json_pack("{s:f, s:I, s:I, s:o, s:b, s:b}", "target", dpf_pruner_target(p),
+                     "n_updates", (json_int_t)dpf_pruner_update_count(p), "n_scheduled",
+                     (json_int_t)dpf_pruner_scheduled_updates(p), "updates", updates_json(u, n),
                      "hard", dpf_pruner_hard(p), "monotone", dpf_pruner_monotone(p));
 }
 
@@ -89,12 +90,13 @@ static int parse_updates(const json_t *a, dpf_mask_update *out)
 dpf_status dpf_json_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_t *state)
 {
     double target;
-    json_int_t count;
+    json_int_t count, scheduled = -2; /* absent (an older checkpoint): taken as count */
     json_t *updates;
     int hard, monotone; /* the method's (and phase's): checked, not restored */
-    if (json_unpack((json_t *)json_object_get(state, "pruner"), "{s:F, s:I, s:o, s:b, s:b}",
-                    "target", &target, "n_updates", &count, "updates", &updates, "hard", &hard,
-                    "monotone", &monotone) != 0 || !json_is_array(updates))
+    if (json_unpack((json_t *)json_object_get(state, "pruner"), "{s:F, s:I, s?I, s:o, s:b, s:b}",
+                    "target", &target, "n_updates", &count, "n_scheduled", &scheduled,
+                    "updates", &updates, "hard", &hard, "monotone", &monotone) != 0 ||
+        !json_is_array(updates))
         return dpf_error(DPF_ERR_FORMAT, "%s: checkpoint metadata lacks the pruner's state",
                          f->path);
     size_t n = json_array_size(updates);
@@ -108,7 +110,7 @@ dpf_status dpf_json_pruner_load(dpf_pruner *p, const dpf_st_file *f, const json_
     if (st == DPF_OK)
         st = dpf_pruner_load_tensors(p, f);
     if (st == DPF_OK)
-        st = dpf_pruner_restore(p, target, count, u, n);
+        st = dpf_pruner_restore(p, target, count, scheduled == -2 ? count : scheduled, u, n);
     free(u);
     return st;
 }

@@ -129,14 +129,28 @@ dpf_status dpf_run_append_metrics(const char *dir, json_t *obj)
     return bad ? dpf_error(DPF_ERR_IO, "%s: write failed", path) : DPF_OK;
 }
 
+/* The target applies to the prunable weights the method prunes (DSR leaves some dense). */
 int dpf_run_target_reached(const dpf_train_config *c, const dpf_train_result *r)
 {
     if (strcmp(c->method, "dense") == 0 || strcmp(c->method, "fixed") == 0 || c->compressor[0])
         return 1;
-    return r->sparsity_prunable >= c->sparsity - 0.01;
+    int64_t pruned_layers = r->params_prunable - r->params_kept_dense;
+    double zeros = r->sparsity_prunable * (double)r->params_prunable;
+    return pruned_layers > 0 ? zeros / (double)pruned_layers >= c->sparsity - 0.01 : 1;
 }
 
-json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *r)
+int dpf_train_schedule_warning(const dpf_train_config *c, const dpf_train_result *r, char *buf,
+                               size_t size)
+{
+    if (r->mask_updates != 0)
+        return 0;
+    snprintf(buf, size, "the schedule of --method %s made no mask update during training (the "
+             "run is too short for it: more --epochs or --limit-train, or a smaller "
+             "--update-every / --period); its mask is the one it started with", c->method);
+    return 1;
+}
+
+static json_t *summary_base(const dpf_train_config *c, const dpf_train_result *r)
 {
     return json_pack("{s:s, s:s, s:s, s:i, s:f, s:f, s:f, s:b, s:f, s:f, s:I, s:I, s:I, s:I, "
                      "s:I, s:f, s:f, s:f, s:f, s:i}",
@@ -151,4 +165,17 @@ json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *
                      "train_images_per_s", r->train_images_per_s, "wall_s", r->wall_s,
                      "final_train_loss", r->final_train_loss, "final_train_acc",
                      r->final_train_acc, "layers_emptied", r->layers_emptied);
+}
+
+json_t *dpf_run_summary_json(const dpf_train_config *c, const dpf_train_result *r)
+{
+    json_t *s = summary_base(c, r);
+    char warning[512];
+    if (s && r->params_kept_dense > 0)
+        json_object_set_new(s, "params_kept_dense", json_integer(r->params_kept_dense));
+    if (s && r->mask_updates >= 0)
+        json_object_set_new(s, "mask_updates", json_integer(r->mask_updates));
+    if (s && dpf_train_schedule_warning(c, r, warning, sizeof warning))
+        json_object_set_new(s, "warnings", json_pack("[s]", warning));
+    return s;
 }

@@ -396,6 +396,8 @@ static dpf_status finish(run *r, dpf_train_result *res, double t_start)
     if (st != DPF_OK)
         return st;
     weight_stats(r->net, res);
+    res->params_kept_dense = (int64_t)dpf_pruner_kept_dense(r->pruner);
+    res->mask_updates = dpf_pruner_scheduled_updates(r->pruner);
     res->target_missed = !dpf_run_target_reached(&r->cfg, res);
     res->train_images_per_s =
         r->pos.train_time > 0 ? (double)r->pos.train_images / r->pos.train_time : 0;

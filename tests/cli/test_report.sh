@@ -78,6 +78,19 @@ grep -q "warning: 1 prunable layer lost every weight (fc1.weight).*layer collaps
 grep -q '"layers_emptied": 1' "$tmp/collapse/summary.json" && ok || bad "summary lacks layers_emptied 1"
 grep -q '"layers_emptied": 0' "$runs/dpf-s1/summary.json" && ok || bad "a healthy run reports emptied layers"
 
+# --- a schedule that fits no mask update in the run is warned about and recorded in summary.json
+"$dpf" train --model mlp --data-dir "$tmp/small" --epochs 1 --method set --sparsity 0.9 \
+  --progress none --out "$tmp/noupdate" >/dev/null 2>"$tmp/err"
+grep -q "warning: the schedule of --method set made no mask update" "$tmp/err" && ok ||
+  bad "no warning on a run without mask updates: $(cat "$tmp/err")"
+grep -q '"mask_updates": 0' "$tmp/noupdate/summary.json" && ok || bad "summary lacks mask_updates 0"
+grep -q '"warnings": \[' "$tmp/noupdate/summary.json" && ok || bad "summary lacks the warning"
+"$dpf" train --model mlp --data-dir "$tmp/small" --epochs 4 --method set --sparsity 0.9 \
+  --update-every 1 --progress none --out "$tmp/updates" >/dev/null 2>"$tmp/err"
+grep -q "made no mask update" "$tmp/err" && bad "a run with mask updates is warned about" || ok
+grep -q '"mask_updates": 5' "$tmp/updates/summary.json" && ok || bad "summary lacks mask_updates 5"
+grep -q '"warnings"' "$tmp/updates/summary.json" && bad "a run with mask updates has warnings" || ok
+
 # --- an unfinished run is left out with a note
 mkdir -p "$runs/unfinished" && cp "$runs/dense-s1/config.json" "$runs/unfinished/"
 

@@ -37,9 +37,10 @@ typedef struct rig {
     uint8_t *before; /* a copy of the mask, for comparisons */
 } rig;
 
-/* mlp on 1x8x8 with `method` at sparsity s; spe steps per epoch, `epochs` epochs (rig_start then
- * creates the pruner and begins phase 0: the sparse start). */
-static void rig_init(rig *r, const char *method, double s, int update_every, int spe, int epochs)
+/* `model` on 1x8x8 with `method` at sparsity s; spe steps per epoch, `epochs` epochs (rig_start
+ * then creates the pruner and begins phase 0: the sparse start). */
+static void rig_init_model(rig *r, const char *model, const char *method, double s,
+                           int update_every, int spe, int epochs)
 {
     memset(r, 0, sizeof *r);
     dpf_train_config_defaults(&r->cfg);
@@ -47,7 +48,7 @@ static void rig_init(rig *r, const char *method, double s, int update_every, int
     r->cfg.sparsity = s;
     r->cfg.update_every = update_every;
     r->cfg.epochs = epochs;
-    assert_int_equal(dpf_net_create(&r->net, "mlp", 1, SIDE, SIDE, 10, BATCH), DPF_OK);
+    assert_int_equal(dpf_net_create(&r->net, model, 1, SIDE, SIDE, 10, BATCH), DPF_OK);
     dpf_net_init(r->net, 3);
     dpf_optim_config oc = dpf_optim_sgd_defaults();
     assert_int_equal(dpf_optim_init(&r->opt, &oc, dpf_net_size(r->net)), DPF_OK);
@@ -61,6 +62,12 @@ static void rig_init(rig *r, const char *method, double s, int update_every, int
                              .phase_steps = (int64_t)spe * epochs, .x = r->x, .y = r->y,
                              .batch = BATCH};
     r->before = malloc(dpf_net_size(r->net));
+}
+
+/* The mlp (the tests' usual net). */
+static void rig_init(rig *r, const char *method, double s, int update_every, int spe, int epochs)
+{
+    rig_init_model(r, "mlp", method, s, update_every, spe, epochs);
 }
 
 static void rig_start(rig *r)
@@ -413,15 +420,30 @@ static void test_dsr_default_np(void **state)
     rig_free(&r);
 }
 
-/* The authors' period schedule by default (100 steps, doubling at 12.5%, 40%, 70% of training)
- * and no reallocation from 95% on; a constant period with --update-every. */
+/* Reallocations among steps 1..steps-1 of a phase of `steps` steps (after_step at each). */
+static int dsr_reallocations(rig *r, int64_t steps)
+{
+    int n = 0;
+    for (int64_t t = 1; t < steps; t++) {
+        int64_t n0 = dpf_pruner_update_count(r->p);
+        dsr_cycle_now(r, t);
+        n += (int)(dpf_pruner_update_count(r->p) - n0);
+    }
+    return n;
+}
+
+/* The authors' period schedule (100 steps, doubling at 12.5%, 40%, 70% of training, none from
+ * 95% on) as they ran it in 100,000 steps, and scaled to shorter runs: a 400-step run (5,000
+ * images for 10 epochs) reallocates every 16 steps instead of never; a constant period with
+ * --update-every. */
 static void test_dsr_schedule(void **state)
 {
     (void)state;
-    static const int64_t at[] = {100, 200, 300, 400, 800, 1000, 1200, 1500, 1600, 1900};
-    static const int expect[] = {1, 1, 0, 1, 1, 0, 1, 0, 1, 0};
+    static const int64_t at[] = {100, 150, 12400, 12500, 12600, 12700, 40400, 40600,
+                                 70000, 71200, 94400, 95200};
+    static const int expect[] = {1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 1, 0};
     rig r;
-    rig_init(&r, "dsr", 0.8, -1, 100, 20); /* 2000 steps */
+    rig_init(&r, "dsr", 0.8, -1, 1000, 100); /* 100,000 steps: the paper's own run */
     rig_start(&r);
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         int64_t n0 = dpf_pruner_update_count(r.p);
@@ -429,12 +451,84 @@ static void test_dsr_schedule(void **state)
         assert_int_equal(dpf_pruner_update_count(r.p) - n0, expect[i]);
     }
     rig_free(&r);
+    rig_init(&r, "dsr", 0.8, -1, 40, 10); /* 400 steps: every 16 until 380 (95%) */
+    rig_start(&r);
+    assert_int_equal(dsr_reallocations(&r, 400), 23);
+    rig_free(&r);
+    rig_init(&r, "dsr", 0.8, -1, 100, 100); /* 10,000 steps: 16 (10 scaled), 20, 40, 80 */
+    rig_start(&r);
+    int n = dsr_reallocations(&r, 10000); /* 1249/16 + 2750/20 + 3000/40 + 2500/80 */
+    assert_int_equal(n, 78 + 137 + 75 + 31);
+    rig_free(&r);
     rig_init(&r, "dsr", 0.8, 19, 10, 10); /* 100 steps: 19, 38, 57, 76; 95 is at 95% */
     rig_start(&r);
     for (int64_t t = 1; t < 100; t++) {
         int64_t n0 = dpf_pruner_update_count(r.p);
         dsr_cycle_now(&r, t);
         assert_int_equal(dpf_pruner_update_count(r.p) - n0, t % 19 == 0 && t < 95);
+    }
+    rig_free(&r);
+}
+
+/* Np is relative to the active weights: at 99% sparsity 1.38% of the 49200 weights (679) would
+ * exceed the 492 active ones; Np = 13.8% of them = 68 instead, so 68 pruned keeps H (within 10%)
+ * and 40 doubles it. */
+static void test_dsr_np_relative_to_active(void **state)
+{
+    (void)state;
+    rig r;
+    rig_init(&r, "dsr", 0.99, 5, 10, 10);
+    rig_start(&r);
+    const dpf_param_info *f2 = param(&r, "fc2.weight");
+    assert_int_equal(f2->count - zeros_in(&r, f2), 300);
+    set_active(&r, 0.5);
+    make_tiny(&r, f2, 68);
+    dsr_cycle_now(&r, 5);
+    assert_int_equal(last_update(r.p)->reallocated, 68);
+    assert_int_equal(mask_zeros(&r), target_zeros(&r));
+    set_active(&r, 0.5);
+    make_tiny(&r, f2, 40);
+    dsr_cycle_now(&r, 10);
+    assert_float_equal(last_update(r.p)->threshold, 1e-3, 1e-12); /* 68: H stayed */
+    set_active(&r, 0.5);
+    dsr_cycle_now(&r, 15);
+    assert_float_equal(last_update(r.p)->threshold, 2e-3, 1e-12); /* 40: H doubled */
+    rig_free(&r);
+}
+
+/* As in the DSR paper's models, the first convolution and the 1x1 projection shortcuts stay
+ * dense through the sparse start and every reallocation; the target sparsity is that of the
+ * other prunable tensors, exactly. */
+static void test_dsr_keeps_first_conv_and_projections_dense(void **state)
+{
+    (void)state;
+    static const char *const dense[] = {"conv1.weight", "layer2.0.downsample.0.weight",
+                                        "layer3.0.downsample.0.weight"};
+    rig r;
+    rig_init_model(&r, "resnet20", "dsr", 0.9, 5, 10, 10);
+    rig_start(&r);
+    size_t kept = 0, zeros = 0; /* uniform densities: floor(0.9 N_l) in every other layer */
+    for (int i = 0; i < 3; i++)
+        kept += param(&r, dense[i])->count;
+    for (int t = 0; t < dpf_net_param_count(r.net); t++) {
+        const dpf_param_info *pi = dpf_net_param(r.net, t);
+        int is_dense = 0;
+        for (int i = 0; i < 3; i++)
+            is_dense |= strcmp(pi->name, dense[i]) == 0;
+        if (pi->prunable && !is_dense)
+            zeros += dpf_prune_count(0.9, pi->count);
+    }
+    assert_int_equal(dpf_pruner_kept_dense(r.p), kept);
+    for (int cycle = 0; cycle <= 3; cycle++) {
+        if (cycle > 0) {
+            make_tiny(&r, param(&r, "layer1.0.conv1.weight"), 50);
+            dsr_cycle_now(&r, 5 * cycle);
+            assert_true(last_update(r.p)->reallocated >= 50);
+        }
+        for (int i = 0; i < 3; i++)
+            assert_int_equal(zeros_in(&r, param(&r, dense[i])), 0);
+        assert_int_equal(mask_zeros(&r), zeros);
+        assert_true(zeros_in(&r, param(&r, "layer1.0.conv1.weight")) > 0);
     }
     rig_free(&r);
 }
@@ -662,6 +756,8 @@ int main(void)
         cmocka_unit_test(test_dsr_prune_rate_sets_np),
         cmocka_unit_test(test_dsr_default_np),
         cmocka_unit_test(test_dsr_schedule),
+        cmocka_unit_test(test_dsr_np_relative_to_active),
+        cmocka_unit_test(test_dsr_keeps_first_conv_and_projections_dense),
         cmocka_unit_test(test_dsr_low_sparsity),
         cmocka_unit_test(test_sm_epoch_updates),
         cmocka_unit_test(test_sm_every_n_steps),

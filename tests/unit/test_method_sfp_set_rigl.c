@@ -290,6 +290,39 @@ static void test_drop_fraction_cosine(void **state)
 
 /* ---------------------------------------------------------------- SET / RigL */
 
+/* The default ΔT is the RigL paper's 100 steps of its ~100k-step run, scaled to the run (never
+ * below 16 steps): a 400-step run updates every 16 steps (19 times before T_end = 300) where an
+ * absolute ΔT = 100 gave 3, a 10,000-step run every 16 (10 scaled), a 1M-step run every 1000;
+ * the paper's own length keeps 100. --update-every still sets it. */
+static void test_set_rigl_default_every_scaled(void **state)
+{
+    (void)state;
+    assert_int_equal(dpf_sparse_scaled_every(100, 100000), 100);
+    assert_int_equal(dpf_sparse_scaled_every(100, 10000), 16);
+    assert_int_equal(dpf_sparse_scaled_every(100, 400), 16);
+    assert_int_equal(dpf_sparse_scaled_every(100, 1000000), 1000);
+    assert_int_equal(dpf_sparse_scaled_every(100, 250000), 250);
+    static const char *const methods[] = {"set", "rigl"};
+    for (int m = 0; m < 2; m++) {
+        rig *r = rig_new(methods[m], 0.9, -1, -1, 10, 40); /* 400 steps */
+        int updates = 0;
+        for (int64_t t = 0; t < 400; t++) {
+            r->c.step = t;
+            double f = dpf_sparse_update_fraction(r->p, &r->c);
+            assert_true((f >= 0) == (t % 16 == 0 && t < 300));
+            updates += t > 0 && f >= 0;
+        }
+        assert_int_equal(updates, 18);
+        rig_free(r);
+        r = rig_new(methods[m], 0.9, 7, -1, 10, 40);
+        r->c.step = 14;
+        assert_true(dpf_sparse_update_fraction(r->p, &r->c) >= 0);
+        r->c.step = 16;
+        assert_true(dpf_sparse_update_fraction(r->p, &r->c) < 0);
+        rig_free(r);
+    }
+}
+
 /* Over 40 steps (4 epochs of 10, ΔT = 5, T_end = 30): per-layer active counts stay those of the
  * initial ERK mask, overall sparsity is floor(s N) / N, masked weights and momentum are 0, the
  * mask changes at update steps only and not after T_end. */
@@ -502,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_sfp_soft_filter_pruning),
         cmocka_unit_test(test_erk_known_shapes),
         cmocka_unit_test(test_drop_fraction_cosine),
+        cmocka_unit_test(test_set_rigl_default_every_scaled),
         cmocka_unit_test(test_set_exact_sparsity),
         cmocka_unit_test(test_rigl_exact_sparsity),
         cmocka_unit_test(test_rigl_grows_largest_gradient),

@@ -253,6 +253,68 @@ static void test_schedule_at_updates(void **state)
     h_free(&h);
 }
 
+/* Output filters (rows) of prunable tensor pi whose mask keeps no weight. */
+static int empty_filters(const harness *h, const dpf_param_info *pi)
+{
+    const size_t len = pi->count / (size_t)pi->filters;
+    int empty = 0;
+    for (int f = 0; f < pi->filters; f++) {
+        size_t kept = 0;
+        for (size_t i = 0; i < len; i++)
+            kept += dpf_pruner_mask(h->p)[pi->offset + (size_t)f * len + i];
+        empty += kept == 0;
+    }
+    return empty;
+}
+
+/* DPF's mask at step 0 (full target) with --keep-per-filter k; *empty gets the empty output
+ * filters over the prunable tensors; the mask is copied to `mask`. */
+static void guarded_mask(double s, int k, uint8_t *mask, size_t n, int *empty)
+{
+    harness h;
+    h_init(&h, "mlp", 8, "dpf", s, 10, 1);
+    h.cfg.ramp_end = 0.01;
+    h.cfg.keep_per_filter = k;
+    assert_int_equal(h_start(&h), DPF_OK);
+    h_step(&h);
+    assert_int_equal(h_pruned(&h), dpf_prune_count(s, dpf_pruner_prunable(h.p)));
+    *empty = 0;
+    for (int t = 0; t < dpf_net_param_count(h.net); t++)
+        if (dpf_net_param(h.net, t)->prunable)
+            *empty += empty_filters(&h, dpf_net_param(h.net, t));
+    assert_int_equal(dpf_net_size(h.net), n);
+    memcpy(mask, dpf_pruner_mask(h.p), n);
+    h_free(&h);
+}
+
+/* The collapse guard: at 99% global selection empties output neurons of the mlp (fc2's smaller
+ * initial weights lose to fc1's); with --keep-per-filter 1 none is empty and the sparsity is still
+ * exact, and DPF's default is K = 1; at 50%, where every neuron keeps weights anyway, the mask is
+ * the same bit for bit. */
+static void test_keep_per_filter_guard(void **state)
+{
+    (void)state;
+    harness h;
+    h_init(&h, "mlp", 8, "dpf", 0.5, 10, 1);
+    size_t n = dpf_net_size(h.net);
+    h_free(&h);
+    uint8_t *a = malloc(n), *b = malloc(n);
+    int empty_off, empty_on;
+    guarded_mask(0.99, 0, a, n, &empty_off);
+    guarded_mask(0.99, 1, b, n, &empty_on);
+    assert_true(empty_off > 0);
+    assert_int_equal(empty_on, 0);
+    guarded_mask(0.99, -1, a, n, &empty_on); /* DPF's default: the guard with K = 1 */
+    assert_int_equal(empty_on, 0);
+    assert_memory_equal(a, b, n);
+    guarded_mask(0.5, 0, a, n, &empty_off);
+    guarded_mask(0.5, 1, b, n, &empty_on);
+    assert_int_equal(empty_off, 0);
+    assert_memory_equal(a, b, n);
+    free(a);
+    free(b);
+}
+
 static void test_compressor_values(void **state)
 {
     (void)state;
@@ -299,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_global_vs_layer_scope),
         cmocka_unit_test(test_exact_sparsity_with_ties),
         cmocka_unit_test(test_schedule_at_updates),
+        cmocka_unit_test(test_keep_per_filter_guard),
         cmocka_unit_test(test_compressor_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

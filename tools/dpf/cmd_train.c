@@ -97,6 +97,9 @@ static void print_result(const dpf_train_config *c, const dpf_train_result *r)
                 "layer alive\n", r->layers_emptied, r->layers_emptied > 1 ? "s" : "",
                 r->first_emptied, r->layers_emptied > 1 ? ", ..." : "",
                 r->layers_emptied > 1 ? "them" : "it");
+    char warning[512];
+    if (dpf_train_schedule_warning(c, r, warning, sizeof warning))
+        fprintf(stderr, "dpf: warning: %s\n", warning);
     if (r->target_missed)
         fprintf(stderr, "dpf: warning: the run reached %.2f%% sparsity, not its target %.2f%% "
                 "(too few steps for the sparsity ramp? more --epochs or an earlier --ramp-end); "

@@ -82,6 +82,7 @@ static const spec config_spec[] = {
     {"finetune", K_INT, 0, 1e5, NULL, 0},          {"finetune_lr", K_NUM, 0, 1e3, NULL, 0},
     {"lt_rounds", K_INT, 1, 30, NULL, 0},          {"prune_rate", K_NUM, -1, 1, NULL, 0},
     {"update_every", K_INT, -1, 1e6, NULL, 0},     {"density_erk", K_INT, -1, 1, NULL, 0},
+    {"keep_per_filter", K_INT, -1, 64, NULL, 0},
     {"compressor", K_STR, 0, 0, known_compressor, 0},
     {"precision", K_STR, 0, 0, known_precision, 0},
 };

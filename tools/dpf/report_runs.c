@@ -18,7 +18,7 @@ static const char *const key_fields[] = {
     "data", "model", "method", "sparsity", "structured", "scope", "period", "ramp_start",
     "ramp_end", "epochs", "batch", "optimizer", "lr", "momentum", "nesterov", "wd", "milestones",
     "gamma", "warmup", "limit_train", "crop_pad", "flip", "finetune", "finetune_lr", "lt_rounds",
-    "prune_rate", "update_every", "density_erk", "compressor", "precision"};
+    "prune_rate", "update_every", "density_erk", "compressor", "precision", "keep_per_filter"};
 
 static double num(const json_t *o, const char *k)
 {
@@ -349,7 +349,8 @@ static void distinguish(rep_set *s)
                     strcmp(o->method, e->g->method) != 0 || o->sparsity != e->g->sparsity ||
                     o->same_init != e->g->same_init || strcmp(o->data, e->g->data) != 0)
                     continue;
-                differs = !json_equal(mine, json_object_get(o->runs[0]->config, key_fields[k]));
+                const json_t *theirs = json_object_get(o->runs[0]->config, key_fields[k]);
+                differs = mine != theirs && !json_equal(mine, theirs); /* both absent: same */
             }
             if (!differs || strcmp(key_fields[k], "finetune") == 0)
                 continue;

@@ -44,5 +44,5 @@ static void dpf_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_dpf = {
-    .name = "dpf", .masked_forward = 1, .before_step = dpf_before_step, .check = dpf_check,
+    .name = "dpf", .masked_forward = 1, .scheduled = 1, .keep_per_filter = 1, .before_step = dpf_before_step, .check = dpf_check,
 };

@@ -14,7 +14,7 @@ static void incremental_before_step(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_incremental = {
-    .name = "incremental", .hard = 1, .monotone = 1,
+    .name = "incremental", .hard = 1, .monotone = 1, .scheduled = 1,
     .before_step = incremental_before_step, .after_backward = dpf_hook_mask_grads,
     .after_step = dpf_hook_enforce,
 };

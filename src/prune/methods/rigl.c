@@ -9,8 +9,9 @@
  *       grown weights start at 0 with zero momentum
  *     g <- m ⊙ g;  w <- optimiser step;  w, momentum <- m ⊙ (w, momentum)
  *
- * Defaults (RigL paper, CIFAR-10 / ImageNet): α = 0.3, ΔT = 100 steps, T_end = 75% of training,
- * ERK densities. Difference from the reference code: it skips the optimiser step of an update
+ * Defaults (RigL paper, CIFAR-10 / ImageNet): α = 0.3, ΔT = 100 steps of its ~100k-step CIFAR-10
+ * run, here scaled to the run's length (at least 16 steps, dpf_sparse_scaled_every), T_end = 75%
+ * of training, ERK densities. Difference from the reference code: it skips the optimiser step of an update
  * iteration; here the active weights take their step and the grown ones do not (their gradient is
  * zeroed for that step), so they are exactly 0 after it. The layer densities never change, so
  * sparsity is exact per layer and overall. */
@@ -31,7 +32,7 @@ static dpf_status rigl_begin(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_rigl = {
-    .name = "rigl", .hard = 1, .begin_phase = rigl_begin,
+    .name = "rigl", .hard = 1, .scheduled = 1, .begin_phase = rigl_begin,
     .after_backward = rigl_after_backward, .after_step = dpf_hook_enforce,
     .check = dpf_sparse_check,
 };

@@ -9,10 +9,11 @@
  *       the smallest |w|, regrow as many connections at random among the inactive ones, new
  *       weights and their momentum at 0
  *
- * Defaults (RigL paper): α = 0.3, ΔT = 100 steps, T_end = 75% of training, ERK densities. SET's
- * own paper updates once per epoch with a constant drop fraction; like the RigL paper's baseline we
- * update every ΔT steps with the cosine decay (--update-every 0 gives once per epoch). The layer
- * densities never change, so sparsity is exact per layer and overall. */
+ * Defaults (RigL paper): α = 0.3, ΔT = 100 steps of its ~100k-step CIFAR-10 run, here scaled to
+ * the run's length (at least 16 steps, dpf_sparse_scaled_every), T_end = 75% of training, ERK
+ * densities. SET's own paper updates once per epoch with a constant drop fraction; like the RigL
+ * paper's baseline we update every ΔT steps with the cosine decay (--update-every 0 gives once
+ * per epoch). The layer densities never change, so sparsity is exact per layer and overall. */
 #include "prune/methods/sparse_init.h"
 
 static void set_after_step(dpf_pruner *p, dpf_prune_ctx *c)
@@ -30,7 +31,7 @@ static dpf_status set_begin(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_set = {
-    .name = "set", .hard = 1, .begin_phase = set_begin,
+    .name = "set", .hard = 1, .scheduled = 1, .begin_phase = set_begin,
     .after_backward = dpf_hook_mask_grads, .after_step = set_after_step,
     .check = dpf_sparse_check,
 };

@@ -159,6 +159,6 @@ static dpf_status sm_end_epoch(dpf_pruner *p, dpf_prune_ctx *c)
 }
 
 const dpf_method_ops dpf_method_sm = {
-    .name = "sm", .hard = 1, .begin_phase = sm_begin, .after_step = sm_after_step,
+    .name = "sm", .hard = 1, .scheduled = 1, .begin_phase = sm_begin, .after_step = sm_after_step,
     .end_epoch = sm_end_epoch, .destroy = dpf_realloc_destroy, .check = dpf_sparse_check,
 };

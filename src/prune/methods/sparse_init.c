@@ -141,11 +141,18 @@ double dpf_sparse_alpha(const dpf_pruner *p)
     return p->cfg->prune_rate < 0 ? DPF_SPARSE_DEFAULT_ALPHA : p->cfg->prune_rate;
 }
 
+int64_t dpf_sparse_scaled_every(int64_t paper_every, int64_t phase_steps)
+{
+    int64_t e = (int64_t)llround((double)paper_every * (double)phase_steps /
+                                 (double)DPF_SPARSE_PAPER_STEPS);
+    return e < DPF_SPARSE_MIN_EVERY ? DPF_SPARSE_MIN_EVERY : e;
+}
+
 int64_t dpf_sparse_every(const dpf_pruner *p, const dpf_prune_ctx *c)
 {
     int u = p->cfg->update_every;
     if (u < 0)
-        return DPF_SPARSE_DEFAULT_EVERY;
+        return dpf_sparse_scaled_every(DPF_SPARSE_DEFAULT_EVERY, c->phase_steps);
     if (u == 0)
         return c->steps_per_epoch > 0 ? c->steps_per_epoch : 1;
     return u;
@@ -177,14 +184,25 @@ dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk)
 {
     const int n = p->n_layers;
     size_t *active = malloc((size_t)(n ? n : 1) * sizeof *active);
-    dpf_status st = active ? dpf_sparse_layer_active(p->layers, n, p->cfg->sparsity, erk, active)
-                           : dpf_error(DPF_ERR_NOMEM, "cannot allocate layer densities");
+    const dpf_param_info **sparse = malloc((size_t)(n ? n : 1) * sizeof *sparse);
+    int m = 0; /* the tensors the method makes sparse: all but those it leaves dense */
+    for (int i = 0; i < n && sparse; i++)
+        if (!p->kept_dense[i])
+            sparse[m++] = p->layers[i];
+    dpf_status st = active && sparse
+                        ? dpf_sparse_layer_active(sparse, m, p->cfg->sparsity, erk, active)
+                        : dpf_error(DPF_ERR_NOMEM, "cannot allocate layer densities");
     size_t zeros = 0;
-    for (int i = 0; st == DPF_OK && i < n; i++) {
-        random_layer_mask(p, p->layers[i], active[i]);
-        zeros += p->layers[i]->count - active[i];
+    for (int i = 0, j = 0; st == DPF_OK && i < n; i++) {
+        if (p->kept_dense[i]) {
+            memset(p->mask + p->layers[i]->offset, 1, p->layers[i]->count);
+            continue;
+        }
+        random_layer_mask(p, p->layers[i], active[j]);
+        zeros += p->layers[i]->count - active[j++];
     }
     free(active);
+    free(sparse);
     if (st != DPF_OK)
         return st;
     p->target = p->n_prunable ? (double)zeros / (double)p->n_prunable : 0;

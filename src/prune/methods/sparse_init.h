@@ -5,8 +5,9 @@
  *     dimensions incl. in/out channels) / (their product), scaled to the target, layers that
  *     would exceed 1 made dense and the rest rescaled) or uniform (every layer at the target);
  *   - the random initial mask at those densities (pruned weights zeroed, mask hard from step 0);
- *   - the update schedule: every ΔT steps while t < T_end = 75% of the phase, drop fraction
- *     α_t = α/2 (1 + cos(π t / T_end)) (RigL eq. 1, "cosine annealing");
+ *   - the update schedule: every ΔT steps (the paper's 100 scaled to the run) while t < T_end =
+ *     75% of the phase, drop fraction α_t = α/2 (1 + cos(π t / T_end)) (RigL eq. 1, "cosine
+ *     annealing");
  *   - one drop-and-grow update of every prunable layer: drop the α_t share of its active weights
  *     with the smallest |w|, regrow as many among the connections inactive after the drop (RigL
  *     Algorithm 1), by the largest |g| (RigL) or at random (SET); newly grown connections start
@@ -22,6 +23,14 @@
 #define DPF_SPARSE_DEFAULT_ALPHA 0.3   /* RigL paper: α = 0.3 (CIFAR / ImageNet) */
 #define DPF_SPARSE_DEFAULT_EVERY 100   /* RigL paper: ΔT = 100 */
 #define DPF_SPARSE_END_FRACTION 0.75   /* RigL paper: T_end = 75% of training */
+#define DPF_SPARSE_PAPER_STEPS 100000  /* the papers' runs: RigL CIFAR-10 250 epochs x 391 steps,
+                                          DSR 200 epochs x 500 steps (~100k steps each) */
+#define DPF_SPARSE_MIN_EVERY 16        /* the shortest scaled period: DPF's p (paper Table 9) */
+
+/* A period of `paper_every` steps in the papers' ~100k-step runs, scaled to a phase of
+ * phase_steps: as many updates as the paper made, but never more often than every
+ * DPF_SPARSE_MIN_EVERY steps (new connections need steps to grow before they are judged). */
+int64_t dpf_sparse_scaled_every(int64_t paper_every, int64_t phase_steps);
 
 /* The check of DSR, SM, SET and RigL: they set their own per-layer densities and are
  * unstructured, so --structured and --scope layer do not apply. */
@@ -37,8 +46,9 @@ dpf_status dpf_sparse_layer_active(const dpf_param_info *const *layers, int n, d
 /* α_t = α/2 (1 + cos(π t / t_end)); 0 from t_end on. */
 double dpf_sparse_drop_fraction(double alpha, int64_t t, int64_t t_end);
 
-/* The resolved hyperparameters: α (--prune-rate, default 0.3), ΔT (--update-every, default 100;
- * 0 = once per epoch, SET's original schedule), T_end = floor(0.75 * phase steps). */
+/* The resolved hyperparameters: α (--prune-rate, default 0.3), ΔT (--update-every; default the
+ * paper's 100 steps scaled to the phase, dpf_sparse_scaled_every; 0 = once per epoch, SET's
+ * original schedule), T_end = floor(0.75 * phase steps). */
 double dpf_sparse_alpha(const dpf_pruner *p);
 int64_t dpf_sparse_every(const dpf_pruner *p, const dpf_prune_ctx *c);
 int64_t dpf_sparse_end_step(const dpf_prune_ctx *c);
@@ -47,8 +57,9 @@ int64_t dpf_sparse_end_step(const dpf_prune_ctx *c);
 double dpf_sparse_update_fraction(const dpf_pruner *p, const dpf_prune_ctx *c);
 
 /* Start of a sparse-from-scratch training phase (SET, RigL, DSR, SM): random mask per layer at its
- * ERK (erk != 0) or uniform density, exactly floor(s N) pruned, pruned weights and moments zeroed,
- * hard mask, forward reads w; the initial mask is recorded as an update. */
+ * ERK (erk != 0) or uniform density, exactly floor(s N) pruned of the N weights of the tensors the
+ * method makes sparse (those it leaves dense, p->kept_dense, stay whole), pruned weights and
+ * moments zeroed, hard mask, forward reads w; the initial mask is recorded as an update. */
 dpf_status dpf_sparse_begin(dpf_pruner *p, dpf_prune_ctx *c, int erk);
 
 /* DSR / SM redistribution: splits `total` among n layers in proportion to share[], never
