@@ -57,6 +57,7 @@ static void test_defaults(void **state)
     old.milestones[0] = 0.5, old.milestones[1] = 0.75, old.seed = 1, old.crop_pad = 2;
     old.flip = 1, old.progress = -1, old.period = 16, old.eval_every = 1, old.ramp_end = -1;
     old.lt_rounds = 3, old.prune_rate = -1, old.update_every = -1, old.density_erk = -1;
+    old.sfp_ramp = 1;
     old.mean[0] = old.mean[1] = old.mean[2] = -1;
     assert_memory_equal(&d, &old, sizeof d);
 }
