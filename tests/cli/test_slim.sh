@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_slim.sh — `dpf export --slim` end to end on small Fashion-MNIST runs: structured DPF on
-# LeNet-5 and ResNet-20 and SFP on ResNet-20 (50% of the channels) slim into smaller dense models
+# LeNet-5 and ResNet-20 and SFP on LeNet-5 (50% of the channels) slim into smaller dense models
 # that `dpf eval` scores exactly as the masked run model, whose metadata holds every layer's width
 # and which --format sparse also writes; a dense run's model has no channel to remove; and, where
 # /usr/bin/python3 has torch, tools/pytorch/dpf_torch.py rebuilds the slim model (strict load)
@@ -40,7 +40,7 @@ slim_run() { # NAME MODEL METHOD...: trains, slims, compares
 
 slim_run lenet lenet5 --method dpf --epochs 1 --period 1
 slim_run r20 resnet20 --method dpf --epochs 1 --period 1
-slim_run r20sfp resnet20 --method sfp --epochs 2
+slim_run lenet_sfp lenet5 --method sfp --epochs 2
 
 "$dpf" train --model lenet5 --data-dir "$tmp/data" --epochs 1 --method dense --threads 2 \
   --out "$tmp/dense" --progress none >/dev/null 2>&1 || bad "dense train failed"

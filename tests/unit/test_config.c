@@ -142,6 +142,10 @@ static void test_json_missing_and_unknown(void **state)
     json_object_del(j, "period");
     assert_int_equal(dpf_train_config_from_json(&back, j, "f"), DPF_OK);
     assert_int_equal(back.period, 16);
+    assert_int_equal(back.sfp_ramp, 1);
+    json_object_del(j, "sfp_ramp"); /* a run from before --sfp-ramp: SFP at the target */
+    assert_int_equal(dpf_train_config_from_json(&back, j, "f"), DPF_OK);
+    assert_int_equal(back.sfp_ramp, 0);
     json_object_set_new(j, "frobnicate", json_integer(1));
     assert_int_equal(dpf_train_config_from_json(&back, j, "f"), DPF_ERR_FORMAT);
     assert_non_null(strstr(dpf_last_error(), "f: option 'frobnicate' is unknown"));

@@ -21,6 +21,7 @@
 #include "dpf/model_io.h"
 #include "dpf/net.h"
 #include "dpf/rng.h"
+#include "random_bn.h"
 #include "test_tmpdir.h"
 
 #define B 3
@@ -63,19 +64,7 @@ static dpf_net *random_net(const char *model, int c, int side)
     dpf_net_init(net, 3);
     dpf_rng r;
     dpf_rng_seed(&r, 17);
-    dpf_real *w = dpf_net_weights(net), *buf = dpf_net_buffers(net);
-    for (int p = 0; p < dpf_net_param_count(net); p++) {
-        const dpf_param_info *pi = dpf_net_param(net, p);
-        for (size_t i = 0; i < pi->count; i++)
-            if (pi->kind != DPF_PARAM_CONV_WEIGHT && pi->kind != DPF_PARAM_LINEAR_WEIGHT)
-                w[pi->offset + i] += (dpf_real)(0.3 * dpf_rng_normal(&r));
-    }
-    for (int b = 0; b < dpf_net_buffer_count(net); b++) {
-        const dpf_buffer_info *bi = dpf_net_buffer(net, b);
-        for (size_t i = 0; i < bi->count && !bi->is_counter; i++)
-            buf[bi->offset + i] = strstr(bi->name, "var") ? (dpf_real)(0.5 + dpf_rng_uniform(&r))
-                                                          : (dpf_real)(0.2 * dpf_rng_normal(&r));
-    }
+    randomise_net(net, &r, 0);
     return net;
 }
 
