@@ -1,4 +1,4 @@
-/* bench/sparse_layers.c — build/bench_sparse_layers [threads] [reps]: the sparse kernels
+/* bench/sparse_layers.c — build/bench_sparse_layers [threads] [reps] [cpu]: the sparse kernels
  * (src/kernels/sparse, NCHW) against oneDNN's dense convolution / sgemm (what dpf runs today,
  * on its blocked layout, weights prepared) on every distinct layer shape of the paper's models
  * (ResNet-20 at 1x28x28 and 3x32x32, LeNet-5, WRN-28-2, VGG16), at densities 0.1, 0.05 and
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/util.h"
 #include "dpf/rng.h"
@@ -33,6 +34,17 @@ static const layer layers[] = {
     {"vgg16", 128, 16, 16, 128, 3, 1, 1},      {"vgg16", 256, 8, 8, 256, 3, 1, 1},
     {"vgg16", 512, 4, 4, 512, 3, 1, 1},        {"vgg16", 512, 2, 2, 512, 3, 1, 1},
 };
+
+static int cpu_clock; /* time the process's CPU time (one thread: immune to other processes) */
+
+static double now(void)
+{
+    if (!cpu_clock)
+        return dpf_now();
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
 
 static int cmp(const void *a, const void *b)
 {
@@ -77,17 +89,17 @@ static void time_layer(const layer *l, int n, double density, int reps, dpf_kctx
     float *ws = rand_vec(&r, wsn + 16, 1);
     double *td = malloc((size_t)reps * sizeof *td), *tsp = malloc((size_t)reps * sizeof *tsp);
     for (int i = -2; i < reps; i++) { /* two warm-up pairs */
-        double t0 = dpf_now();
+        double t0 = now();
         if (lin)
             dpf_k_linear_forward(y, x, w, NULL, n, l->c, l->k);
         else
             dpf_k_conv2d_forward(cv, y, x, NULL, NULL, n, NULL);
-        double t1 = dpf_now();
+        double t1 = now();
         if (lin)
             dpf_sparse_linear_forward(&sl, y, x, NULL, 0, n, ws);
         else
             dpf_sparse_conv_forward(&sc, y, x, NULL, NULL, 0, n, ws);
-        double t2 = dpf_now();
+        double t2 = now();
         if (i >= 0)
             td[i] = t1 - t0, tsp[i] = t2 - t1;
     }
@@ -103,8 +115,11 @@ static void time_layer(const layer *l, int n, double density, int reps, dpf_kctx
 int main(int argc, char **argv)
 {
     const int threads = argc > 1 ? atoi(argv[1]) : 2, reps = argc > 2 ? atoi(argv[2]) : 11;
-    if (threads < 1 || reps < 1) {
-        fprintf(stderr, "usage: bench_sparse_layers [threads >= 1] [reps >= 1]\n");
+    cpu_clock = argc > 3 && strcmp(argv[3], "cpu") == 0;
+    if (threads < 1 || reps < 1 || (cpu_clock && threads != 1)) {
+        fprintf(stderr, "usage: bench_sparse_layers [threads >= 1] [reps >= 1] [cpu]\n"
+                "  cpu: time the process's CPU time, not the wall clock (threads 1 only): "
+                "figures that other processes on a busy machine barely disturb\n");
         return 2;
     }
     omp_set_num_threads(threads);
@@ -113,8 +128,9 @@ int main(int argc, char **argv)
         return 1;
     const double dens[] = {0.1, 0.05, 0.01};
     const int batches[] = {1, 256};
-    printf("%d threads, median of %d interleaved runs; dense: oneDNN (blocked layout, weights "
-           "prepared), sparse: NCHW direct sparse\n", threads, reps);
+    printf("%d threads, median of %d interleaved runs (%s); dense: oneDNN (blocked layout, weights "
+           "prepared), sparse: NCHW direct sparse\n", threads, reps,
+           cpu_clock ? "process CPU time" : "wall clock");
     printf("%-12s %-22s %5s %7s %10s %10s %8s\n", "model", "layer", "batch", "density",
            "dense ms", "sparse ms", "speedup");
     for (size_t i = 0; i < sizeof layers / sizeof layers[0]; i++)

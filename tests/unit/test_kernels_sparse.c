@@ -167,6 +167,8 @@ static void test_sparse_conv_vs_ref(void **state)
         conv_case(4, 24, 16, 16, 40, 3, 1, 1, p, 0x5); /* empty filters 0 and 2 */
         conv_case(1, 64, 4, 4, 64, 3, 1, 1, p, 0);    /* small plane, many channels */
         conv_case(3, 8, 11, 5, 12, 3, 2, 0, p, 0);    /* stride 2 without padding */
+        conv_case(1, 16, 18, 21, 16, 3, 1, 1, p, 0);  /* rows past 16 pixels, batch 1 */
+        conv_case(3, 32, 9, 34, 16, 3, 2, 1, p, 0);   /* the same with stride 2, 3 images */
     }
     conv_case(2, 16, 8, 8, 16, 3, 1, 1, 0.5, 0xffffffffu); /* every filter empty: bias only */
 }

@@ -23,6 +23,12 @@ static size_t wide_size(const dpf_sparse_conv *sc)
     return round_tile((size_t)sc->s.oh * (size_t)sc->ws);
 }
 
+/* Phase planes of one padded image. */
+static size_t planes(const dpf_sparse_conv *sc)
+{
+    return (size_t)sc->s.c * sc->phy * sc->phx;
+}
+
 /* The padded image's geometry for shape s. */
 static void geometry(dpf_sparse_conv *sc, const dpf_conv_shape *s)
 {
@@ -30,9 +36,11 @@ static void geometry(dpf_sparse_conv *sc, const dpf_conv_shape *s)
     sc->s = *s;
     sc->hs = s->oh + (s->kh - 1) / st;
     sc->ws = s->ow + (s->kw - 1) / st;
+    sc->phy = s->kh < st ? s->kh : st;
+    sc->phx = s->kw < st ? s->kw : st;
     sc->plane = (size_t)sc->hs * (size_t)sc->ws;
     /* reads run up to a tile past the wide plane of the last phase plane */
-    sc->image = (size_t)s->c * st * st * sc->plane + wide_size(sc) + (size_t)sc->ws + TILE;
+    sc->image = planes(sc) * sc->plane + wide_size(sc) + (size_t)sc->ws + TILE;
 }
 
 void dpf_sparse_conv_free(dpf_sparse_conv *sc)
@@ -76,7 +84,7 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
                     const float v = wk[((size_t)c * s->kh + ky) * s->kw + kx];
                     if (v == 0)
                         continue;
-                    const size_t plane = ((size_t)c * st + ky % st) * st + kx % st;
+                    const size_t plane = ((size_t)c * sc->phy + ky % st) * sc->phx + kx % st;
                     sc->off[at] = (int32_t)(plane * sc->plane + (size_t)(ky / st) * sc->ws +
                                             (size_t)(kx / st));
                     sc->val[at++] = v;
@@ -87,10 +95,16 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
     return DPF_OK;
 }
 
+/* Floats of one thread's scratch: the padded image and the K wide planes. */
+static size_t per_thread(const dpf_sparse_conv *sc)
+{
+    return sc->image + (size_t)sc->s.k * wide_size(sc);
+}
+
 size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads)
 {
     (void)n;
-    return (size_t)(threads > 0 ? threads : 1) * (sc->image + (size_t)sc->s.k * wide_size(sc));
+    return (size_t)(threads > 0 ? threads : 1) * per_thread(sc);
 }
 
 size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
@@ -101,32 +115,169 @@ size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
     return dpf_sparse_conv_workspace(&g, 1, threads);
 }
 
-/* The padded, phase-split copy of one image x (C, H, W), in blocks of cb_in channels. */
+#ifdef __AVX512F__
+/* r[i][j] -> r[j][i] for a 16x16 block of floats held in 16 registers. */
+static inline void transpose16(__m512 r[16])
+{
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int g = 0; g < 4; g++) { /* r[4g + m], lane l: column 4l + m, rows 4g..4g+3 */
+        r[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
+        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
+        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
+        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
+    }
+    for (int m = 0; m < 4; m++) { /* column 4l + m gathers lane l of r[m], r[4+m], r[8+m], r[12+m] */
+        const __m512 p = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x44);
+        const __m512 q = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x44);
+        const __m512 p2 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xEE);
+        const __m512 q2 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xEE);
+        t[m] = _mm512_shuffle_f32x4(p, q, 0x88);
+        t[4 + m] = _mm512_shuffle_f32x4(p, q, 0xDD);
+        t[8 + m] = _mm512_shuffle_f32x4(p2, q2, 0x88);
+        t[12 + m] = _mm512_shuffle_f32x4(p2, q2, 0xDD);
+    }
+    for (int i = 0; i < 16; i++)
+        r[i] = t[i];
+}
+#endif
+
+#ifdef __AVX512F__
+/* r[c] = column c of the nr x nc block at src (row k at src + k * stride), for c < nc; rows
+ * past nr read as zeros. nr, nc <= 16. */
+static inline void load_transposed(__m512 r[16], const float *src, size_t stride, int nr, int nc)
+{
+    const __mmask16 m = (__mmask16)((1u << nc) - 1);
+    for (int k = 0; k < 16; k++)
+        r[k] = k < nr ? _mm512_maskz_loadu_ps(m, src + (size_t)k * stride) : _mm512_setzero_ps();
+    transpose16(r);
+}
+
+static inline __mmask16 first(int n)
+{
+    return (__mmask16)((1u << n) - 1);
+}
+#endif
+
+/* n zeros at p: short rows, where a call to memset costs more than the stores. */
+static inline void zero_row(float *p, int n)
+{
+#ifdef __AVX512F__
+    for (int i = 0; i < n; i += 16)
+        _mm512_mask_storeu_ps(p + i, first(n - i < 16 ? n - i : 16), _mm512_setzero_ps());
+#else
+    memset(p, 0, (size_t)n * sizeof *p);
+#endif
+}
+
+#ifdef __AVX512F__
+/* Lanes 0..np-1 of v, pixels ix.. of one input row of one channel, into that channel's phase
+ * rows (row: phase px = 0; the next phase one plane further). Stride 2 sends the even padded
+ * columns to one phase and the odd ones to the other, eight lanes each. */
+static void scatter_pixels(const dpf_sparse_conv *sc, float *row, __m512 v, int ix, int np)
+{
+    const int st = sc->s.stride, t0 = ix + sc->s.pad; /* padded column of lane 0 */
+    if (st == 1) {
+        _mm512_mask_storeu_ps(row + t0, first(np), v);
+        return;
+    }
+    float lane[16];
+    if (st > 2) {
+        _mm512_storeu_ps(lane, v);
+        for (int i = 0; i < np; i++)
+            if ((t0 + i) % st < sc->phx && (t0 + i) / st < sc->ws)
+                row[(size_t)((t0 + i) % st) * sc->plane + (size_t)((t0 + i) / st)] = lane[i];
+        return;
+    }
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512 packed = _mm512_permutexvar_ps(even, v); /* even lanes, then odd lanes */
+    for (int odd = 0; odd < 2; odd++) {
+        const int px = (t0 + odd) & 1, col = (t0 + odd) >> 1;
+        int n = odd ? np / 2 : (np + 1) / 2;
+        n = n < sc->ws - col ? n : sc->ws - col;
+        if (px >= sc->phx || n <= 0)
+            continue;
+        const __m512 part = odd ? _mm512_shuffle_f32x4(packed, packed, 0x4E) : packed;
+        _mm512_mask_storeu_ps(row + (size_t)px * sc->plane + col, first(n), part);
+    }
+}
+#endif
+
+/* Input row iy of channel block blk of one image x (blocks of cb_in channels) into the phase-
+ * plane rows it lands in: one row of phase py = (iy + pad) % stride, each px. */
+static void pad_input_row(const dpf_sparse_conv *sc, float *dst, const float *x, int blk, int iy)
+{
+    const dpf_conv_shape *s = &sc->s;
+    const int st = s->stride, cb = sc->cb_in, py = (iy + s->pad) % st, r = (iy + s->pad) / st;
+    if (py >= sc->phy || r >= sc->hs)
+        return; /* no kernel tap reads it */
+    const float *src = x + ((size_t)blk * s->h + iy) * s->w * cb;
+    const size_t per_c = (size_t)sc->phy * sc->phx * sc->plane;
+    float *row0 = dst + ((size_t)blk * cb * sc->phy + py) * sc->phx * sc->plane +
+                  (size_t)r * sc->ws;
+    for (int px = 0; px < sc->phx; px++) { /* the columns of padding: left and right */
+        const int lo = (s->pad - px + st - 1) / st, hi = (s->pad + s->w - 1 - px) / st + 1;
+        const int l = lo < sc->ws ? lo : sc->ws, h = hi < sc->ws ? hi : sc->ws;
+        for (int j = 0; j < cb; j++) {
+            float *row = row0 + j * per_c + (size_t)px * sc->plane;
+            for (int q = 0; q < l; q++)
+                row[q] = 0.0f;
+            for (int q = h > l ? h : l; q < sc->ws; q++)
+                row[q] = 0.0f;
+        }
+    }
+#ifdef __AVX512F__
+    for (int j0 = 0; j0 < cb; j0 += 16) /* 16 pixels x 16 channels at a time */
+        for (int ix = 0; ix < s->w; ix += 16) {
+            const int np = s->w - ix < 16 ? s->w - ix : 16, nch = cb - j0 < 16 ? cb - j0 : 16;
+            __m512 v[16];
+            if (cb == 1)
+                v[0] = _mm512_maskz_loadu_ps(first(np), src + ix);
+            else
+                load_transposed(v, src + (size_t)ix * cb + j0, (size_t)cb, np, nch);
+            for (int c = 0; c < nch; c++)
+                scatter_pixels(sc, row0 + (size_t)(j0 + c) * per_c, v[c], ix, np);
+        }
+#else
+    for (int j = 0; j < cb; j++)
+        for (int px = 0; px < sc->phx; px++) {
+            float *out = row0 + j * per_c + (size_t)px * sc->plane;
+            for (int q = 0; q < sc->ws; q++) {
+                const int ix = px + q * st - s->pad;
+                if (ix >= 0 && ix < s->w)
+                    out[q] = src[(size_t)ix * cb + j];
+            }
+        }
+#endif
+}
+
+/* The rows of phase plane i (of planes()) that only padding reaches. */
+static void pad_zero_rows(const dpf_sparse_conv *sc, float *dst, int i)
+{
+    const dpf_conv_shape *s = &sc->s;
+    const int st = s->stride, py = i / sc->phx % sc->phy;
+    for (int r = 0; r < sc->hs; r++) {
+        const int iy = py + r * st - s->pad;
+        if (iy < 0 || iy >= s->h)
+            zero_row(dst + (size_t)i * sc->plane + (size_t)r * sc->ws, sc->ws);
+    }
+}
+
+/* The padded, phase-split copy of one image x (C, H, W), in blocks of cb_in channels, by one
+ * thread. */
 static void pad_image(const dpf_sparse_conv *sc, float *dst, const float *x)
 {
     const dpf_conv_shape *s = &sc->s;
-    const int st = s->stride, cb = sc->cb_in;
-    for (int c = 0; c < s->c; c++)
-        for (int py = 0; py < st; py++)
-            for (int px = 0; px < st; px++) {
-                float *pl = dst + (((size_t)c * st + py) * st + px) * sc->plane;
-                const float *xc = x + (size_t)(c / cb) * s->h * s->w * cb + c % cb;
-                for (int r = 0; r < sc->hs; r++) {
-                    float *out = pl + (size_t)r * sc->ws;
-                    const int iy = py + r * st - s->pad;
-                    if (iy < 0 || iy >= s->h) {
-                        memset(out, 0, (size_t)sc->ws * sizeof *out);
-                        continue;
-                    }
-                    const float *in = xc + (size_t)iy * s->w * cb;
-                    for (int q = 0; q < sc->ws; q++) {
-                        const int ix = px + q * st - s->pad;
-                        out[q] = ix >= 0 && ix < s->w ? in[(size_t)ix * cb] : 0.0f;
-                    }
-                }
-            }
-    memset(dst + (size_t)s->c * st * st * sc->plane, 0,
-           (sc->image - (size_t)s->c * st * st * sc->plane) * sizeof *dst);
+    const int np = (int)planes(sc);
+    for (int blk = 0; blk < s->c / sc->cb_in; blk++)
+        for (int iy = 0; iy < s->h; iy++)
+            pad_input_row(sc, dst, x, blk, iy);
+    for (int i = 0; i < np; i++)
+        pad_zero_rows(sc, dst, i);
+    memset(dst + (size_t)np * sc->plane, 0, (sc->image - (size_t)np * sc->plane) * sizeof *dst);
 }
 
 /* wide[q] = bias + sum_j val[j] * img[off[j] + q] for q in [0, count), count a multiple of
@@ -172,25 +323,54 @@ static void channel_sum(const dpf_sparse_conv *sc, float *wide_k, const float *i
     sparse_rows(wide_k, img, sc->off + lo, sc->val + lo, nz, wide_size(sc), b ? b[k] : 0.0f);
 }
 
-/* Output rows [oy0, oy1) of one image, every channel, from the wide planes (K of them, one after
- * the other): drop the extra columns, add the residual, ReLU, written in y's memory order
- * (blocks of cb_out channels, channels last within a block); res (may be NULL) the same. */
-static void epilogue(const dpf_sparse_conv *sc, float *y, const float *res, const float *wide,
-                     int relu, int oy0, int oy1)
+/* Output row oy of one image, channels [kb*cb, (kb+1)*cb) of y's block kb, from their wide
+ * planes: drop the extra columns, add the residual, ReLU (the ReLU of ref/: NaN passes). */
+static void epilogue_row(const dpf_sparse_conv *sc, float *y, const float *res, const float *wide,
+                         int relu, int kb, int oy)
 {
     const dpf_conv_shape *s = &sc->s;
     const int cb = sc->cb_out;
-    const size_t q = wide_size(sc), pixels = (size_t)s->oh * s->ow;
-    for (int kb = 0; kb < s->k / cb; kb++)
-        for (int oy = oy0; oy < oy1; oy++)
-            for (int ox = 0; ox < s->ow; ox++) {
-                const size_t o = ((size_t)kb * pixels + (size_t)oy * s->ow + ox) * cb;
-                const float *src = wide + (size_t)kb * cb * q + (size_t)oy * sc->ws + ox;
-                for (int j = 0; j < cb; j++) {
-                    const float v = src[(size_t)j * q] + (res ? res[o + j] : 0.0f);
-                    y[o + j] = relu && v < 0 ? 0.0f : v; /* the ReLU of ref/: NaN passes */
-                }
+    const size_t q = wide_size(sc);
+    const size_t o0 = ((size_t)kb * s->oh * s->ow + (size_t)oy * s->ow) * cb;
+    const float *src = wide + (size_t)kb * cb * q + (size_t)oy * sc->ws;
+    if (cb == 1) { /* NCHW: the wide row is the output row */
+        for (int ox = 0; ox < s->ow; ox++) {
+            const float v = src[ox] + (res ? res[o0 + ox] : 0.0f);
+            y[o0 + ox] = relu && v < 0 ? 0.0f : v;
+        }
+        return;
+    }
+#ifdef __AVX512F__
+    for (int j0 = 0; j0 < cb; j0 += 16) /* 16 channels x 16 pixels at a time */
+        for (int ox = 0; ox < s->ow; ox += 16) {
+            const int np = s->ow - ox < 16 ? s->ow - ox : 16, nch = cb - j0 < 16 ? cb - j0 : 16;
+            const __mmask16 m = first(nch);
+            __m512 r[16];
+            load_transposed(r, src + (size_t)j0 * q + ox, q, nch, np);
+            for (int i = 0; i < np; i++) {
+                const size_t o = o0 + (size_t)(ox + i) * cb + j0;
+                __m512 v = res ? _mm512_add_ps(r[i], _mm512_maskz_loadu_ps(m, res + o)) : r[i];
+                _mm512_mask_storeu_ps(y + o, m, relu ? _mm512_max_ps(_mm512_setzero_ps(), v) : v);
             }
+        }
+#else
+    for (int ox = 0; ox < s->ow; ox++) {
+        const size_t o = o0 + (size_t)ox * cb;
+        for (int j = 0; j < cb; j++) {
+            const float v = src[(size_t)j * q + ox] + (res ? res[o + j] : 0.0f);
+            y[o + j] = relu && v < 0 ? 0.0f : v;
+        }
+    }
+#endif
+}
+
+/* Output rows [r0, r1) of one image, counted over every channel block (K / cb_out blocks of OH
+ * rows). */
+static void epilogue(const dpf_sparse_conv *sc, float *y, const float *res, const float *wide,
+                     int relu, int r0, int r1)
+{
+    for (int r = r0; r < r1; r++)
+        epilogue_row(sc, y, res, wide, relu, r / sc->s.oh, r % sc->s.oh);
 }
 
 void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x, const float *b,
@@ -198,34 +378,44 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
 {
     const dpf_conv_shape *s = &sc->s;
     const size_t xs = (size_t)s->c * s->h * s->w, ys = (size_t)s->k * s->oh * s->ow;
-    const size_t q = wide_size(sc), per_thread = sc->image + (size_t)s->k * q;
-    const int threads = omp_get_max_threads();
-    if (n >= threads) { /* images in parallel, each padded by its own thread */
+    const size_t q = wide_size(sc), pt = per_thread(sc);
+    const int threads = omp_get_max_threads(), blocks = s->c / sc->cb_in;
+    const int rows = s->k / sc->cb_out * s->oh, np = (int)planes(sc);
+    if (n >= threads) { /* images in parallel, each by its own thread */
 #pragma omp parallel
         {
-            float *img = ws + (size_t)omp_get_thread_num() * per_thread, *wide = img + sc->image;
+            float *img = ws + (size_t)omp_get_thread_num() * pt, *wide = img + sc->image;
 #pragma omp for schedule(static)
             for (int ni = 0; ni < n; ni++) {
                 pad_image(sc, img, x + (size_t)ni * xs);
                 for (int k = 0; k < s->k; k++)
                     channel_sum(sc, wide + (size_t)k * q, img, b, k);
                 epilogue(sc, y + (size_t)ni * ys, res ? res + (size_t)ni * ys : NULL, wide, relu,
-                         0, s->oh);
+                         0, rows);
             }
         }
         return;
     }
-    float *wide = ws + sc->image;
-    for (int ni = 0; ni < n; ni++) { /* few images: channels, then rows, in parallel */
-        pad_image(sc, ws, x + (size_t)ni * xs);
+    float *img = ws, *wide = ws + sc->image;
+    for (int ni = 0; ni < n; ni++) { /* few images: input rows, channels, output rows in parallel */
+        const float *xi = x + (size_t)ni * xs;
 #pragma omp parallel
         {
+#pragma omp for schedule(static) nowait
+            for (int i = 0; i < np; i++)
+                pad_zero_rows(sc, img, i);
+#pragma omp for schedule(static)
+            for (int r = 0; r < blocks * s->h; r++)
+                pad_input_row(sc, img, xi, r / s->h, r % s->h);
+#pragma omp single
+            memset(img + (size_t)np * sc->plane, 0,
+                   (sc->image - (size_t)np * sc->plane) * sizeof *img);
 #pragma omp for schedule(static)
             for (int k = 0; k < s->k; k++)
-                channel_sum(sc, wide + (size_t)k * q, ws, b, k);
+                channel_sum(sc, wide + (size_t)k * q, img, b, k);
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
             epilogue(sc, y + (size_t)ni * ys, res ? res + (size_t)ni * ys : NULL, wide, relu,
-                     s->oh * t / nt, s->oh * (t + 1) / nt);
+                     rows * t / nt, rows * (t + 1) / nt);
         }
     }
 }

@@ -4,7 +4,7 @@
  * Convolution: direct sparse convolution (Park et al., ICLR 2017), with weights in compressed
  * rows per output channel. Each image is first copied into a zero-padded, phase-split buffer:
  * for stride s, plane (c, py, px) holds the padded input's rows py, py+s, ... and columns px,
- * px+s, ..., each plane hs x ws. A nonzero w[k, c, ky, kx] then becomes one offset into that
+ * px+s, ..., each plane hs x ws (only the phases the kernel reads: one for a 1x1 stride 2). A nonzero w[k, c, ky, kx] then becomes one offset into that
  * buffer, and output (oy, ox) reads offset + oy*ws + ox: consecutive outputs read consecutive
  * inputs whatever the stride, so the kernel is a 1-D sparse sum over the "wide" output plane
  * (OH rows of ws columns; the ws - OW extra columns are computed and dropped), 64 outputs at a
@@ -36,6 +36,7 @@ typedef struct dpf_sparse_conv {
     dpf_conv_shape s;     /* geometry; s.n unused */
     int cb_in, cb_out;    /* channel blocks of x and of y / res (1: NCHW) */
     int hs, ws;           /* one phase plane of the padded input */
+    int phy, phx;         /* phases a kernel reads: min(stride, KH), min(stride, KW) */
     size_t plane;         /* hs * ws */
     size_t image;         /* floats of one padded, phase-split image, slack included */
     int32_t *row;         /* (K + 1) start of each output channel's nonzeros */
