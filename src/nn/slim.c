@@ -8,7 +8,9 @@
  * exact: a linear layer has no padding). A convolution would see the constant through its zero
  * padding differently at the borders, so a channel a convolution still reads stays. A group
  * whose every channel goes keeps one, of zeros: its block then computes its shortcut plus the
- * batch norm's constant, as the masked net did. */
+ * batch norm's constant, as the masked net did. A group of 16k channels keeps a multiple of 16
+ * (oneDNN's fast kernels need both sides of a convolution in one layout), the extra ones pruned
+ * channels of zeros: the function is the same. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,17 +88,22 @@ static dpf_status plan_slim(const dpf_net *net, const dpf_real *w, slim_plan *sp
         sp->index[gi] = malloc((size_t)g->channels * sizeof(int));
         if (!sp->keep[gi] || !sp->index[gi])
             return dpf_error(DPF_ERR_NOMEM, "slim: out of memory");
+        int kept = 0;
         for (int c = 0; c < g->channels; c++)
-            sp->keep[gi][c] = !g->prunable || !removable(net, w, g, c);
+            kept += sp->keep[gi][c] = !g->prunable || !removable(net, w, g, c);
+        if (kept == 0 && rep->groups_emptied++ == 0) /* emptied: channels of zeros stay */
+            snprintf(rep->first_emptied, sizeof rep->first_emptied, "%s", g->name);
+        /* a width of 16's multiple stays one (16 at least): oneDNN runs a convolution between
+           the blocked layout (16k channels) and NHWC (other counts) on its reference kernel
+           only, 50-500x slower; the extra channels are pruned ones, of zeros */
+        int want = g->channels % 16 == 0 ? (kept + 15) / 16 * 16 : kept;
+        want = want ? want : g->channels % 16 == 0 ? 16 : 1;
+        for (int c = 0; c < g->channels && kept < want; c++)
+            if (!sp->keep[gi][c])
+                sp->keep[gi][c] = 1, kept++;
         for (int c = 0; c < g->channels; c++)
             if (sp->keep[gi][c])
                 sp->index[gi][sp->kept[gi]++] = c;
-        if (sp->kept[gi] == 0) { /* emptied: one channel of zeros stays */
-            sp->keep[gi][0] = 1;
-            sp->index[gi][sp->kept[gi]++] = 0;
-            if (rep->groups_emptied++ == 0)
-                snprintf(rep->first_emptied, sizeof rep->first_emptied, "%s", g->name);
-        }
         if (g->prunable) {
             rep->channels_total += g->channels;
             rep->channels_removed += g->channels - sp->kept[gi];

@@ -63,8 +63,9 @@ static dpf_status slim_net(dpf_net **net, dpf_model_meta *meta)
            (long long)dpf_net_macs_dense(slim),
            (double)dpf_net_macs_dense(*net) / (double)dpf_net_macs_dense(slim));
     if (rep.groups_emptied)
-        printf("slim: %d channel group%s pruned whole (the first: %s): one channel of zeros "
-               "stays, so the block computes its shortcut plus its batch norm's constant\n",
+        printf("slim: %d channel group%s pruned whole (the first: %s): a channel of zeros "
+               "stays (16 where the layout needs them), so the block computes its shortcut "
+               "plus its batch norm's constant\n",
                rep.groups_emptied, rep.groups_emptied > 1 ? "s" : "", rep.first_emptied);
     if (rep.channels_removed == 0)
         printf("slim: no channel to remove (not a structured pruning?): the model is unchanged\n");
