@@ -8,6 +8,7 @@
 #include "dpf/infer.h"
 #include "dpf/model_io.h"
 #include "dpf/net.h"
+#include "dpf/onnx.h"
 #include "dpf/optim.h"
 #include "dpf/prune.h"
 #include "dpf/real.h"

@@ -115,7 +115,8 @@ static void fold_bn(dpf_net *net, int i, const int *readers)
 /* Decides which nodes share their input's buffers: a flatten whose data need not move, a
  * residual add fused into a batch norm whose only reader it is (the batch norm takes the add's
  * other input, computed before it, as its second: y = bn(x) + skip, a pass fewer each way), and
- * a ReLU fused into the batch norm or residual add before it when nothing else reads that. */
+ * a ReLU fused into the batch norm or residual add before it when nothing else reads that (in an
+ * inference net also into a convolution: its kernel's epilogue, LeNet-5 and VGG without BN). */
 static void fuse(dpf_net *net)
 {
     int *readers = net->n_nodes > 0 ? calloc((size_t)net->n_nodes, sizeof(int)) : NULL;
@@ -141,7 +142,8 @@ static void fuse(dpf_net *net)
         }
         dpf_node *into = in && in->alias >= 0 ? &net->nodes[in->alias] : in; /* fused add: BN */
         if (nd->op == DPF_OP_RELU && readers && readers[nd->in[0]] == 1 &&
-            (in->op == DPF_OP_BN || in->op == DPF_OP_ADD) && into->alias < 0 && !into->relu) {
+            (in->op == DPF_OP_BN || in->op == DPF_OP_ADD ||
+             (net->inference && in->op == DPF_OP_CONV)) && into->alias < 0 && !into->relu) {
             into->relu = 1;
             nd->alias = (int)(into - net->nodes);
         }

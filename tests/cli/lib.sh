@@ -1,5 +1,5 @@
 # lib.sh — shared by the CLI tests (sourced, not a test): a temporary directory removed on exit,
-# pass/fail counters, expect_error and small_data. The test calls `finish` at its end.
+# pass/fail counters, expect_error, small_data and model_zoo. The test calls `finish` at its end.
 set -uo pipefail
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -38,6 +38,23 @@ for name, n in (("train-images-idx3-ubyte", 256), ("train-labels-idx1-ubyte", 25
     head = raw[:4] + struct.pack(f">{dims}I", n, *shape[1:])
     open(f"{dst}/{name}", "wb").write(head + raw[4 + 4 * dims:4 + 4 * dims + n * item])
 PY
+}
+
+# model_zoo MAKE_MODEL: every model (and resnet20 on 3x32x32 inputs), with all its weights and
+# with half its prunable weights zeroed (make_model's trained-looking files), in $tmp; the array
+# zoo gets one "FILE_WITHOUT_.safetensors C H W" per file.
+model_zoo() {
+  zoo=()
+  local spec model c h w s f
+  for spec in "mlp 1 28 28" "lenet5 1 28 28" "resnet20 1 28 28" "vgg16 1 28 28" \
+              "wrn-28-2 1 28 28" "resnet20 3 32 32"; do
+    read -r model c h w <<<"$spec"
+    for s in 0 0.5; do
+      f="$tmp/$model-$c-$s"
+      "$1" "$model" fashion-mnist "$c" "$h" "$w" 10 "$f.safetensors" "$s" && ok || bad "make_model $spec $s failed"
+      zoo+=("$f $c $h $w")
+    done
+  done
 }
 
 finish() {

@@ -49,7 +49,7 @@ cmp -s <(grep -o 'test accuracy.*loss [0-9.]*' "$tmp/eval.out") <(grep -o 'test 
   && cmp -s "$tmp/m.safetensors" "$tmp/back.safetensors" && ok || bad "sparse -> dense is not the dense file"
 head -c 3000 "$tmp/m.dpfs" >"$tmp/cut.dpfs"
 expect_error 1 "^dpf: .*cut.dpfs: .*tensor \"" -- "$dpf" eval "$tmp/cut.dpfs"
-expect_error 2 "known: safetensors, sparse" -- "$dpf" export "$run" --format onnx -o "$tmp/x"
+expect_error 2 "unknown format .tflite. \(known: safetensors, sparse, onnx\)" -- "$dpf" export "$run" --format tflite -o "$tmp/x"
 expect_error 2 "--encoding: unknown encoding 'coo'" -- "$dpf" export "$run" --format sparse --encoding coo -o "$tmp/x"
 
 # --- nothing overwritten

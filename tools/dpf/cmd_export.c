@@ -1,8 +1,8 @@
-/* cmd_export.c — `dpf export RUN_DIR --format safetensors|sparse [--slim] -o FILE`: the run's
- * model in a file that PyTorch loads with load_state_dict(strict=True) and dpf eval reads alone,
- * or in the compact sparse format (docs/sparse_format.md) that dpf eval reads the same way; with
- * --slim, the channels a structured pruning removed are taken out (a smaller dense net, its
- * layer widths in the metadata). */
+/* cmd_export.c — `dpf export RUN_DIR --format safetensors|sparse|onnx [--slim] -o FILE`: the
+ * run's model in a file that PyTorch loads with load_state_dict(strict=True) and dpf eval reads
+ * alone, in the compact sparse format (docs/sparse_format.md) that dpf eval reads the same way,
+ * or as an ONNX model for other runtimes (docs/onnx.md); with --slim, the channels a structured
+ * pruning removed are taken out first (a smaller dense net, its layer widths in the metadata). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -10,20 +10,23 @@
 
 #include "cli.h"
 #include "dpf/model_io.h"
+#include "dpf/onnx.h"
 #include "dpf/sparse_io.h"
 
 static void export_help(void)
 {
-    printf("usage: dpf export RUN_DIR|MODEL_FILE --format safetensors|sparse [--slim] -o FILE\n"
-           "                  [--force]\n"
+    printf("usage: dpf export RUN_DIR|MODEL_FILE --format safetensors|sparse|onnx [--slim]\n"
+           "       -o FILE [--force]\n"
            "\n"
            "Writes the trained (pruned) model with PyTorch state_dict names, BN buffers included,\n"
            "and the model name, data set and normalisation in the file's __metadata__.\n"
            "\n"
            "  --format NAME    safetensors: every tensor dense (loads in PyTorch as it is);\n"
            "                   sparse: the compact .dpfs file, pruned weights compressed\n"
-           "                   (docs/sparse_format.md; tools/pytorch/dpfs.py reads it)\n"
-           "                   [safetensors]\n"
+           "                   (docs/sparse_format.md; tools/pytorch/dpfs.py reads it);\n"
+           "                   onnx: an ONNX model (opset 13) for ONNX Runtime and others,\n"
+           "                   normalisation and class names in its metadata_props\n"
+           "                   (docs/onnx.md)   [safetensors]\n"
            "  --encoding E     sparse: auto | csr | bitmap: per tensor the smaller, or one for\n"
            "                   all   [auto]\n"
            "  --slim           remove the channels a structured pruning (--structured, sfp)\n"
@@ -75,6 +78,20 @@ static dpf_status slim_net(dpf_net **net, dpf_model_meta *meta)
     return DPF_OK;
 }
 
+/* The index of value among names, or -1 after a one-line error listing them. */
+static int choice(const char *opt, const char *what, const char *value,
+                  const char *const *names, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(value, names[i]) == 0)
+            return i;
+    fprintf(stderr, "dpf export: %s: unknown %s '%s' (known:", opt, what, value);
+    for (int i = 0; i < n; i++)
+        fprintf(stderr, "%s %s", i ? "," : "", names[i]);
+    fprintf(stderr, ")\n");
+    return -1;
+}
+
 int cmd_export(int argc, char **argv)
 {
     static const struct option opts[] = {{"format", required_argument, 0, 'f'},
@@ -111,21 +128,16 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "dpf export: expected RUN_DIR and -o FILE (see dpf export --help)\n");
         return 2;
     }
-    int sparse = strcmp(format, "sparse") == 0;
-    if (!sparse && strcmp(format, "safetensors") != 0) {
-        fprintf(stderr, "dpf export: --format: unknown format '%s' (known: safetensors, sparse)\n",
-                format);
-        return 2;
-    }
+    static const char *const formats[] = {"safetensors", "sparse", "onnx"};
     static const char *const encodings[] = {"auto", "csr", "bitmap"};
-    int enc = -1;
-    for (int i = 0; i < 3; i++)
-        if (strcmp(encoding, encodings[i]) == 0)
-            enc = i;
-    if (enc < 0) {
-        fprintf(stderr, "dpf export: --encoding: unknown encoding '%s' (known: auto, csr, "
-                        "bitmap)\n", encoding);
+    int fmt = choice("--format", "format", format, formats, 3), enc = -1;
+    if (fmt < 0 || (enc = choice("--encoding", "encoding", encoding, encodings, 3)) < 0)
         return 2;
+    if (fmt == 2 && !dpf_onnx_available()) {
+        fprintf(stderr, "dpf export: --format onnx: this dpf was built without ONNX export "
+                        "(install protobuf-c-compiler, libprotobuf-c-dev and libonnx-dev, then "
+                        "rebuild)\n");
+        return 1;
     }
     if (!force && access(out, F_OK) == 0) {
         fprintf(stderr, "dpf export: -o %s: file exists (pass --force to overwrite)\n", out);
@@ -140,8 +152,9 @@ int cmd_export(int argc, char **argv)
     if (st == DPF_OK && slim)
         st = slim_net(&net, &meta);
     if (st == DPF_OK) {
-        st = sparse ? dpf_model_save_sparse(net, &meta, (dpf_sparse_encoding)enc, out)
-                    : dpf_model_save(net, &meta, 1, out);
+        st = fmt == 1   ? dpf_model_save_sparse(net, &meta, (dpf_sparse_encoding)enc, out)
+             : fmt == 2 ? dpf_model_save_onnx(net, &meta, out)
+                        : dpf_model_save(net, &meta, 1, out);
         dpf_net_free(net);
     }
     if (st != DPF_OK)

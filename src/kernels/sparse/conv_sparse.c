@@ -285,7 +285,24 @@ static void pad_image(const dpf_sparse_conv *sc, float *dst, const float *x)
 static void sparse_rows(float *wide, const float *img, const int32_t *off, const float *val,
                         int nz, size_t count, float bias)
 {
-    for (size_t q0 = 0; q0 < count; q0 += TILE) {
+    size_t q0 = 0;
+#ifdef __AVX512F__
+    for (; q0 + 2 * TILE <= count; q0 += 2 * TILE) { /* 8 chains hide the FMA latency */
+        const float *p = img + q0;
+        __m512 a[8];
+        for (int i = 0; i < 8; i++)
+            a[i] = _mm512_set1_ps(bias);
+        for (int j = 0; j < nz; j++) {
+            const __m512 v = _mm512_set1_ps(val[j]);
+            const float *pj = p + off[j];
+            for (int i = 0; i < 8; i++)
+                a[i] = _mm512_fmadd_ps(v, _mm512_loadu_ps(pj + 16 * i), a[i]);
+        }
+        for (int i = 0; i < 8; i++)
+            _mm512_storeu_ps(wide + q0 + 16 * i, a[i]);
+    }
+#endif
+    for (; q0 < count; q0 += TILE) {
         const float *p = img + q0;
 #ifdef __AVX512F__
         __m512 a0 = _mm512_set1_ps(bias), a1 = a0, a2 = a0, a3 = a0;
@@ -315,12 +332,17 @@ static void sparse_rows(float *wide, const float *img, const int32_t *off, const
     }
 }
 
-/* Output channel k of one image: the sparse sum over its wide plane (bias included). */
-static void channel_sum(const dpf_sparse_conv *sc, float *wide_k, const float *img,
-                        const float *b, int k)
+/* Work item i of the sparse sums of one image, tile-major: tiles 2(i / K) and the one after it
+ * (where there is one) of output channel i % K (bias included). All K channels of a tile read the same few input rows, which stay in L1;
+ * channel-major order would stream the whole padded image from L2 once per channel. */
+static void tile_sum(const dpf_sparse_conv *sc, float *wide, const float *img, const float *b,
+                     int i)
 {
+    const int k = i % sc->s.k;
+    const size_t q = wide_size(sc), q0 = (size_t)(i / sc->s.k) * 2 * TILE;
     const int32_t lo = sc->row[k], nz = sc->row[k + 1] - lo;
-    sparse_rows(wide_k, img, sc->off + lo, sc->val + lo, nz, wide_size(sc), b ? b[k] : 0.0f);
+    sparse_rows(wide + (size_t)k * q + q0, img + q0, sc->off + lo, sc->val + lo, nz,
+                q - q0 < 2 * TILE ? q - q0 : 2 * TILE, b ? b[k] : 0.0f);
 }
 
 /* Output row oy of one image, channels [kb*cb, (kb+1)*cb) of y's block kb, from their wide
@@ -381,6 +403,7 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
     const size_t q = wide_size(sc), pt = per_thread(sc);
     const int threads = omp_get_max_threads(), blocks = s->c / sc->cb_in;
     const int rows = s->k / sc->cb_out * s->oh, np = (int)planes(sc);
+    const int items = (int)((q / TILE + 1) / 2) * s->k; /* pairs of tiles x output channels */
     if (n >= threads) { /* images in parallel, each by its own thread */
 #pragma omp parallel
         {
@@ -388,8 +411,8 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
 #pragma omp for schedule(static)
             for (int ni = 0; ni < n; ni++) {
                 pad_image(sc, img, x + (size_t)ni * xs);
-                for (int k = 0; k < s->k; k++)
-                    channel_sum(sc, wide + (size_t)k * q, img, b, k);
+                for (int i = 0; i < items; i++)
+                    tile_sum(sc, wide, img, b, i);
                 epilogue(sc, y + (size_t)ni * ys, res ? res + (size_t)ni * ys : NULL, wide, relu,
                          0, rows);
             }
@@ -411,8 +434,8 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
             memset(img + (size_t)np * sc->plane, 0,
                    (sc->image - (size_t)np * sc->plane) * sizeof *img);
 #pragma omp for schedule(static)
-            for (int k = 0; k < s->k; k++)
-                channel_sum(sc, wide + (size_t)k * q, img, b, k);
+            for (int i = 0; i < items; i++)
+                tile_sum(sc, wide, img, b, i);
             const int t = omp_get_thread_num(), nt = omp_get_num_threads();
             epilogue(sc, y + (size_t)ni * ys, res ? res + (size_t)ni * ys : NULL, wide, relu,
                      rows * t / nt, rows * (t + 1) / nt);

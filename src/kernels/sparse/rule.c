@@ -2,16 +2,18 @@
  * per-layer choice (dpf_k_sparse_pays, kernels.h). A function of the shape, the batch and the
  * density only, so that the choice, and with it the rounding, never depends on the machine's
  * load. Calibrated with `build/bench_sparse_layers 1 9 cpu` on the 2-core AVX-512 VM (every
- * layer shape of the paper's models at densities 0.1, 0.05, 0.01, batch 1 and 256, against
+ * layer shape of the paper's models at densities 0.25, 0.1, 0.05, 0.01, batch 1 and 256, against
  * oneDNN with prepared weights, in process CPU time so that other processes do not skew it;
  * figures in docs/results/sparse_layers_calibration.txt): the sparse kernel is chosen only in
  * the classes of layers where it measured at least ~1.2x faster, so that no layer runs slower
  * than dense. Its fixed costs per image (the padded, phase-split copy of the input and the
  * epilogue, both vectorised transposes of 16 x 16 blocks) are about one pass over the input
- * and one over the output; at batch 1 it wins on every 3x3 and 5x5 layer from 4 input channels
- * at <= 5% density (<= 10% up to 16k weights); at batch 256, where oneDNN is compute-bound and
- * efficient, only at <= 2% (<= 10% for 5x5). 1x1 convolutions stay dense (0.35-0.85x), and so
- * do stride-2 layers but at batch 1 from 32 channels. */
+ * and one over the output; its sums cost about 5 cycles per nonzero and 64 outputs (four
+ * 64-byte loads, mostly split across cache lines), so at 25% density it loses everywhere (0.1-
+ * 1.1x). At batch 1 it wins on every 3x3 and 5x5 layer from 4 input channels at <= 5% density
+ * (<= 10% up to 16k weights, <= 15% for 5x5); at batch 256, where oneDNN is compute-bound and
+ * efficient, only at <= 2% (<= 10% for 5x5). 1x1 convolutions stay dense (0.35-0.96x), and so
+ * do stride-2 layers but at batch 1 from 32 channels at <= 5%. */
 #include "kernels/kernels.h"
 
 int dpf_k_sparse_pays(const dpf_conv_shape *s, double density)
@@ -21,10 +23,11 @@ int dpf_k_sparse_pays(const dpf_conv_shape *s, double density)
         return weights >= 16384 && density <= (s->n < 16 ? 0.05 : 0.03); /* LeNet-5 fc1 */
     if (s->kh * s->kw == 1 || s->c < 4)
         return 0;
-    if (s->stride != 1) /* 3x3 stride 2: 1.2-1.6x at batch 1 from 32 channels, else < 1.15x */
-        return s->stride == 2 && s->n < 16 && s->c >= 32 && density <= 0.1;
-    if (s->n < 16) /* latency */
-        return density <= 0.05 || (density <= 0.1 && weights <= 16384);
+    if (s->stride != 1) /* 3x3 stride 2: 1.25-1.6x at batch 1 from 32 channels at <= 5% */
+        return s->stride == 2 && s->n < 16 && s->c >= 32 && density <= 0.05;
+    if (s->n < 16) /* latency: 5x5 (LeNet-5's conv2) 1.9x at 10%, 1.0x at 25% */
+        return density <= 0.05 || (density <= 0.1 && weights <= 16384) ||
+               (density <= 0.15 && s->kh >= 5);
     if (s->kh >= 5) /* LeNet-5's 5x5 layers: 1.7-3.2x at <= 10% */
         return density <= 0.1;
     return density <= 0.02 && s->c >= 16; /* 1.4-3x at 1%, 0.9-1.6x at 5% */
