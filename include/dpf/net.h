@@ -84,6 +84,10 @@ typedef struct dpf_net_options {
                                with the residual add and ReLU after it fused in (rounding
                                differs from the unfolded net at ~1e-6 relative) */
     dpf_net_kernels kernels; /* inference */
+    const char *widths;     /* NULL: the model's own widths; else "name:width,..." of a slimmed
+                               model (dpf_net_widths): the output channels (or features) of each
+                               named convolution / linear layer and batch norm (which must equal
+                               its input's); layers not named keep the model's width */
 } dpf_net_options;
 
 /* Known models: mlp, lenet5, resnet20, resnet32, resnet56, resnet110, wrn-28-2, wrn-28-4,
@@ -150,6 +154,56 @@ double dpf_net_loss(dpf_net *net, const int32_t *labels, int *correct);
 /* Gradients of the last loss w.r.t. the forward weights, written (not accumulated) into g.
  * Does nothing in an inference plan (error recorded). */
 void dpf_net_backward(dpf_net *net);
+
+/* Channel groups (groups.c), derived from the graph: channels that must be removed together.
+ * A group is one channel space: the output of the convolutions / linear layers that feed it
+ * (several where a residual add sums them: the stem, each block's last convolution and the
+ * projection of one ResNet stage), the batch norms on it, and the input channels of the layers
+ * that read it (through ReLU, pooling, flatten). Channel c of a group is, in each slice below,
+ * the elements offset + o * outer_stride + c * chan_stride + [0, len) for o in [0, outer), where
+ * offset is the param's (dpf_param_info) or the buffer's (dpf_buffer_info). */
+typedef enum dpf_slice_role {
+    DPF_SLICE_FILTER,       /* a producer's output filter (conv) or row (linear) */
+    DPF_SLICE_INPUT,        /* a reader's input channel (conv) or columns (linear) */
+    DPF_SLICE_CHANNEL,      /* a producer's bias, a batch norm's weight or bias */
+    DPF_SLICE_BUFFER        /* a batch norm's running mean or variance (index: buffer) */
+} dpf_slice_role;
+
+typedef struct dpf_group_slice {
+    dpf_slice_role role;
+    int index;              /* param index, or buffer index for DPF_SLICE_BUFFER */
+    int64_t outer, outer_stride, chan_stride, len;
+} dpf_group_slice;
+
+typedef struct dpf_channel_group {
+    char name[96];          /* the first producer's layer name, e.g. "layer1.0.conv2" */
+    int channels;
+    int prunable;           /* every producer's weight is prunable: not the input's channels,
+                               not the classifier's outputs */
+    int n_slices;
+    dpf_group_slice *slices; /* producers' filters first */
+} dpf_channel_group;
+
+int dpf_net_group_count(const dpf_net *net);
+const dpf_channel_group *dpf_net_group(const dpf_net *net, int i);
+/* The widths of a net built with dpf_net_options.widths ("name:width,..." of every convolution,
+ * linear layer and batch norm, in node order); "" for a net of the model's own widths. */
+const char *dpf_net_widths(const dpf_net *net);
+
+/* Structured slimming (slim.c): *out is net's model with narrower layers (opt's plan; its
+ * widths are ignored) computing what net's forward weights compute: each channel of a prunable
+ * group whose filters are all zero, and whose input channel in every convolution reading it is
+ * zero too, is removed; the constant such a channel carries (its batch norm's output for a zero
+ * input) is folded into the bias of the linear layers that read it. A group left with no channel
+ * keeps one of zeros (a block then computes its shortcut plus its batch norm's constant). */
+typedef struct dpf_slim_report {
+    int64_t channels_total;     /* of the prunable groups */
+    int64_t channels_removed;
+    int groups_emptied;         /* prunable groups every channel of which was pruned */
+    char first_emptied[96];     /* the first of them */
+} dpf_slim_report;
+dpf_status dpf_net_slim(dpf_net *net, const dpf_net_options *opt, dpf_net **out,
+                        dpf_slim_report *rep);
 
 /* Multiply-accumulates of one forward pass per image over conv and linear weights: dense, and
  * counting only nonzero forward weights (for a sparse model). */

@@ -17,13 +17,16 @@ typedef struct dpf_train_config {
     char model[32];
     char method[32];        /* dense | dpf | incremental | oneshot | snip | lt | ... */
     double sparsity;        /* target sparsity of the prunable weights */
-    int structured;         /* filter-wise: one L2 norm per output filter */
+    int structured;         /* channel-wise over the net's channel groups (sparsity: the share
+                               of the channels pruned) */
     int layer_scope;        /* 0: global ranking across layers (default), 1: per layer */
     int period;             /* mask update period p in steps */
     int keep_per_filter;    /* collapse guard: every output filter keeps its K best weights in
                                unstructured selection (0 = off); < 0: the method's default */
     double ramp_start, ramp_end; /* sparsity ramp as fractions of training; ramp_end < 0: the
                                     second LR milestone */
+    int sfp_ramp;           /* SFP prunes at the ramp's sparsity at each epoch end (DPF paper
+                               A.2); 0: at the target from the first epoch (SFP's paper) */
     int finetune_epochs;    /* extra epochs with the final mask fixed */
     double finetune_lr;     /* base LR of fine-tuning; 0: lr * gamma */
     int lt_rounds;          /* Lottery Ticket pruning rounds */

@@ -40,6 +40,18 @@ dpf_status dpf_model_meta_add(dpf_st_writer *wr, const dpf_model_meta *m, const 
     return st;
 }
 
+dpf_status dpf_model_widths_add(dpf_st_writer *wr, const dpf_net *net)
+{
+    return dpf_net_widths(net)[0] ? dpf_st_writer_meta(wr, "widths", dpf_net_widths(net)) : DPF_OK;
+}
+
+dpf_net_options dpf_model_net_options(const dpf_st_file *f, const dpf_net_options *opt)
+{
+    dpf_net_options o = *opt;
+    o.widths = dpf_st_meta(f, "widths");
+    return o;
+}
+
 dpf_status dpf_model_foreach(dpf_net *net, dpf_model_visit fn, void *ctx)
 {
     dpf_status st = DPF_OK;
@@ -81,6 +93,8 @@ dpf_status dpf_model_save(dpf_net *net, const dpf_model_meta *meta, int sparse, 
     dense_ctx c = {wr, sparse ? dpf_net_forward_weights(net) : dpf_net_weights(net),
                    dpf_net_buffers(net), dpf_net_batches_tracked(net)};
     dpf_status st = dpf_model_meta_add(wr, meta, "dpf");
+    if (st == DPF_OK)
+        st = dpf_model_widths_add(wr, net);
     if (st == DPF_OK)
         st = dpf_model_foreach(net, add_dense, &c);
     if (st == DPF_OK)
@@ -319,9 +333,9 @@ dpf_status dpf_model_load_with(const char *path, const dpf_net_options *opt, dpf
     if (format && strcmp(format, "dpf-sparse") == 0)
         return dpf_sparse_model_load(&f, opt, net, meta);
     st = dpf_model_meta_parse(&f, meta);
+    const dpf_net_options o = dpf_model_net_options(&f, opt);
     if (st == DPF_OK)
-        st = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes,
-                                 opt);
+        st = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes, &o);
     if (st == DPF_OK)
         st = load_tensors(&f, path, *net);
     if (st == DPF_OK && dpf_net_forward_weights(*net) != dpf_net_weights(*net))

@@ -23,6 +23,11 @@ dpf_status dpf_model_meta_add(dpf_st_writer *wr, const dpf_model_meta *m, const 
  * "class_names" or, when absent, the data set's. */
 dpf_status dpf_model_meta_parse(const dpf_st_file *f, dpf_model_meta *m);
 
+/* Writes "widths" (dpf_net_widths) for a slimmed net; nothing for one of the model's widths. */
+dpf_status dpf_model_widths_add(dpf_st_writer *wr, const dpf_net *net);
+/* opt with the file's "widths" (NULL when absent): the options that rebuild its net. */
+dpf_net_options dpf_model_net_options(const dpf_st_file *f, const dpf_net_options *opt);
+
 /* dpf_model_load's path for a file whose "format" is dpf-sparse; takes ownership of f. */
 dpf_status dpf_sparse_model_load(dpf_st_file *f, const dpf_net_options *opt, dpf_net **net,
                                  dpf_model_meta *meta);

@@ -368,7 +368,8 @@ dpf_status dpf_sparse_model_load(dpf_st_file *st, const dpf_net_options *opt, dp
     if (s != DPF_OK)
         return s;
     *meta = f.meta;
-    s = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes, opt);
+    const dpf_net_options o = dpf_model_net_options(&f.st, opt);
+    s = dpf_net_create_with(net, meta->model, meta->c, meta->h, meta->w, meta->classes, &o);
     if (s == DPF_OK)
         s = load_net(&f, *net);
     if (s != DPF_OK) {

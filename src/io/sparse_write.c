@@ -181,6 +181,8 @@ static dpf_status add_meta(dpf_net *net, dpf_st_writer *wr, const dpf_model_meta
 {
     char buf[32];
     dpf_status st = dpf_model_meta_add(wr, meta, DPF_SPARSE_FORMAT);
+    if (st == DPF_OK)
+        st = dpf_model_widths_add(wr, net);
     snprintf(buf, sizeof buf, "%d", DPF_SPARSE_VERSION);
     if (st == DPF_OK)
         st = dpf_st_writer_meta(wr, "format_version", buf);

@@ -97,6 +97,7 @@ int dpf_nb_conv(dpf_net *net, int in, const char *name, int out_c, int k, int st
 {
     if (in < 0)
         return -1;
+    out_c = dpf_widths_lookup(net, name, out_c);
     const dpf_node *x = &net->nodes[in];
     dpf_conv_shape s = {.n = 1, .c = x->c, .h = x->h, .w = x->w, .k = out_c, .kh = k, .kw = k,
                         .stride = stride, .pad = pad};
@@ -128,6 +129,13 @@ int dpf_nb_bn(dpf_net *net, int in, const char *name)
         return -1;
     const dpf_node *x = &net->nodes[in];
     int c = x->c;
+    if (dpf_widths_lookup(net, name, c) != c) {
+        if (net->build_status == DPF_OK)
+            net->build_status = dpf_error(DPF_ERR_ARG, "widths: model %s: batch norm %s has "
+                                          "width %d, its input %d channels", net->model, name,
+                                          dpf_widths_lookup(net, name, c), c);
+        return -1;
+    }
     int id = add_node(net, DPF_OP_BN, in, -1, c, x->h, x->w);
     if (id < 0)
         return -1;
@@ -186,6 +194,7 @@ int dpf_nb_linear(dpf_net *net, int in, const char *name, int out, int bias)
     if (in < 0)
         return -1;
     int in_features = (int)net->nodes[in].size;
+    out = dpf_widths_lookup(net, name, out);
     int id = add_node(net, DPF_OP_LINEAR, in, -1, out, 1, 1);
     if (id < 0)
         return -1;

@@ -428,13 +428,19 @@ dpf_status dpf_net_create_with(dpf_net **out, const char *model, int c, int h, i
                        ? policies[opt->kernels]
                        : DPF_KERNELS_DENSE;
     const int saved = dpf_threads_enter(net->threads); /* primitives are made for the count */
-    dpf_status st = build_model(net, model);
+    dpf_status st = dpf_widths_parse(net, opt->widths);
+    if (st == DPF_OK)
+        st = build_model(net, model);
     if (st == DPF_OK)
         st = net->build_status;
+    if (st == DPF_OK)
+        st = dpf_widths_finish(net);
     if (st == DPF_OK) {
         mark_prunable(net);
-        st = allocate(net);
+        st = dpf_groups_build(net); /* from the graph as built, before fusion rewires it */
     }
+    if (st == DPF_OK)
+        st = allocate(net);
     dpf_threads_leave(saved);
     if (st != DPF_OK) {
         dpf_net_free(net);
@@ -460,6 +466,9 @@ void dpf_net_free(dpf_net *net)
     free(net->params);
     free(net->buffers);
     free(net->grad_slot_bytes);
+    free(net->wspec);
+    free(net->widths);
+    dpf_groups_free(net);
     free(net);
 }
 

@@ -49,6 +49,13 @@ typedef struct dpf_node {
     int32_t *argmax;        /* max-pool: (max_batch, c, oh, ow) */
 } dpf_node;
 
+/* One "name:width" of dpf_net_options.widths (widths.c). */
+typedef struct dpf_width_entry {
+    char name[96];
+    int width;
+    int used;
+} dpf_width_entry;
+
 typedef struct dpf_layer_ops {
     void (*forward)(dpf_net *net, dpf_node *nd, int batch, int train);
     void (*backward)(dpf_net *net, dpf_node *nd, int batch);
@@ -99,6 +106,12 @@ struct dpf_net {
     int last_train;
 
     dpf_status build_status;        /* first error met while building */
+
+    dpf_width_entry *wspec;         /* the widths asked for (dpf_net_options.widths) */
+    int n_wspec;
+    char *widths;                   /* dpf_net_widths: "" unless built with widths */
+    dpf_channel_group *groups;      /* groups.c */
+    int n_groups;
 };
 
 /* ---- builder (builder.c): each returns the new node index, or -1 after recording an error ---- */
@@ -122,6 +135,16 @@ dpf_status dpf_model_build_lenet5(dpf_net *net);
 dpf_status dpf_model_build_resnet(dpf_net *net, int depth);
 dpf_status dpf_model_build_wrn(dpf_net *net, int depth, int width);
 dpf_status dpf_model_build_vgg16(dpf_net *net);
+
+/* ---- widths (widths.c) and channel groups (groups.c) ---- */
+/* Parses spec into net->wspec (DPF_ERR_ARG naming the bad item). */
+dpf_status dpf_widths_parse(dpf_net *net, const char *spec);
+/* The width of layer `name`: the spec's, else def (marks the entry used). */
+int dpf_widths_lookup(dpf_net *net, const char *name, int def);
+/* After building: every entry used, the classifier's width the classes; fills net->widths. */
+dpf_status dpf_widths_finish(dpf_net *net);
+dpf_status dpf_groups_build(dpf_net *net);
+void dpf_groups_free(dpf_net *net);
 
 /* ---- layers: one ops table per node kind ---- */
 extern const dpf_layer_ops dpf_conv2d_ops, dpf_batchnorm_ops, dpf_relu_ops, dpf_maxpool_ops,

@@ -84,10 +84,12 @@ typedef enum dpf_score_kind { DPF_SCORE_MAGNITUDE, DPF_SCORE_GRAD_TIMES_WEIGHT }
  * records the update. */
 void dpf_pruner_select(dpf_pruner *p, const dpf_prune_ctx *c, double s, const dpf_real *src,
                        dpf_score_kind kind);
-/* Scratch for filter-wise selection, sized for the prunable filters (structured.c). */
+/* Scratch for channel-wise selection, sized for the prunable groups' channels (structured.c). */
 void *dpf_pruner_filter_scratch(const dpf_pruner *p);
-/* Filter-wise selection (structured.c): one L2 norm per output filter of |src| (or |g ⊙ src|),
- * ranked across the layers or within each (per_layer). Sets p->mask only. */
+/* Channel-wise selection over the net's channel groups (structured.c): one L2 norm per channel
+ * of all the group's filters of |src| (or |g ⊙ src|), ranked across the groups or within each
+ * (per_layer); a pruned channel zeroes its filters and its readers' input channels. Sets p->mask
+ * only. */
 void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g,
                                int per_layer);
 /* Records a mask change (compared with the mask of the previous record): delta, IoU, flips at

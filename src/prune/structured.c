@@ -1,89 +1,114 @@
-/* structured.c — filter-wise selection (paper A.4): each output filter of a prunable tensor gets
- * one score, the L2 norm of its weights (or of g ⊙ w); filters are ranked globally across layers
- * (default) or within each layer (--scope layer, as SFP), and the lowest are pruned whole.
- * Globally, filters are pruned in ascending order while the pruned weights stay within
- * floor(s * N); per layer, floor(s * filters) filters of each tensor. The filter count is small,
- * so a sort is fine here. */
+/* structured.c — channel-wise selection (paper A.4) over the net's channel groups (dpf/net.h):
+ * channel c of a group is one unit, scored by the L2 norm of all the group's filters at c
+ * together (or of g ⊙ w), and the lowest are pruned whole. Units are ranked globally across
+ * the groups (default, DPF) or within each group (--scope layer, SFP, as its paper): globally
+ * floor(s * units) of all the prunable groups' channels, per group floor(s * channels). A pruned
+ * unit zeroes its producers' filters and the input channels of the layers that read it (those
+ * with prunable weights; the classifier stays dense): the channel then only carries the constant
+ * its batch norm makes of zero, which nothing but the classifier reads, so removing it
+ * (dpf export --slim) leaves the function unchanged. The unit count is small: a sort is fine. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "prune/method.h"
 
-typedef struct filter_score {
+typedef struct unit_score {
     float norm;
-    int tensor;      /* index into p->layers */
-    int filter;
-} filter_score;
+    int group;
+    int channel;
+} unit_score;
 
 static int by_norm(const void *a, const void *b)
 {
-    const filter_score *x = a, *y = b;
+    const unit_score *x = a, *y = b;
     if (x->norm != y->norm)
         return x->norm < y->norm ? -1 : 1;
-    if (x->tensor != y->tensor)
-        return x->tensor < y->tensor ? -1 : 1;
-    return (x->filter > y->filter) - (x->filter < y->filter);
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return (x->channel > y->channel) - (x->channel < y->channel);
 }
 
-static float filter_norm(const dpf_real *src, const dpf_real *g, size_t off, size_t len)
+/* Visits the flat-buffer ranges of channel c in the slices of role `role` whose param is
+ * prunable: fn(off, len, arg). */
+static void for_unit(const dpf_net *net, const dpf_channel_group *g, int c, dpf_slice_role role,
+                     void (*fn)(size_t off, size_t len, void *arg), void *arg)
 {
-    double s = 0;
-    for (size_t i = off; i < off + len; i++) {
-        double v = g ? (double)g[i] * (double)src[i] : (double)src[i];
-        s += v * v;
+    for (int k = 0; k < g->n_slices; k++) {
+        const dpf_group_slice *s = &g->slices[k];
+        if (s->role != role || !dpf_net_param(net, s->index)->prunable)
+            continue;
+        size_t base = dpf_net_param(net, s->index)->offset + (size_t)(c * s->chan_stride);
+        for (int64_t o = 0; o < s->outer; o++)
+            fn(base + (size_t)(o * s->outer_stride), (size_t)s->len, arg);
     }
-    return (float)sqrt(s);
 }
 
-static void set_filter(dpf_pruner *p, const dpf_param_info *pi, int f, uint8_t keep)
+typedef struct norm_arg {
+    const dpf_real *src, *g;
+    double sum;
+} norm_arg;
+
+static void add_squares(size_t off, size_t len, void *arg)
 {
-    size_t len = pi->count / (size_t)pi->filters;
-    memset(p->mask + pi->offset + (size_t)f * len, keep, len);
+    norm_arg *a = arg;
+    for (size_t i = off; i < off + len; i++) {
+        double v = a->g ? (double)a->g[i] * (double)a->src[i] : (double)a->src[i];
+        a->sum += v * v;
+    }
+}
+
+static void zero_mask(size_t off, size_t len, void *arg)
+{
+    memset((uint8_t *)arg + off, 0, len);
+}
+
+static void prune_unit(dpf_pruner *p, const unit_score *u)
+{
+    const dpf_channel_group *g = dpf_net_group(p->net, u->group);
+    for_unit(p->net, g, u->channel, DPF_SLICE_FILTER, zero_mask, p->mask);
+    for_unit(p->net, g, u->channel, DPF_SLICE_INPUT, zero_mask, p->mask);
 }
 
 void *dpf_pruner_filter_scratch(const dpf_pruner *p)
 {
     size_t total = 0;
-    for (int l = 0; l < p->n_layers; l++)
-        total += (size_t)p->layers[l]->filters;
-    return malloc((total ? total : 1) * sizeof(filter_score));
+    for (int i = 0; i < dpf_net_group_count(p->net); i++)
+        if (dpf_net_group(p->net, i)->prunable)
+            total += (size_t)dpf_net_group(p->net, i)->channels;
+    return malloc((total ? total : 1) * sizeof(unit_score));
 }
 
 void dpf_pruner_select_filters(dpf_pruner *p, double s, const dpf_real *src, const dpf_real *g,
                                int per_layer)
 {
-    filter_score *fs = p->filter_scratch;
+    unit_score *us = p->filter_scratch;
     int m = 0;
-    for (int t = 0; t < p->n_layers; t++) {
-        const dpf_param_info *pi = p->layers[t];
-        size_t len = pi->count / (size_t)pi->filters;
-        for (int f = 0; f < pi->filters; f++) {
-            fs[m++] = (filter_score){filter_norm(src, g, pi->offset + (size_t)f * len, len), t, f};
-            set_filter(p, pi, f, 1);
+    for (int t = 0; t < p->n_layers; t++)
+        memset(p->mask + p->layers[t]->offset, 1, p->layers[t]->count);
+    for (int i = 0; i < dpf_net_group_count(p->net); i++) {
+        const dpf_channel_group *grp = dpf_net_group(p->net, i);
+        for (int c = 0; c < grp->channels && grp->prunable; c++) {
+            norm_arg a = {src, g, 0};
+            for_unit(p->net, grp, c, DPF_SLICE_FILTER, add_squares, &a);
+            us[m++] = (unit_score){(float)sqrt(a.sum), i, c};
         }
     }
     if (per_layer) {
         for (int start = 0; start < m;) {
-            int t = fs[start].tensor, end = start;
-            while (end < m && fs[end].tensor == t)
+            int end = start;
+            while (end < m && us[end].group == us[start].group)
                 end++;
-            qsort(fs + start, (size_t)(end - start), sizeof *fs, by_norm);
+            qsort(us + start, (size_t)(end - start), sizeof *us, by_norm);
             size_t k = dpf_prune_count(s, (size_t)(end - start));
             for (size_t j = 0; j < k; j++)
-                set_filter(p, p->layers[t], fs[start + (int)j].filter, 0);
+                prune_unit(p, &us[start + (int)j]);
             start = end;
         }
     } else {
-        qsort(fs, (size_t)m, sizeof *fs, by_norm);
-        size_t budget = dpf_prune_count(s, p->n_prunable), pruned = 0;
-        for (int j = 0; j < m; j++) {
-            const dpf_param_info *pi = p->layers[fs[j].tensor];
-            size_t len = pi->count / (size_t)pi->filters;
-            if (pruned + len > budget)
-                break;
-            set_filter(p, pi, fs[j].filter, 0);
-            pruned += len;
-        }
+        qsort(us, (size_t)m, sizeof *us, by_norm);
+        size_t k = dpf_prune_count(s, (size_t)m);
+        for (size_t j = 0; j < k; j++)
+            prune_unit(p, &us[j]);
     }
 }

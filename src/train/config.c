@@ -334,6 +334,8 @@ dpf_status dpf_train_config_from_json(dpf_train_config *c, const json_t *obj, co
     dpf_train_config_defaults(c); /* an option the file does not have: its default */
     if (!json_is_object(obj))
         return dpf_error(DPF_ERR_FORMAT, "%s: the configuration is not a JSON object", where);
+    if (!json_object_get(obj, "sfp_ramp"))
+        c->sfp_ramp = 0; /* a run from before the option: SFP ran at the target throughout */
     int n;
     const dpf_train_option *t = dpf_train_options(&n);
     const char *key;

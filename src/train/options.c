@@ -43,7 +43,9 @@ static const dpf_train_option options[] = {
              "weight except the final classifier), 0 <= F < 1",
      .help_default = "0.9;\n0 with --method dense"},
     {OPT("structured", "structured", structured, BOOL), .def = "off",
-     .help = "prune whole output filters (L2 norm per filter)"},
+     .help = "prune whole channels: groups from the graph (a residual\n"
+             "stream's convolutions together), L2 norm of the group's\n"
+             "filters; --sparsity is then the share of channels pruned"},
     {OPT("scope", "scope", layer_scope, CHOICE), .def = "global",
      .choices = CHOICES("global", "layer"), .max = 1, .arg = "S",
      .help = "rank weights across layers or within each layer"},
@@ -57,12 +59,16 @@ static const dpf_train_option options[] = {
              "unstructured selection only)",
      .help_default = "dpf 1, others 0"},
     {OPT("ramp-start", "ramp_start", ramp_start, DOUBLE), .def = "0", .max = 1,
-     .flags = DPF_OPTION_MAX_OPEN, .methods = "dpf, incremental", .arg = "F",
+     .flags = DPF_OPTION_MAX_OPEN, .methods = "dpf, incremental, sfp", .arg = "F",
      .help = "sparsity ramp start, fraction of training"},
     {OPT("ramp-end", "ramp_end", ramp_end, DOUBLE), .def = "-1", .max = 1,
-     .flags = DPF_OPTION_AUTO, .methods = "dpf, incremental", .arg = "F",
+     .flags = DPF_OPTION_AUTO, .methods = "dpf, incremental, sfp", .arg = "F",
      .help = "sparsity ramp end, fraction of training",
      .help_default = "the second LR milestone"},
+    {OPT("sfp-ramp", "sfp_ramp", sfp_ramp, BOOL), .def = "on", .methods = "sfp",
+     .help = "SFP prunes at the ramp's sparsity at each epoch end (Zhu &\n"
+             "Gupta, as the DPF paper's comparison, A.2); off: at the\n"
+             "target from the first epoch (SFP's paper)"},
     {OPT("finetune", "finetune", finetune_epochs, INT), .def = "0", .max = 100000, .arg = "E",
      .help = "extra epochs with the final mask fixed (the paper: 60), LR\n"
              "decayed at --milestones of the phase"},

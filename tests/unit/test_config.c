@@ -58,6 +58,7 @@ static void test_defaults(void **state)
     old.flip = 1, old.progress = -1, old.period = 16, old.eval_every = 1, old.ramp_end = -1;
     old.lt_rounds = 3, old.prune_rate = -1, old.update_every = -1, old.density_erk = -1;
     old.keep_per_filter = -1;
+    old.sfp_ramp = 1;
     old.mean[0] = old.mean[1] = old.mean[2] = -1;
     assert_memory_equal(&d, &old, sizeof d);
 }
@@ -142,6 +143,10 @@ static void test_json_missing_and_unknown(void **state)
     json_object_del(j, "period");
     assert_int_equal(dpf_train_config_from_json(&back, j, "f"), DPF_OK);
     assert_int_equal(back.period, 16);
+    assert_int_equal(back.sfp_ramp, 1);
+    json_object_del(j, "sfp_ramp"); /* a run from before --sfp-ramp: SFP at the target */
+    assert_int_equal(dpf_train_config_from_json(&back, j, "f"), DPF_OK);
+    assert_int_equal(back.sfp_ramp, 0);
     json_object_set_new(j, "frobnicate", json_integer(1));
     assert_int_equal(dpf_train_config_from_json(&back, j, "f"), DPF_ERR_FORMAT);
     assert_non_null(strstr(dpf_last_error(), "f: option 'frobnicate' is unknown"));

@@ -18,6 +18,7 @@
 #include "dpf/infer.h"
 #include "dpf/net.h"
 #include "dpf/rng.h"
+#include "random_bn.h"
 
 static double rel_diff(const float *a, const float *b, size_t n)
 {
@@ -36,22 +37,7 @@ static dpf_net *saved_model(const char *model, int c, int side, int sparse, cons
     dpf_net_init(net, 3);
     dpf_rng r;
     dpf_rng_seed(&r, 17);
-    dpf_real *w = dpf_net_weights(net), *buf = dpf_net_buffers(net);
-    for (int p = 0; p < dpf_net_param_count(net); p++) {
-        const dpf_param_info *pi = dpf_net_param(net, p);
-        for (size_t i = 0; i < pi->count; i++) {
-            if (pi->prunable && sparse && dpf_rng_uniform(&r) < 0.95)
-                w[pi->offset + i] = 0;
-            if (pi->kind == DPF_PARAM_BN_WEIGHT || pi->kind == DPF_PARAM_BN_BIAS)
-                w[pi->offset + i] += (dpf_real)(0.3 * dpf_rng_normal(&r));
-        }
-    }
-    for (int b = 0; b < dpf_net_buffer_count(net); b++) {
-        const dpf_buffer_info *bi = dpf_net_buffer(net, b);
-        for (size_t i = 0; i < bi->count && !bi->is_counter; i++)
-            buf[bi->offset + i] = strstr(bi->name, "var") ? (dpf_real)(0.5 + dpf_rng_uniform(&r))
-                                                          : (dpf_real)(0.2 * dpf_rng_normal(&r));
-    }
+    randomise_net(net, &r, sparse ? 0.95 : 0);
     dpf_model_meta meta = {.c = c, .h = side, .w = side, .classes = 10,
                            .mean = {0.5f, 0.4f, 0.3f}, .std = {0.25f, 0.2f, 0.3f}};
     snprintf(meta.model, sizeof meta.model, "%s", model);

@@ -26,6 +26,7 @@
 #include "dpf/train.h"
 #include "prune/methods/sparse_init.h"
 #include "prune/pruner.h"
+#include "group_check.h"
 
 #define BATCH 8
 #define IMG 256 /* 1x16x16 */
@@ -44,7 +45,9 @@ typedef struct rig {
 
 typedef void (*rig_hook)(rig *r, void *arg);
 
-static rig *rig_new(const char *method, double s, int every, int erk, int epochs, int spe)
+/* sfp_ramp: SFP's ratio from the Zhu & Gupta ramp (1) or the target from the start (0). */
+static rig *rig_new_ramp(const char *method, double s, int every, int erk, int epochs, int spe,
+                         int sfp_ramp)
 {
     rig *r = calloc(1, sizeof *r);
     assert_non_null(r);
@@ -54,6 +57,7 @@ static rig *rig_new(const char *method, double s, int every, int erk, int epochs
     r->cfg.update_every = every;
     r->cfg.density_erk = erk;
     r->cfg.epochs = epochs;
+    r->cfg.sfp_ramp = sfp_ramp;
     assert_int_equal(dpf_net_create(&r->net, "lenet5", 1, 16, 16, 10, BATCH), DPF_OK);
     dpf_net_init(r->net, 7);
     dpf_optim_config oc = dpf_optim_sgd_defaults();
@@ -71,6 +75,12 @@ static rig *rig_new(const char *method, double s, int every, int erk, int epochs
     dpf_optim_reset(&r->opt);
     assert_int_equal(dpf_pruner_begin_phase(r->p, &r->c, &r->ph[0]), DPF_OK);
     return r;
+}
+
+/* SFP's paper schedule (the ramp has its own test); SET and RigL do not read it. */
+static rig *rig_new(const char *method, double s, int every, int erk, int epochs, int spe)
+{
+    return rig_new_ramp(method, s, every, erk, epochs, spe, 0);
 }
 
 static void rig_free(rig *r)
@@ -135,34 +145,32 @@ static double filter_norm(const dpf_real *w, const dpf_param_info *pi, int f)
     return sqrt(s);
 }
 
-/* Checks the zeroing that just happened against the weights snapshot w0 taken before it. */
+/* A whole filter masked: the channel was zeroed (a kept filter of conv2 or fc1 loses only the
+ * input channels of the previous group's zeroed channels). */
+static int filter_masked(const uint8_t *mask, const dpf_param_info *pi, int f)
+{
+    size_t len = pi->count / (size_t)pi->filters;
+    for (size_t i = pi->offset + (size_t)f * len; i < pi->offset + (size_t)(f + 1) * len; i++)
+        if (mask[i])
+            return 0;
+    return 1;
+}
+
+/* Checks the zeroing that just happened against the weights snapshot w0 taken before it: in
+ * each group (LeNet-5: each layer) exactly floor(ratio * channels) channels of smallest filter
+ * norm, with their readers' input channels; the mask records it and w is w0 but there. */
 static void check_sfp_zeroing(rig *r, const dpf_real *w0, double ratio)
 {
-    const dpf_param_info *L[MAX_LAYERS];
-    int n = prunable_layers(r->net, L);
+    size_t per_group[8];
+    assert_true(dpf_net_group_count(r->net) <= 8);
+    gc_check(r->net, dpf_pruner_mask(r->p), w0, ratio, 1, per_group);
+    for (int g = 0; g < dpf_net_group_count(r->net); g++)
+        if (dpf_net_group(r->net, g)->prunable)
+            assert_int_equal(per_group[g],
+                             (size_t)floor(ratio * dpf_net_group(r->net, g)->channels));
     const dpf_real *w = dpf_net_weights(r->net);
-    for (int l = 0; l < n; l++) {
-        size_t len = L[l]->count / (size_t)L[l]->filters, zeroed = 0;
-        double max_zeroed = 0, min_kept = INFINITY;
-        for (int f = 0; f < L[l]->filters; f++) {
-            size_t off = L[l]->offset + (size_t)f * len;
-            int zero = filter_norm(w, L[l], f) == 0;
-            zeroed += (size_t)zero;
-            for (size_t i = off; i < off + len; i++) {
-                assert_int_equal(dpf_pruner_mask(r->p)[i], !zero);   /* the mask records the zeroing */
-                if (!zero)
-                    assert_true(w[i] == w0[i]);           /* kept filters untouched */
-            }
-            double norm0 = filter_norm(w0, L[l], f);
-            if (zero)
-                max_zeroed = norm0 > max_zeroed ? norm0 : max_zeroed;
-            else
-                min_kept = norm0 < min_kept ? norm0 : min_kept;
-        }
-        /* per layer at the ratio (not a global ranking), the smallest L2 norms */
-        assert_int_equal(zeroed, (size_t)floor(ratio * L[l]->filters));
-        assert_true(max_zeroed <= min_kept);
-    }
+    for (size_t i = 0; i < dpf_net_size(r->net); i++)
+        assert_true(w[i] == (dpf_pruner_mask(r->p)[i] ? w0[i] : 0));
 }
 
 static void test_sfp_soft_filter_pruning(void **state)
@@ -186,8 +194,7 @@ static void test_sfp_soft_filter_pruning(void **state)
             const dpf_param_info *L[MAX_LAYERS];
             int nl = prunable_layers(r->net, L);
             for (int l = 0; l < nl; l++) {
-                size_t len = L[l]->count / (size_t)L[l]->filters;
-                assert_int_equal(dpf_pruner_mask(r->p)[L[l]->offset + (size_t)big[l] * len], 1);
+                assert_false(filter_masked(dpf_pruner_mask(r->p), L[l], big[l]));
             }
             break;
         }
@@ -199,7 +206,7 @@ static void test_sfp_soft_filter_pruning(void **state)
             size_t len = L[l]->count / (size_t)L[l]->filters;
             int zeroed = 0, revived = 0;
             for (int f = 0; f < L[l]->filters; f++)
-                if (!dpf_pruner_mask(r->p)[L[l]->offset + (size_t)f * len]) {
+                if (filter_masked(dpf_pruner_mask(r->p), L[l], f)) {
                     zeroed++;
                     revived += filter_norm(dpf_net_weights(r->net), L[l], f) > 0;
                 }
@@ -207,16 +214,47 @@ static void test_sfp_soft_filter_pruning(void **state)
                           revived, zeroed);
             assert_true(zeroed > 0);
             assert_true(revived > 0);
-            /* let the first zeroed filter grow large: the next zeroing must keep it */
+            /* let the first zeroed filter grow to twice the layer's largest norm (not more:
+               the net must not blow up): the next zeroing must keep it */
+            double largest = 0;
             for (int f = 0; f < L[l]->filters; f++)
-                if (!dpf_pruner_mask(r->p)[L[l]->offset + (size_t)f * len]) {
+                largest = fmax(largest, filter_norm(dpf_net_weights(r->net), L[l], f));
+            for (int f = 0; f < L[l]->filters; f++)
+                if (filter_masked(dpf_pruner_mask(r->p), L[l], f)) {
                     big[l] = f;
                     for (size_t i = 0; i < len; i++)
-                        dpf_net_weights(r->net)[L[l]->offset + (size_t)f * len + i] = 1;
+                        dpf_net_weights(r->net)[L[l]->offset + (size_t)f * len + i] =
+                            (dpf_real)(2 * largest / sqrt((double)len));
                     break;
                 }
         }
     }
+    free(w0);
+    rig_free(r);
+}
+
+/* --sfp-ramp on (the default): the ratio of each epoch end follows the Zhu & Gupta ramp from 0
+ * to the target at the second LR milestone (DPF paper A.2), then stays there. */
+static void test_sfp_ramp(void **state)
+{
+    (void)state;
+    const double target = 0.5;
+    const int epochs = 4, spe = 4;   /* 16 steps; the ramp ends at 0.75 * 16 = 12 */
+    rig *r = rig_new_ramp("sfp", target, -1, -1, epochs, spe, 1);
+    size_t n = dpf_net_size(r->net);
+    dpf_real *w0 = malloc(n * sizeof *w0);
+    for (int epoch = 0; epoch < epochs; epoch++) {
+        for (int s = 0; s < spe; s++)
+            rig_step(r, NULL, NULL, NULL);
+        memcpy(w0, dpf_net_weights(r->net), n * sizeof *w0);
+        rig_end_epoch(r);
+        double t = (double)(epoch + 1) * spe / 12.0;
+        double ratio = t >= 1 ? target : target * (1 - (1 - t) * (1 - t) * (1 - t));
+        print_message("sfp ramp: epoch %d ratio %.4f\n", epoch, ratio);
+        assert_true(fabs(dpf_pruner_target(r->p) - ratio) < 1e-12);
+        check_sfp_zeroing(r, w0, ratio);
+    }
+    /* epoch 0 pruned less than the target: conv1 7 of 20 (not 10) */
     free(w0);
     rig_free(r);
 }
@@ -533,6 +571,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sfp_soft_filter_pruning),
+        cmocka_unit_test(test_sfp_ramp),
         cmocka_unit_test(test_erk_known_shapes),
         cmocka_unit_test(test_drop_fraction_cosine),
         cmocka_unit_test(test_set_rigl_default_every_scaled),

@@ -1,7 +1,8 @@
 /* test_methods.c — each pruning method's defining property on a tiny net: DPF's pruned weights
  * keep receiving the gradient and come back; Incremental's never do and its sparsity only grows;
  * SNIP's mask is fixed from step 0; LT rewinds survivors to the initial weights; One-shot prunes
- * at the end and fine-tuning keeps the mask; structured pruning zeroes whole filters; global vs
+ * at the end and fine-tuning keeps the mask; structured pruning zeroes whole channel groups' channels
+ * (filters and readers' inputs), ranked globally or per group; global vs
  * layer scope; exact sparsity with ties; the cubic schedule; compressors' allowed values. */
 #include <math.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "group_check.h"
 #include "method_harness.h"
 
 static const dpf_param_info *first_prunable(const harness *h)
@@ -165,31 +167,35 @@ static void test_oneshot_and_finetune(void **state)
 static void test_structured_whole_filters(void **state)
 {
     (void)state;
-    harness h;
-    h_init(&h, "lenet5", 16, "dpf", 0.5, 10, 1);
-    h.cfg.structured = 1;
-    h.cfg.ramp_end = 0.01;
-    assert_int_equal(h_start(&h), DPF_OK);
-    h_step(&h);
-    size_t pruned_filters = 0;
-    for (int t = 0; t < dpf_net_param_count(h.net); t++) {
-        const dpf_param_info *pi = dpf_net_param(h.net, t);
-        if (!pi->prunable)
-            continue;
-        size_t len = pi->count / (size_t)pi->filters;
-        for (int f = 0; f < pi->filters; f++) {
-            const uint8_t *m = dpf_pruner_mask(h.p) + pi->offset + (size_t)f * len;
-            size_t kept = 0;
-            for (size_t i = 0; i < len; i++)
-                kept += m[i];
-            assert_true(kept == 0 || kept == len); /* whole filters only */
-            pruned_filters += kept == 0;
+    for (int layer = 0; layer <= 1; layer++) {
+        harness h;
+        h_init(&h, "lenet5", 16, "dpf", 0.5, 10, 1);
+        h.cfg.structured = 1;
+        h.cfg.layer_scope = layer;
+        h.cfg.ramp_end = 0.01;
+        assert_int_equal(h_start(&h), DPF_OK);
+        size_t n = dpf_net_size(h.net);
+        dpf_real *w0 = malloc(n * sizeof *w0);
+        memcpy(w0, dpf_net_weights(h.net), n * sizeof *w0); /* what step 0 selects from */
+        h_step(&h);
+        /* LeNet-5's groups: conv1 20, conv2 50, fc1 500 channels; half of them pruned, across
+           the groups or in each; whole channels: filters and the readers' input channels */
+        size_t per_group[8];
+        assert_int_equal(dpf_net_group_count(h.net), 5);
+        size_t pruned = gc_check(h.net, dpf_pruner_mask(h.p), w0, 0.5, layer, per_group);
+        assert_int_equal(pruned, layer ? 10 + 25 + 250 : 285);
+        if (layer) {
+            assert_int_equal(per_group[1], 10);
+            assert_int_equal(per_group[2], 25);
+            assert_int_equal(per_group[3], 250);
         }
+        /* readers' input channels are masked too: more than half the weights */
+        assert_true(h_pruned(&h) > dpf_prune_count(0.5, dpf_pruner_prunable(h.p)));
+        if (!layer) /* raw L2 norms across layers: conv1's 25-weight filters go first, whole */
+            assert_int_equal(per_group[1], 20);
+        free(w0);
+        h_free(&h);
     }
-    assert_true(pruned_filters > 0);
-    assert_true(h_pruned(&h) <= dpf_prune_count(0.5, dpf_pruner_prunable(h.p)));
-    assert_true(h_pruned(&h) > dpf_prune_count(0.4, dpf_pruner_prunable(h.p)));
-    h_free(&h);
 }
 
 static void test_global_vs_layer_scope(void **state)

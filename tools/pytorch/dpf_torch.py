@@ -10,6 +10,7 @@ layer1.0.bn1.running_mean, fc.bias, ...) and __metadata__ with
   input_shape    "C,H,W", e.g. "1,28,28"
   classes        number of classes, e.g. "10"
   normalize_mean, normalize_std   per-channel constants applied to pixel/255, comma-separated.
+  widths         (a slimmed model, `dpf export --slim`) "name:width,..." of every layer
 The model comes from tests/parity/models.py (imported by path), loaded with
 load_state_dict(strict=True), evaluated in eval mode on the test split, and the script prints
     test_acc=0.9123
@@ -129,7 +130,7 @@ def load_model(path, models=None, st_io=None):
         if key not in meta:
             raise ValueError("%s: metadata lacks %r" % (path, key))
     c, h, w = (int(v) for v in meta["input_shape"].split(","))
-    model = models.build(meta["model"], c, h, w, int(meta["classes"]))
+    model = models.build(meta["model"], c, h, w, int(meta["classes"]), meta.get("widths"))
     state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in tensors.items()}
     model.load_state_dict(state, strict=True)
     return model, meta
