@@ -460,6 +460,8 @@ static void emit_meta(ob *b, const dpf_model_meta *m)
         meta_put(b, "method", m->method);
     snprintf(buf, sizeof buf, "%.6f", m->sparsity);
     meta_put(b, "sparsity", buf);
+    if (dpf_net_widths(b->net)[0]) /* a slimmed model: every layer's width (docs/onnx.md) */
+        meta_put(b, "widths", dpf_net_widths(b->net));
 }
 
 static dpf_status pack_and_write(ob *b, const dpf_model_meta *m, const char *path)

@@ -53,6 +53,10 @@ if [[ ! -d "$ort_dir/node_modules/onnxruntime-node" ]]; then
     exit 77
   fi
 fi
+if ! node -e "require(process.argv[1])" "$ort_dir/node_modules/onnxruntime-node" >"$tmp/node.log" 2>&1; then
+  echo "SKIP: node $(node --version) cannot load onnxruntime-node@$ORT_VERSION from $ort_dir: $(grep -m1 -iE "error" "$tmp/node.log")"
+  exit 77
+fi
 "$make_model" lenet5 fashion-mnist 1 28 28 10 "$tmp/probe.safetensors" || { bad "make_model failed"; finish; exit; }
 if ! "$dpf" export "$tmp/probe.safetensors" --format onnx -o "$tmp/probe.onnx" >/dev/null 2>"$tmp/err"; then
   grep -q "built without ONNX export" "$tmp/err" && { echo "SKIP: this build has no ONNX export"; exit 77; }
