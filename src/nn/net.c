@@ -153,20 +153,23 @@ static void fuse(dpf_net *net)
     free(readers);
 }
 
-/* Float build: where the net's input has a few channels (2..15) and only convolutions with a
- * multiple of 16 outputs read it, they read it in NCHW (oneDNN's first-layer kernels) and the
- * input needs no layout change. */
+/* Float build: where the net's input has a few channels (2..15, or 1 read by convolutions with
+ * blocked outputs) and only convolutions with a multiple of 16 outputs read it, they read it in
+ * NCHW (oneDNN's first-layer kernels) and the input needs no layout change. */
 static void plan_input(dpf_net *net)
 {
 #ifdef DPF_ACT_BLOCKED
     const dpf_node *in = &net->nodes[0];
-    if (in->c < 2 || in->c >= 16 || in->h * in->w == 1)
+    if (in->c >= 16 || in->h * in->w == 1)
         return;
     int readers = 0;
     for (int i = 1; i < net->n_nodes; i++)
         for (int k = 0; k < 2; k++)
             if (net->nodes[i].in[k] == 0) {
-                if (net->nodes[i].op != DPF_OP_CONV || net->nodes[i].conv.k % 16 != 0)
+                const int outs = net->nodes[i].conv.k;
+                /* one channel: NCHW is the same memory; needed only where the output is
+                 * blocked (VGG's 1->64: oneDNN has no fast channels-last -> blocked kernel) */
+                if (net->nodes[i].op != DPF_OP_CONV || outs % 16 != 0 || (in->c == 1 && outs <= 16))
                     return;
                 readers++;
             }
