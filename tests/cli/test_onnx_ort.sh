@@ -16,7 +16,7 @@ dpf=$1
 make_model=$3
 model_logits=$4
 source "$(dirname "$0")/lib.sh"
-ORT_VERSION=1.30.0
+ORT_VERSION=1.20.1   # supports Debian 12's node 18 (later releases target newer node); 1.30 also passes
 ort_dir=${DPF_ORT_DIR:-$(cd "$(dirname "$dpf")" && pwd)/onnxruntime-node}
 compare="$(dirname "$0")/ort_logits.js"
 
