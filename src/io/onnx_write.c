@@ -300,23 +300,14 @@ static const char *emit_bn(ob *b, int bn, const char *x)
 }
 
 /* What a node adds after its own operation to its output cur: the residual input in[1] (a fused
- * add) and a ReLU. Returns the final output. */
+ * add). A fused ReLU is written by its own node (emit_node), so it has one name in every plan.
+ * Returns the final output. */
 static const char *emit_post(ob *b, int i, const char *cur)
 {
     const dpf_node *nd = &b->net->nodes[i];
     if (nd->op != DPF_OP_ADD && nd->in[1] >= 0) {
         const char *in[2] = {cur, b->name[nd->in[1]]};
         Onnx__NodeProto *o = op(b, "Add", ob_fmt(b, "%s.add", cur), 2, in);
-        cur = o ? o->output[0] : "";
-    }
-    if (nd->relu) {
-        int j = i + 1; /* a ReLU node an inference net fused into this convolution */
-        while (j < b->net->n_nodes && !(b->net->nodes[j].op == DPF_OP_RELU &&
-                                        b->net->nodes[j].alias == i && nd->op == DPF_OP_CONV))
-            j++;
-        const char *name = j < b->net->n_nodes ? ob_fmt(b, "relu%d", j) /* as unfused */
-                                               : ob_fmt(b, "%s.relu", cur);
-        Onnx__NodeProto *o = op(b, "Relu", name, 1, &cur);
         cur = o ? o->output[0] : "";
     }
     return cur;
@@ -385,6 +376,11 @@ static dpf_status emit_node(ob *b, int i)
         b->rank[i] = 2;
         return DPF_OK;
     }
+    if (nd->op == DPF_OP_RELU) { /* fused into the node before it or not: one operator */
+        Onnx__NodeProto *o = op(b, "Relu", ob_fmt(b, "relu%d", i), 1, &x);
+        b->name[i] = o ? o->output[0] : "";
+        return DPF_OK; /* a failed op is recorded in b->failed */
+    }
     if (nd->alias >= 0) {    /* fused into an earlier node, which wrote it out */
         b->name[i] = b->name[nd->alias];
         b->rank[i] = b->rank[nd->alias];
@@ -400,11 +396,6 @@ static dpf_status emit_node(ob *b, int i)
     case DPF_OP_BN:
         out = emit_bn(b, i, x);
         break;
-    case DPF_OP_RELU: {
-        Onnx__NodeProto *o = op(b, "Relu", ob_fmt(b, "relu%d", i), 1, &x);
-        out = o ? o->output[0] : "";
-        break;
-    }
     case DPF_OP_ADD: {
         const char *in[2] = {x, b->name[nd->in[1]]};
         Onnx__NodeProto *o = op(b, "Add", ob_fmt(b, "add%d", i), 2, in);
