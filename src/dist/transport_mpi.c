@@ -25,6 +25,8 @@ int dpf_transport_launched_size(void)
 
 struct dpf_transport {
     MPI_Comm comm;
+    int rank, size;
+    int *rcounts, *rdispls; /* the all-to-all's receive side (size each), made once */
 };
 
 #define DPF_MPI_REAL (sizeof(dpf_real) == sizeof(double) ? MPI_DOUBLE : MPI_FLOAT)
@@ -62,6 +64,13 @@ dpf_status dpf_transport_init(dpf_transport **out, int *argc, char ***argv, int 
         MPI_Finalize();
         return st;
     }
+    t->rank = *rank, t->size = *size;
+    t->rcounts = malloc(2 * (size_t)*size * sizeof *t->rcounts);
+    if (!t->rcounts) {
+        dpf_transport_free(t);
+        return dpf_error(DPF_ERR_NOMEM, "MPI: out of memory");
+    }
+    t->rdispls = t->rcounts + *size;
     *out = t;
     return DPF_OK;
 }
@@ -71,6 +80,7 @@ void dpf_transport_free(dpf_transport *t)
     if (!t)
         return;
     MPI_Comm_free(&t->comm);
+    free(t->rcounts);
     free(t);
     MPI_Finalize();
 }
@@ -84,18 +94,10 @@ dpf_status dpf_transport_allgather(dpf_transport *t, const void *send, void *rec
 dpf_status dpf_transport_alltoall(dpf_transport *t, const dpf_real *send, const int *counts,
                                   const int *displs, dpf_real *recv)
 {
-    int rank, size;
-    MPI_Comm_rank(t->comm, &rank);
-    MPI_Comm_size(t->comm, &size);
-    int *rcounts = malloc(2 * (size_t)size * sizeof *rcounts);
-    if (!rcounts)
-        return dpf_error(DPF_ERR_NOMEM, "MPI: out of memory");
-    int *rdispls = rcounts + size;
-    for (int q = 0; q < size; q++)
-        rcounts[q] = counts[rank], rdispls[q] = q * counts[rank];
-    int rc = MPI_Alltoallv(send, counts, displs, DPF_MPI_REAL, recv, rcounts, rdispls,
+    for (int q = 0; q < t->size; q++) /* every rank sends this rank its chunk */
+        t->rcounts[q] = counts[t->rank], t->rdispls[q] = q * counts[t->rank];
+    int rc = MPI_Alltoallv(send, counts, displs, DPF_MPI_REAL, recv, t->rcounts, t->rdispls,
                            DPF_MPI_REAL, t->comm);
-    free(rcounts);
     return rc == MPI_SUCCESS ? DPF_OK : mpi_failed(rc, "MPI_Alltoallv (gradient chunks)");
 }
 
