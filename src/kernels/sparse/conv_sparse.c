@@ -266,6 +266,13 @@ static void pad_zero_rows(const dpf_sparse_conv *sc, float *dst, int i)
     }
 }
 
+/* The slack after the last phase plane that a tile's reads run into. */
+static void zero_slack(const dpf_sparse_conv *sc, float *dst)
+{
+    const size_t used = planes(sc) * sc->plane;
+    memset(dst + used, 0, (sc->image - used) * sizeof *dst);
+}
+
 /* The padded, phase-split copy of one image x (C, H, W), in blocks of cb_in channels, by one
  * thread. */
 static void pad_image(const dpf_sparse_conv *sc, float *dst, const float *x)
@@ -277,7 +284,7 @@ static void pad_image(const dpf_sparse_conv *sc, float *dst, const float *x)
             pad_input_row(sc, dst, x, blk, iy);
     for (int i = 0; i < np; i++)
         pad_zero_rows(sc, dst, i);
-    memset(dst + (size_t)np * sc->plane, 0, (sc->image - (size_t)np * sc->plane) * sizeof *dst);
+    zero_slack(sc, dst);
 }
 
 /* wide[q] = bias + sum_j val[j] * img[off[j] + q] for q in [0, count), count a multiple of
@@ -431,8 +438,7 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
             for (int r = 0; r < blocks * s->h; r++)
                 pad_input_row(sc, img, xi, r / s->h, r % s->h);
 #pragma omp single
-            memset(img + (size_t)np * sc->plane, 0,
-                   (sc->image - (size_t)np * sc->plane) * sizeof *img);
+            zero_slack(sc, img);
 #pragma omp for schedule(static)
             for (int i = 0; i < items; i++)
                 tile_sum(sc, wide, img, b, i);
