@@ -63,14 +63,19 @@ const char *dpf_conv_algo_name(dpf_conv_algo algo);
 /* How a net is built. Everything the net's kernels run with (oneDNN's engine and stream, the
  * primitives, the algorithm policy, the thread count) belongs to the net: two nets with
  * different options live side by side in one process. */
-/* Which kernels an inference net's convolutions may run: dense only (oneDNN), sparse where the
- * calibrated rule says it is faster for the layer's shape, batch and density, or sparse always
- * (tests). Training nets run dense. */
+/* Which kernels a net's convolutions may run: dense only (oneDNN), sparse where the calibrated
+ * rule says it is faster for the layer's shape, batch and density, or sparse always (tests).
+ * Training nets run sparse kernels in the forward and backward-data passes of convolutions
+ * (weight gradients and linear layers stay dense); inference nets in the forward pass of
+ * convolutions and linear layers. */
 typedef enum dpf_net_kernels {
     DPF_NET_KERNELS_DENSE,
     DPF_NET_KERNELS_AUTO,
     DPF_NET_KERNELS_SPARSE
 } dpf_net_kernels;
+/* "dense", "auto", "sparse" -> the enum; DPF_ERR_ARG naming the known ones otherwise. */
+dpf_status dpf_net_kernels_parse(const char *name, dpf_net_kernels *out);
+const char *dpf_net_kernels_name(dpf_net_kernels k);
 
 typedef struct dpf_net_options {
     int max_batch;          /* bound on the batch of forward calls, >= 1 */
@@ -83,7 +88,7 @@ typedef struct dpf_net_options {
     int fold_bn;            /* inference: batch norm folded into the convolution before it,
                                with the residual add and ReLU after it fused in (rounding
                                differs from the unfolded net at ~1e-6 relative) */
-    dpf_net_kernels kernels; /* inference */
+    dpf_net_kernels kernels; /* DPF_NET_KERNELS_DENSE (0) unless set */
     const char *widths;     /* NULL: the model's own widths; else "name:width,..." of a slimmed
                                model (dpf_net_widths): the output channels (or features) of each
                                named convolution / linear layer and batch norm (which must equal
@@ -217,10 +222,16 @@ typedef struct dpf_layer_time {
     double forward_s, backward_s;
     int64_t forwards, backwards;
     char kernel[8];         /* conv / linear: "dense" or "sparse" at the last forward's batch */
+    char bwd_kernel[8];     /* conv of a training net: backward-data's, the same way ("none"
+                               for the first layer, whose input gets no gradient); else "" */
     double density;         /* conv / linear: share of nonzero weights as prepared; else 1 */
 } dpf_layer_time;
 void dpf_net_set_profiling(dpf_net *net, int on);
 int dpf_net_profile_count(const dpf_net *net);
 void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out);
+/* Which passes of profile row i run sparse kernels at batch n (n <= 0: the last forward's; as
+ * the weights were last prepared): bit 0 the forward, bit 1 backward-data; 0 for layers without
+ * kernels to choose. */
+int dpf_net_layer_sparse(const dpf_net *net, int i, int n);
 
 #endif

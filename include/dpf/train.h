@@ -49,6 +49,7 @@ typedef struct dpf_train_config {
     int has_init_seed;
     int threads;            /* 0 = all cores */
     char conv_algo[16];     /* "auto" | "direct" (dpf_conv_algo_parse) */
+    char kernels[16];       /* "auto" | "dense" | "sparse" (dpf_net_kernels_parse) */
     int limit_train;        /* 0 = all training images */
     int crop_pad;           /* random-crop padding; 0 = no crop */
     int flip;               /* random horizontal flip */

@@ -66,6 +66,13 @@ struct dpf_conv {
     dpf_fast_conv *fast;    /* DPF_WEIGHTS_DNNL */
     dpf_sparse_conv sparse; /* DPF_WEIGHTS_SPARSE, built while the policy allows it */
     int sparse_ok;
+    /* Training: backward-data as the forward convolution of dy with the weights transposed
+     * (K <-> C) and flipped, padded by KH - 1 - pad (stride 1 only). */
+    dpf_conv_shape bs;
+    int bwd_able;           /* the shape allows it */
+    dpf_sparse_conv sparse_bwd;
+    int sparse_bwd_ok;
+    float *wt;              /* the transposed, flipped weights, while built */
 #endif
 };
 
@@ -109,13 +116,18 @@ dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_sha
     cv->o = *o;
     cv->density = 1;
     if (o->training)
-        cv->o.residual = cv->o.relu = 0, cv->o.policy = DPF_KERNELS_DENSE;
+        cv->o.residual = cv->o.relu = 0;
 #ifdef DPF_REAL_DOUBLE
     (void)ctx;
     cv->kind = DPF_WEIGHTS_PLAIN;
     cv->o.policy = DPF_KERNELS_DENSE;
 #else
     cv->kind = DPF_WEIGHTS_DNNL;
+    cv->bs = (dpf_conv_shape){s->n, s->k, s->oh, s->ow, s->c, s->kh, s->kw, 1,
+                              s->kh - 1 - s->pad, 0, 0, 0};
+    cv->bwd_able = o->training && s->stride == 1 && s->kh == s->kw && s->pad <= s->kh - 1 &&
+                   !s->src_nchw && dpf_conv_shape_finish(&cv->bs) == 0 && cv->bs.oh == s->h &&
+                   cv->bs.ow == s->w;
     dpf_status st = dpf_fast_conv2d_create(&cv->fast, ctx->fast, s, o->bias, o->training,
                                            cv->o.residual, cv->o.relu);
     if (st != DPF_OK) {
@@ -134,6 +146,8 @@ void dpf_k_conv2d_free(dpf_conv *cv)
 #ifndef DPF_REAL_DOUBLE
     dpf_fast_conv2d_free(cv->fast);
     dpf_sparse_conv_free(&cv->sparse);
+    dpf_sparse_conv_free(&cv->sparse_bwd);
+    free(cv->wt);
 #endif
     free(cv);
 }
@@ -163,7 +177,36 @@ static int sparse_pays(dpf_kernel_policy policy, dpf_conv_shape s, int n, double
     return dpf_k_sparse_pays(&one, density) || dpf_k_sparse_pays(&s, density);
 }
 
-/* Rebuilds the sparse form after the weights changed, where the policy may run it. */
+/* wt[c, k, ky, kx] = w[k, c, KH-1-ky, KW-1-kx]: the weights of backward-data as a forward
+ * convolution of dy. */
+static void transpose_flip(float *wt, const float *w, const dpf_conv_shape *s)
+{
+    const int kk = s->kh * s->kw;
+    for (int k = 0; k < s->k; k++)
+        for (int c = 0; c < s->c; c++)
+            for (int i = 0; i < kk; i++)
+                wt[((size_t)c * s->k + k) * kk + (kk - 1 - i)] = w[((size_t)k * s->c + c) * kk + i];
+}
+
+/* The sparse form of backward-data, where the policy may run it (training). */
+static void prepare_sparse_bwd(dpf_conv *cv)
+{
+    const size_t count = (size_t)cv->s.k * cv->s.c * cv->s.kh * cv->s.kw;
+    cv->sparse_bwd_ok = cv->bwd_able && sparse_pays(cv->o.policy, cv->bs, -1, cv->density);
+    if (cv->sparse_bwd_ok && !cv->wt)
+        cv->wt = malloc(count * sizeof *cv->wt);
+    cv->sparse_bwd_ok = cv->sparse_bwd_ok && cv->wt;
+    if (cv->sparse_bwd_ok) {
+        transpose_flip(cv->wt, cv->w, &cv->s);
+        cv->sparse_bwd_ok = dpf_sparse_conv_prepare(&cv->sparse_bwd, &cv->bs,
+                                                    dpf_fast_act_block(cv->s.k),
+                                                    dpf_fast_act_block(cv->s.c), cv->wt) == DPF_OK;
+    }
+    if (!cv->sparse_bwd_ok)
+        dpf_sparse_conv_free(&cv->sparse_bwd);
+}
+
+/* Rebuilds the sparse forms after the weights changed, where the policy may run them. */
 static void prepare_sparse(dpf_conv *cv)
 {
     if (!cv->stale)
@@ -178,6 +221,17 @@ static void prepare_sparse(dpf_conv *cv)
     }
     if (!cv->sparse_ok)
         dpf_sparse_conv_free(&cv->sparse);
+    if (cv->o.training)
+        prepare_sparse_bwd(cv);
+}
+
+/* Does the sparse kernel run backward-data for n images? */
+static int runs_sparse_bwd(dpf_conv *cv, int n)
+{
+    if (cv->o.policy == DPF_KERNELS_DENSE || !cv->bwd_able)
+        return 0;
+    prepare_sparse(cv);
+    return cv->sparse_bwd_ok && sparse_pays(cv->o.policy, cv->bs, n, cv->density);
 }
 
 /* Does the sparse kernel run a forward pass of n images? */
@@ -200,6 +254,16 @@ dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n)
     return cv->kind;
 }
 
+dpf_weights_kind dpf_k_conv2d_bwd_kind(const dpf_conv *cv, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (runs_sparse_bwd((dpf_conv *)cv, n))
+        return DPF_WEIGHTS_SPARSE;
+#endif
+    (void)n;
+    return cv->kind;
+}
+
 double dpf_k_conv2d_density(const dpf_conv *cv)
 {
     return cv->density;
@@ -212,6 +276,10 @@ size_t dpf_k_conv2d_workspace(const dpf_conv *cv)
     if (cv->o.policy != DPF_KERNELS_DENSE) {
         const size_t sp = dpf_sparse_conv_workspace_for(&cv->s, omp_get_max_threads());
         need = sp > need ? sp : need;
+        if (cv->bwd_able) {
+            const size_t sb = dpf_sparse_conv_workspace_for(&cv->bs, omp_get_max_threads());
+            need = sb > need ? sb : need;
+        }
     }
     return need;
 #else
@@ -268,6 +336,10 @@ void dpf_k_conv2d_backward(dpf_conv *cv, dpf_real *dx, dpf_real *dw, dpf_real *d
                            const dpf_real *dy, const dpf_real *x, int n, dpf_real *ws)
 {
 #ifndef DPF_REAL_DOUBLE
+    if (dx && runs_sparse_bwd(cv, n)) {
+        dpf_sparse_conv_forward(&cv->sparse_bwd, dx, dy, NULL, NULL, 0, n, ws);
+        dx = NULL;
+    }
     dpf_fast_conv2d_backward(cv->fast, dx, dw, db, dy, x, n, ws);
 #else
     dpf_conv_shape s = cv->s;

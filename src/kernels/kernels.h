@@ -74,7 +74,11 @@ void dpf_kctx_free(dpf_kctx *ctx);
  *   DPF_WEIGHTS_DNNL   oneDNN's blocked layouts for its forward and backward-data primitives,
  *                      packed (reordered) once per weight update, not once per call;
  *   DPF_WEIGHTS_SPARSE compressed rows per output channel (kernels/sparse), rebuilt when the
- *                      weights change; forward only (inference), float build.
+ *                      weights change (every step in training: DPF's w~ = m * w); the forward
+ *                      pass, and in training the backward-data pass of stride-1 layers (the
+ *                      forward convolution of dy with the weights transposed and flipped); the
+ *                      weight gradient is always dense (DPF's feedback needs every position).
+ *                      Float build only.
  * The policy says which may run: DPF_KERNELS_DENSE (oneDNN or the reference), DPF_KERNELS_AUTO
  * (the sparse kernel wherever the calibrated rule dpf_k_sparse_pays says it is faster, for the
  * shape, the batch of the call and the weights' density), DPF_KERNELS_SPARSE (always; tests).
@@ -94,7 +98,7 @@ typedef enum dpf_kernel_policy {
 } dpf_kernel_policy;
 typedef struct dpf_conv_opts {
     int bias;               /* forward with a bias / backward with its gradient */
-    int training;           /* backward passes too (then no epilogue, dense policy) */
+    int training;           /* backward passes too (then no epilogue) */
     int residual, relu;     /* inference epilogue */
     dpf_kernel_policy policy;
 } dpf_conv_opts;
@@ -104,6 +108,9 @@ dpf_status dpf_k_conv2d_create(dpf_conv **out, dpf_kctx *ctx, const dpf_conv_sha
 void dpf_k_conv2d_free(dpf_conv *cv);
 /* The kind that runs a forward pass of n images (as prepared by the last pass). */
 dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n);
+/* The same for backward-data (training): sparse as the forward convolution of dy with the
+ * weights transposed and flipped, for stride-1 layers where the rule says so for that shape. */
+dpf_weights_kind dpf_k_conv2d_bwd_kind(const dpf_conv *cv, int n);
 /* Share of nonzero weights as last prepared (1 until a pass prepared them). */
 double dpf_k_conv2d_density(const dpf_conv *cv);
 /* The calibrated rule: does the sparse kernel beat the dense one for shape s (s->n images) at

@@ -326,7 +326,7 @@ static dpf_status create_kernels(dpf_net *net)
 {
     for (int i = 0; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
-        if (nd->op == DPF_OP_LINEAR && net->kernels != DPF_KERNELS_DENSE) {
+        if (nd->op == DPF_OP_LINEAR && net->kernels != DPF_KERNELS_DENSE && net->inference) {
             dpf_status st = dpf_k_linear_layer_create(&nd->lin, (int)net->nodes[nd->in[0]].size,
                                                       nd->c, net->max_batch, net->kernels);
             if (st != DPF_OK)
@@ -395,6 +395,24 @@ const char *dpf_conv_algo_name(dpf_conv_algo algo)
     return algo >= DPF_CONV_AUTO && algo <= DPF_CONV_WINOGRAD ? algo_names[algo] : "?";
 }
 
+static const char *const kernels_names[] = {"dense", "auto", "sparse"};
+
+dpf_status dpf_net_kernels_parse(const char *name, dpf_net_kernels *out)
+{
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp(name, kernels_names[i]) == 0) {
+            *out = (dpf_net_kernels)i;
+            return DPF_OK;
+        }
+    return dpf_error(DPF_ERR_ARG, "unknown kernel policy '%s' (known: dense, auto, sparse)",
+                     name ? name : "(null)");
+}
+
+const char *dpf_net_kernels_name(dpf_net_kernels k)
+{
+    return k >= DPF_NET_KERNELS_DENSE && k <= DPF_NET_KERNELS_SPARSE ? kernels_names[k] : "?";
+}
+
 dpf_status dpf_net_create(dpf_net **out, const char *model, int c, int h, int w, int classes,
                           int max_batch)
 {
@@ -426,8 +444,7 @@ dpf_status dpf_net_create_with(dpf_net **out, const char *model, int c, int h, i
     net->fold_bn = net->inference && opt->fold_bn;
     static const dpf_kernel_policy policies[] = {DPF_KERNELS_DENSE, DPF_KERNELS_AUTO,
                                                  DPF_KERNELS_SPARSE};
-    net->kernels = net->inference && opt->kernels >= DPF_NET_KERNELS_DENSE &&
-                           opt->kernels <= DPF_NET_KERNELS_SPARSE
+    net->kernels = opt->kernels >= DPF_NET_KERNELS_DENSE && opt->kernels <= DPF_NET_KERNELS_SPARSE
                        ? policies[opt->kernels]
                        : DPF_KERNELS_DENSE;
     const int saved = dpf_threads_enter(net->threads); /* primitives are made for the count */

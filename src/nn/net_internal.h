@@ -86,7 +86,7 @@ struct dpf_net {
     int threads;                    /* OpenMP threads of its kernels; 0: the caller's */
     int inference;                  /* planned for evaluation only: no gradients, no scratch */
     int fold_bn;                    /* inference: batch norms folded into convolutions */
-    dpf_kernel_policy kernels;      /* inference: which conv kernels may run */
+    dpf_kernel_policy kernels;      /* which conv kernels may run (dpf_net_kernels) */
     int weights_dirty;              /* the weights may have changed since the kernels saw them */
     size_t arena_bytes;
 

@@ -221,6 +221,11 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
         const int n = net->batch > 0 ? net->batch : 1;
         dpf_weights_kind k = nd->cv ? dpf_k_conv2d_kind(nd->cv, n) : dpf_k_linear_layer_kind(nd->lin, n);
         snprintf(out->kernel, sizeof out->kernel, "%s", k == DPF_WEIGHTS_SPARSE ? "sparse" : "dense");
+        if (nd->cv && !net->inference) /* the net's input gets no gradient */
+            snprintf(out->bwd_kernel, sizeof out->bwd_kernel, "%s",
+                     nd->in[0] == 0                                         ? "none"
+                     : dpf_k_conv2d_bwd_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE ? "sparse"
+                                                                               : "dense");
         out->density = nd->cv ? dpf_k_conv2d_density(nd->cv) : dpf_k_linear_layer_density(nd->lin);
     } else if (nd->op == DPF_OP_LINEAR) {
         snprintf(out->kernel, sizeof out->kernel, "dense");
@@ -237,6 +242,21 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
     out->backward_s = nd->prof_bwd;
     out->forwards = nd->prof_nf;
     out->backwards = nd->prof_nb;
+}
+
+int dpf_net_layer_sparse(const dpf_net *net, int i, int n)
+{
+    const int j = working_node(net, i);
+    const dpf_node *nd = j < 0 ? NULL : &net->nodes[j];
+    if (!nd || (!nd->cv && !nd->lin) || net->kernels == DPF_KERNELS_DENSE)
+        return 0;
+    if (n <= 0)
+        n = net->batch > 0 ? net->batch : 1;
+    if (nd->lin)
+        return dpf_k_linear_layer_kind(nd->lin, n) == DPF_WEIGHTS_SPARSE;
+    return (dpf_k_conv2d_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE) |
+           (!net->inference && nd->in[0] != 0 &&
+            dpf_k_conv2d_bwd_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE) << 1;
 }
 
 const char *dpf_net_model(const dpf_net *net) { return net->model; }

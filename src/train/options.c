@@ -136,6 +136,13 @@ static const dpf_train_option options[] = {
      .help = "auto: 3x3 layers with 32+ channels as Winograd\n"
              "convolutions (30-55% faster there; rounding differs from\n"
              "PyTorch's at ~1e-6); direct: PyTorch's algorithm everywhere"},
+    {OPT("kernels", "kernels", kernels, TEXT), .def = "auto",
+     .choices = CHOICES("auto", "dense", "sparse"), .flags = RESUMABLE, .arg = "K",
+     .help = "auto: a layer's forward and backward-data passes run\n"
+             "sparse kernels on the pruned weights w~ where the\n"
+             "calibrated rule says that is faster for its shape, batch\n"
+             "and density (recorded in metrics); dense: oneDNN always;\n"
+             "sparse: sparse wherever possible (tests)"},
     {OPT("out", "out", out, TEXT), .flags = RUN, .arg = "DIR",
      .help = "save the run in DIR (refused if DIR holds a run)"},
     {OPT("force", "force", force, BOOL), .def = "off", .flags = RUN,

@@ -67,6 +67,8 @@ void dpf_trainer_free(dpf_trainer *t)
     dpf_loader_free(t->loader);
     free(t->dense_bn);
     free(t->rank_bn);
+    free(t->layer_sparse);
+    free(t->switches);
     dpf_pruner_free(t->pruner);
     dpf_optim_free(&t->opt);
     if (t->own_net)
@@ -109,11 +111,42 @@ dpf_status dpf_trainer_begin_phase(dpf_trainer *t, int phase, int steps_per_epoc
     return st == DPF_OK ? dpf_pruner_begin_phase(t->pruner, c, &t->phases[phase]) : st;
 }
 
+void dpf_trainer_watch_kernels(dpf_trainer *t, int64_t step)
+{
+    const int rows = dpf_net_profile_count(t->net);
+    if (!t->layer_sparse) {
+        t->layer_sparse = malloc((size_t)rows * sizeof *t->layer_sparse);
+        if (!t->layer_sparse)
+            return; /* a record lost, not a run */
+        for (int i = 0; i < rows; i++)
+            t->layer_sparse[i] = 0;
+    }
+    for (int i = 0; i < rows; i++) {
+        const int now = dpf_net_layer_sparse(t->net, i, 0);
+        if (now == t->layer_sparse[i])
+            continue;
+        if (t->n_switches == t->cap_switches) {
+            int cap = t->cap_switches ? 2 * t->cap_switches : 16;
+            dpf_kernel_switch *m = realloc(t->switches, (size_t)cap * sizeof *m);
+            if (!m)
+                return;
+            t->switches = m, t->cap_switches = cap;
+        }
+        dpf_layer_time row;
+        dpf_net_profile_row(t->net, i, &row);
+        t->switches[t->n_switches++] = (dpf_kernel_switch){step, i, now, row.density};
+        t->layer_sparse[i] = now;
+    }
+}
+
 double dpf_trainer_step(dpf_trainer *t, const float *x, const int32_t *y, int batch, double lr,
                         int *correct)
 {
     t->ctx.x = x, t->ctx.y = y, t->ctx.batch = batch;
-    return dpf_train_step(t->pruner, &t->ctx, lr, correct, &t->method_s);
+    const int64_t step = t->ctx.step;
+    double loss = dpf_train_step(t->pruner, &t->ctx, lr, correct, &t->method_s);
+    dpf_trainer_watch_kernels(t, step);
+    return loss;
 }
 
 dpf_status dpf_trainer_end_epoch(dpf_trainer *t)

@@ -60,6 +60,8 @@ static dpf_status setup(run *r)
                           .threads = c->threads};
     dpf_status st = dpf_conv_algo_parse(c->conv_algo, &no.conv_algo);
     if (st == DPF_OK)
+        st = dpf_net_kernels_parse(c->kernels, &no.kernels);
+    if (st == DPF_OK)
         st = load_data(r);
     if (st == DPF_OK)
         st = dpf_net_create_with(&r->net, c->model, r->train.c, r->train.h, r->train.w,
@@ -165,6 +167,24 @@ static dpf_status train_epoch(run *r, const dpf_lr_schedule *sched, epoch_stats 
     return st;
 }
 
+/* The layers that changed kernels during the epoch: [{"step", "layer", "forward",
+ * "backward_data", "density"}], "sparse" or "dense" each. */
+static json_t *switches_json(const run *r)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < r->n_switches; i++) {
+        const dpf_kernel_switch *k = &r->switches[i];
+        dpf_layer_time row;
+        dpf_net_profile_row(r->net, k->row, &row);
+        json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:f}", "step",
+                                           (json_int_t)k->step, "layer", row.name, "forward",
+                                           k->sparse & 1 ? "sparse" : "dense", "backward_data",
+                                           k->sparse & 2 ? "sparse" : "dense", "density",
+                                           k->density));
+    }
+    return a;
+}
+
 /* Ends an epoch: mask statistics, the test set (every --eval-every epochs and at the end of
  * each phase), the progress line and the metrics line. */
 static dpf_status end_epoch(run *r, const epoch_stats *es, int last_of_phase)
@@ -197,9 +217,12 @@ static dpf_status end_epoch(run *r, const epoch_stats *es, int last_of_phase)
         if (eval)
             json_object_update_missing_new(m, json_pack("{s:f, s:f}", "test_acc", test_acc,
                                                         "test_loss", test_loss));
+        if (r->n_switches)
+            json_object_set_new(m, "kernel_switches", switches_json(r));
         st = dpf_run_append_metrics(r->cfg.out, m);
     }
     json_decref(m);
+    r->n_switches = 0;
     return dpf_dist_agree_status(r->dist, st);
 }
 

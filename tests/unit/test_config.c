@@ -52,6 +52,7 @@ static void test_defaults(void **state)
     snprintf(old.method, sizeof old.method, "dpf");
     snprintf(old.optimizer, sizeof old.optimizer, "sgd");
     snprintf(old.conv_algo, sizeof old.conv_algo, "auto");
+    snprintf(old.kernels, sizeof old.kernels, "auto");
     old.sparsity = 0.9, old.epochs = 10, old.batch = 128, old.lr = 0.05, old.momentum = 0.9;
     old.nesterov = 1, old.weight_decay = 1e-4, old.gamma = 0.1, old.n_milestones = 2;
     old.milestones[0] = 0.5, old.milestones[1] = 0.75, old.seed = 1, old.crop_pad = 2;

@@ -5,7 +5,9 @@
  * is allocated at exactly the size the kernels ask for (the sanitizer build catches overruns),
  * in NCHW and in the float build's blocked channels-last layout (16-channel blocks, or NHWC),
  * and results are bit-identical on one thread and on two (each output is one sum in a fixed
- * order). Comparison: ||sparse - ref|| / ||ref|| <= 1e-5, shown able to fail. */
+ * order). Training layers: the forward and backward-data passes on the sparse kernels and the
+ * weight gradient beside them, against the reference's. Comparison: ||sparse - ref|| / ||ref||
+ * <= 1e-5, shown able to fail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -173,6 +175,65 @@ static void test_sparse_conv_vs_ref(void **state)
     conv_case(2, 16, 8, 8, 16, 3, 1, 1, 0.5, 0xffffffffu); /* every filter empty: bias only */
 }
 
+/* A training layer (dpf_conv, the float build's blocked layout) under the sparse policy: the
+ * forward and backward-data passes run sparse kernels (backward-data as the forward
+ * convolution of dy with the weights transposed and flipped, stride 1 only), the weight and
+ * bias gradients oneDNN's; all three against the reference. */
+static void training_case(int n, int c, int h, int w, int k, int ks, int stride, int pad,
+                          double density, uint32_t empty)
+{
+    dpf_conv_shape s = {n, c, h, w, k, ks, ks, stride, pad, 0, 0, 0};
+    assert_int_equal(dpf_conv_shape_finish(&s), 0);
+    const size_t nx = (size_t)n * c * h * w, nw = (size_t)k * c * ks * ks;
+    const int hw = h * w, ohw = s.oh * s.ow;
+    const size_t ny = (size_t)n * k * ohw;
+    float *x = rand_fvec(nx), *wt = rand_fvec(nw), *b = rand_fvec((size_t)k), *dy = rand_fvec(ny);
+    sparsify(wt, nw, (size_t)c * ks * ks, density, empty);
+    float *yr = fvec(ny), *dxr = fvec(nx), *dwr = fvec(nw), *dbr = fvec((size_t)k);
+    float *rws = fvec(dpf_ref_conv2d_workspace(&s) + 1);
+    dpf_ref_conv2d_forward(yr, x, wt, b, &s, rws);
+    dpf_ref_conv2d_backward(dxr, dwr, dbr, dy, x, wt, &s, rws);
+    float *xb = to_blocks(x, n, c, hw, block_of(c)), *dyb = to_blocks(dy, n, k, ohw, block_of(k));
+    float *yrb = to_blocks(yr, n, k, ohw, block_of(k)), *dxrb = to_blocks(dxr, n, c, hw, block_of(c));
+    dpf_kctx *ctx;
+    assert_int_equal(dpf_kctx_create(&ctx, 1), DPF_OK);
+    dpf_conv *cv;
+    const dpf_conv_opts o = {.bias = 1, .training = 1, .policy = DPF_KERNELS_SPARSE};
+    assert_int_equal(dpf_k_conv2d_create(&cv, ctx, &s, &o), DPF_OK);
+    dpf_k_conv2d_set_weights(cv, wt);
+    float *ws = fvec(dpf_k_conv2d_workspace(cv) + 16);
+    float *y = fvec(ny), *dx = fvec(nx), *dw = fvec(nw), *db = fvec((size_t)k);
+    dpf_k_conv2d_forward(cv, y, xb, b, NULL, n, ws);
+    dpf_k_conv2d_backward(cv, dx, dw, db, dyb, xb, n, ws);
+    assert_int_equal(dpf_k_conv2d_kind(cv, n), DPF_WEIGHTS_SPARSE);
+    assert_int_equal(dpf_k_conv2d_bwd_kind(cv, n),
+                     stride == 1 ? DPF_WEIGHTS_SPARSE : DPF_WEIGHTS_DNNL);
+    expect_close("sparse training forward", y, yrb, ny);
+    expect_close("sparse backward-data", dx, dxrb, nx);
+    expect_close("weight gradient beside sparse passes", dw, dwr, nw);
+    expect_close("bias gradient beside sparse passes", db, dbr, (size_t)k);
+    dpf_k_conv2d_free(cv);
+    dpf_kctx_free(ctx);
+    free(x), free(wt), free(b), free(dy), free(yr), free(dxr), free(dwr), free(dbr), free(rws);
+    free(xb), free(dyb), free(yrb), free(dxrb), free(ws), free(y), free(dx), free(dw), free(db);
+}
+
+static void test_sparse_training_passes(void **state)
+{
+    (void)state;
+    for (size_t d = 0; d < sizeof densities / sizeof densities[0]; d++) {
+        const double p = densities[d];
+        training_case(4, 16, 8, 8, 16, 3, 1, 1, p, 0);    /* ResNet-20's stage 1, small */
+        training_case(3, 16, 9, 7, 32, 3, 2, 1, p, 0);    /* stride 2: backward-data dense */
+        training_case(2, 32, 8, 8, 64, 1, 2, 0, p, 0);    /* 1x1 stride 2 projection */
+        training_case(5, 6, 14, 14, 16, 5, 1, 0, p, 0);   /* LeNet-5's second, no padding */
+        training_case(2, 5, 6, 6, 7, 3, 1, 2, p, 0);      /* pad 2, odd channels */
+        training_case(1, 24, 16, 16, 40, 3, 1, 1, p, 0x5); /* batch 1, empty filters 0 and 2 */
+        training_case(3, 64, 4, 4, 32, 3, 1, 1, p, 0);    /* fewer outputs than inputs */
+    }
+    training_case(2, 16, 8, 8, 16, 3, 1, 1, 0.5, 0xffffffffu); /* every filter empty */
+}
+
 static void linear_case(int n, int in, int out, double density)
 {
     const size_t nx = (size_t)n * in, nw = (size_t)out * in, ny = (size_t)n * out;
@@ -220,6 +281,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sparse_conv_vs_ref),
         cmocka_unit_test(test_sparse_linear_vs_ref),
+        cmocka_unit_test(test_sparse_training_passes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

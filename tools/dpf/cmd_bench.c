@@ -20,6 +20,7 @@
 typedef struct bench_opts {
     dpf_train_config cfg;
     dpf_conv_algo algo;
+    dpf_net_kernels kernels; /* training: the path timed (against dense kernels beside it) */
     int c, h, w, classes, steps, warmup, json, inference;
     char model_file[1024];  /* --inference on a trained model: the engine, dense vs by rule */
     double peak_gflops;
@@ -38,6 +39,9 @@ static void bench_help(void)
            "  --threads N         compute threads (0 = all cores)   [0]\n"
            "  --conv-algo A       auto (Winograd for 3x3 layers with 32+ channels) | direct\n"
            "                      (as dpf train)   [auto]\n"
+           "  --kernels K         auto | dense | sparse: the kernels of the pruned passes (as\n"
+           "                      dpf train); with a pruning method and auto or sparse, the\n"
+           "                      dense-kernel path is timed beside it, steps interleaved   [auto]\n"
            "  --method NAME       %s   [dense]\n"
            "  --sparsity F        target sparsity, from the first step   [0.9; 0 if dense]\n"
            "  --period P          mask update period   [16]\n"
@@ -61,6 +65,7 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         {"sparsity", 1, 0, 's'}, {"period", 1, 0, 'p'},  {"steps", 1, 0, 'n'},
         {"warmup", 1, 0, 'W'}, {"peak-gflops", 1, 0, 'P'}, {"json", 0, 0, 'j'},
         {"inference", 0, 0, 'I'}, {"conv-algo", 1, 0, 'A'}, {"model-file", 1, 0, 'F'},
+        {"kernels", 1, 0, 'K'},
         {"help", 0, 0, 'h'},  {0, 0, 0, 0}};
     int sparsity_given = 0, bad = 0;
     const char *training_only = NULL; /* the first option that only a training bench uses */
@@ -86,11 +91,16 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
         case 'I': o->inference = 1; break;
         case 'F': bad = cli_path("--model-file", optarg, o->model_file, sizeof o->model_file); break;
         case 'A': bad = cli_conv_algo(optarg, &o->algo); break;
+        case 'K':
+            if (dpf_net_kernels_parse(optarg, &o->kernels) != DPF_OK)
+                bad = 1, fprintf(stderr, "dpf: --kernels: '%s' is not auto, dense or sparse\n", optarg);
+            break;
         default: cli_bad_option("bench", argv[optind - 1]); return 2;
         }
         /* what --inference ignores is refused with it (below) */
-        static const char *const names[] = {"M--method", "s--sparsity", "p--period", "b--batch"};
-        for (int i = 0; i < 4 && !training_only; i++)
+        static const char *const names[] = {"M--method", "s--sparsity", "p--period", "b--batch",
+                                            "K--kernels"};
+        for (int i = 0; i < 5 && !training_only; i++)
             training_only = opt == names[i][0] ? names[i] + 1 : NULL;
         /* and what --model-file replaces is refused with it */
         static const char *const given[] = {"m--model", "d--data-shape", "c--classes"};
@@ -124,45 +134,80 @@ static int parse_bench(int argc, char **argv, bench_opts *o)
 }
 
 
-/* Runs warm-up and timed steps; fills times (seconds, one per timed step) and *method_s (seconds
- * in the method's hooks over the timed steps). */
-static dpf_status time_steps(bench_opts *o, dpf_net *net, double *times, double *method_s)
+/* One path timed: a net with its kernel policy, its trainer, its step times. */
+typedef struct bench_path {
+    dpf_net *net;
+    dpf_trainer *t;
+    double *times;   /* seconds, one per timed step */
+    double method_s; /* seconds in the method's hooks over the timed steps */
+} bench_path;
+
+static dpf_status path_open(bench_path *p, const bench_opts *o, dpf_net_kernels kernels)
 {
-    dpf_trainer *t = NULL;
-    dpf_status st = dpf_trainer_create(&t, &o->cfg, net);
+    memset(p, 0, sizeof *p);
+    dpf_net_options no = {.max_batch = o->cfg.batch, .conv_algo = o->algo,
+                          .threads = o->cfg.threads, .kernels = kernels};
+    dpf_status st = dpf_net_create_with(&p->net, o->cfg.model, o->c, o->h, o->w, o->classes, &no);
+    if (st != DPF_OK)
+        return st;
+    dpf_net_init(p->net, 1);
+    st = dpf_trainer_create(&p->t, &o->cfg, p->net);
+    p->times = malloc((size_t)o->steps * sizeof *p->times);
+    if (st == DPF_OK && !p->times)
+        st = dpf_error(DPF_ERR_NOMEM, "bench: cannot allocate %d step times", o->steps);
+    /* one epoch of all the steps, so the method's schedules span them */
+    return st == DPF_OK ? dpf_trainer_begin_phase(p->t, 0, o->warmup + o->steps) : st;
+}
+
+static void path_close(bench_path *p)
+{
+    dpf_trainer_free(p->t);
+    dpf_net_free(p->net);
+    free(p->times);
+}
+
+/* Step i of a path (timed from the warm-up on, the layers profiled). */
+static void path_step(bench_path *p, const bench_opts *o, const float *x, const int32_t *y, int i)
+{
+    if (i == o->warmup) {
+        dpf_net_set_profiling(p->net, 1);
+        p->method_s = -dpf_trainer_method_seconds(p->t);
+    }
+    double t0 = dpf_now();
+    dpf_trainer_step(p->t, x, y, o->cfg.batch, 0.01, NULL);
+    if (i >= o->warmup)
+        p->times[i - o->warmup] = dpf_now() - t0;
+    if (i == o->warmup + o->steps - 1)
+        p->method_s += dpf_trainer_method_seconds(p->t);
+}
+
+/* Runs warm-up and timed steps of the paths (n of them), interleaved step by step on the same
+ * random batch. */
+static dpf_status time_steps(const bench_opts *o, bench_path *paths, int n)
+{
     size_t nx = (size_t)o->cfg.batch * o->c * o->h * o->w;
     float *x = malloc(nx * sizeof *x);
     int32_t *y = malloc((size_t)o->cfg.batch * sizeof *y);
-    if (st == DPF_OK && (!x || !y))
-        st = dpf_error(DPF_ERR_NOMEM, "bench: cannot allocate the batch");
-    if (st == DPF_OK) {
-        dpf_rng r;
-        dpf_rng_seed(&r, 1);
-        for (size_t i = 0; i < nx; i++)
-            x[i] = (float)dpf_rng_normal(&r);
-        for (int i = 0; i < o->cfg.batch; i++)
-            y[i] = (int32_t)dpf_rng_below(&r, (uint32_t)o->classes);
-        /* one epoch of all the steps, so the method's schedules span them */
-        st = dpf_trainer_begin_phase(t, 0, o->warmup + o->steps);
-        for (int i = 0; st == DPF_OK && i < o->warmup + o->steps; i++) {
-            if (i == o->warmup) { /* profile the timed steps */
-                dpf_net_set_profiling(net, 1);
-                *method_s = -dpf_trainer_method_seconds(t);
-            }
-            double t0 = dpf_now();
-            dpf_trainer_step(t, x, y, o->cfg.batch, 0.01, NULL);
-            if (i >= o->warmup)
-                times[i - o->warmup] = dpf_now() - t0;
-        }
-        *method_s += dpf_trainer_method_seconds(t);
+    if (!x || !y) {
+        free(x), free(y);
+        return dpf_error(DPF_ERR_NOMEM, "bench: cannot allocate the batch");
     }
+    dpf_rng r;
+    dpf_rng_seed(&r, 1);
+    for (size_t i = 0; i < nx; i++)
+        x[i] = (float)dpf_rng_normal(&r);
+    for (int i = 0; i < o->cfg.batch; i++)
+        y[i] = (int32_t)dpf_rng_below(&r, (uint32_t)o->classes);
+    for (int i = 0; i < o->warmup + o->steps; i++)
+        for (int k = 0; k < n; k++)
+            path_step(&paths[k], o, x, y, i);
     free(x);
     free(y);
-    dpf_trainer_free(t);
-    return st;
+    return DPF_OK;
 }
 
-/* The per-layer table of the profiled steps: ms per step forward and backward, share. */
+/* The per-layer table of the profiled steps: ms per step forward and backward, share; for
+ * layers with weights, their density and the kernels of the forward / backward-data passes. */
 static void print_layers(const dpf_net *net, int steps)
 {
     int n = dpf_net_profile_count(net);
@@ -172,14 +217,100 @@ static void print_layers(const dpf_net *net, int steps)
         dpf_net_profile_row(net, i, &t);
         total += t.forward_s + t.backward_s;
     }
-    printf("\n%-48s %9s %9s %6s\n", "layer", "fwd ms", "bwd ms", "share");
+    printf("\n%-48s %9s %9s %6s %8s  %s\n", "layer", "fwd ms", "bwd ms", "share", "density",
+           "kernels fwd/bwd-data");
     for (int i = 0; i < n; i++) {
         dpf_layer_time t;
         dpf_net_profile_row(net, i, &t);
-        printf("%-48s %9.3f %9.3f %5.1f%%\n", t.name, 1e3 * t.forward_s / steps,
+        printf("%-48s %9.3f %9.3f %5.1f%%", t.name, 1e3 * t.forward_s / steps,
                1e3 * t.backward_s / steps, 100 * (t.forward_s + t.backward_s) / total);
+        if (t.kernel[0])
+            printf(" %8.4f  %s/%s", t.density, t.kernel, t.bwd_kernel[0] ? t.bwd_kernel : "-");
+        printf("\n");
     }
     printf("%-48s %9.3f ms per step in the layers\n", "total", 1e3 * total / steps);
+}
+
+/* Mean and median seconds of a path's timed steps (sorts them). */
+static void path_stats(bench_path *p, int steps, double *mean, double *median)
+{
+    *mean = 0;
+    for (int i = 0; i < steps; i++)
+        *mean += p->times[i] / steps;
+    qsort(p->times, (size_t)steps, sizeof *p->times, cli_cmp_double);
+    *median = p->times[steps / 2];
+}
+
+/* Layers running a sparse kernel in at least one pass, at the training batch. */
+static int sparse_layers(const dpf_net *net)
+{
+    int k = 0;
+    for (int i = 0; i < dpf_net_profile_count(net); i++)
+        k += dpf_net_layer_sparse(net, i, 0) != 0;
+    return k;
+}
+
+/* Training steps: the path of --kernels, and with a pruning method and sparse kernels allowed,
+ * the dense-kernel path beside it. */
+static int bench_training(bench_opts *o)
+{
+    const int pruned = strcmp(o->cfg.method, "dense") != 0;
+    const int n = pruned && o->kernels != DPF_NET_KERNELS_DENSE ? 2 : 1;
+    bench_path paths[2];
+    memset(paths, 0, sizeof paths);
+    dpf_status st = path_open(&paths[0], o, o->kernels);
+    if (st == DPF_OK && n == 2)
+        st = path_open(&paths[1], o, DPF_NET_KERNELS_DENSE);
+    if (st == DPF_OK)
+        st = time_steps(o, paths, n);
+    if (st != DPF_OK) {
+        for (int k = 0; k < n; k++)
+            path_close(&paths[k]);
+        return cli_report_error(), 1;
+    }
+    double mean[2], median[2];
+    for (int k = 0; k < n; k++)
+        path_stats(&paths[k], o->steps, &mean[k], &median[k]);
+    const double method_s = paths[0].method_s / o->steps;
+    /* training = forward + backward data + backward weights: 3 x 2 flops per dense MAC */
+    double gflops = 6.0 * (double)dpf_net_macs_dense(paths[0].net) * o->cfg.batch / mean[0] / 1e9;
+    double ips = o->cfg.batch / mean[0];
+    const int nsparse = sparse_layers(paths[0].net);
+    if (o->json) {
+        printf("{\"model\": \"%s\", \"method\": \"%s\", \"sparsity\": %g, \"batch\": %d, "
+               "\"threads\": %d, \"conv_algo\": \"%s\", \"kernels\": \"%s\", "
+               "\"sparse_layers\": %d, \"train_images_per_s\": %.2f, \"step_ms\": %.4f, "
+               "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f, "
+               "\"method_ms\": %.4f, \"method_share\": %.5f",
+               o->cfg.model, o->cfg.method, o->cfg.sparsity, o->cfg.batch, omp_get_max_threads(),
+               dpf_conv_algo_name(o->algo), dpf_net_kernels_name(o->kernels), nsparse, ips,
+               1e3 * mean[0], 1e3 * median[0], gflops, gflops / o->peak_gflops, 1e3 * method_s,
+               method_s / mean[0]);
+        if (n == 2)
+            printf(", \"dense_kernels_step_ms_median\": %.4f, \"dense_kernels_images_per_s\": "
+                   "%.2f, \"speedup_median\": %.4f", 1e3 * median[1], o->cfg.batch / mean[1],
+                   median[1] / median[0]);
+        printf("}\n");
+    } else {
+        printf("%s %d,%d,%d batch %d, %s%s, %s kernels, %d threads: %.0f images/s, %.2f ms/step "
+               "(median %.2f), %.1f GFLOP/s = %.1f%% of %.0f\n",
+               o->cfg.model, o->c, o->h, o->w, o->cfg.batch, o->cfg.method,
+               o->cfg.sparsity > 0 ? " (sparsity set)" : "", dpf_net_kernels_name(o->kernels),
+               omp_get_max_threads(), ips, 1e3 * mean[0], 1e3 * median[0], gflops,
+               100 * gflops / o->peak_gflops, o->peak_gflops);
+        if (n == 2)
+            printf("dense kernels beside it (steps interleaved): %.0f images/s, median %.2f "
+                   "ms/step: %s kernels %.2fx (medians; %d layers run a sparse kernel)\n",
+                   o->cfg.batch / mean[1], 1e3 * median[1], dpf_net_kernels_name(o->kernels),
+                   median[1] / median[0], nsparse);
+        if (pruned)
+            printf("method %s: %.3f ms/step in its hooks = %.2f%% of the step\n", o->cfg.method,
+                   1e3 * method_s, 100 * method_s / mean[0]);
+        print_layers(paths[0].net, o->steps);
+    }
+    for (int k = 0; k < n; k++)
+        path_close(&paths[k]);
+    return 0;
 }
 
 /* Median seconds of `reps` eval forward passes of `batch` images (after `warm` untimed ones). */
@@ -238,7 +369,7 @@ static int bench_inference(const bench_opts *o)
 int cmd_bench(int argc, char **argv)
 {
     bench_opts o = {.c = 3, .h = 32, .w = 32, .classes = 10, .steps = 30, .warmup = 5,
-                    .peak_gflops = 430};
+                    .peak_gflops = 430, .kernels = DPF_NET_KERNELS_AUTO};
     dpf_train_config_defaults(&o.cfg);
     snprintf(o.cfg.model, sizeof o.cfg.model, "resnet20");
     snprintf(o.cfg.method, sizeof o.cfg.method, "dense");
@@ -263,51 +394,5 @@ int cmd_bench(int argc, char **argv)
     }
     if (o.inference)
         return bench_inference(&o);
-    dpf_net *net;
-    dpf_net_options no = {.max_batch = o.cfg.batch, .conv_algo = o.algo,
-                          .threads = o.cfg.threads};
-    if (dpf_net_create_with(&net, o.cfg.model, o.c, o.h, o.w, o.classes, &no) != DPF_OK)
-        return cli_report_error(), 1;
-    dpf_net_init(net, 1);
-    double *times = malloc((size_t)o.steps * sizeof *times);
-    double method_s = 0;
-    dpf_status st = times ? time_steps(&o, net, times, &method_s)
-                          : dpf_error(DPF_ERR_NOMEM, "bench: cannot allocate %d step times",
-                                      o.steps);
-    if (st != DPF_OK) {
-        free(times);
-        dpf_net_free(net);
-        return cli_report_error(), 1;
-    }
-    double mean = 0;
-    for (int i = 0; i < o.steps; i++)
-        mean += times[i] / o.steps;
-    double method_share = method_s / (mean * o.steps); /* of the whole step */
-    qsort(times, (size_t)o.steps, sizeof *times, cli_cmp_double);
-    double median = times[o.steps / 2];
-    /* training = forward + backward data + backward weights: 3 x 2 flops per dense MAC */
-    double gflops = 6.0 * (double)dpf_net_macs_dense(net) * o.cfg.batch / mean / 1e9;
-    double ips = o.cfg.batch / mean;
-    if (o.json)
-        printf("{\"model\": \"%s\", \"method\": \"%s\", \"sparsity\": %g, \"batch\": %d, "
-               "\"threads\": %d, \"conv_algo\": \"%s\", \"train_images_per_s\": %.2f, \"step_ms\": %.4f, "
-               "\"step_ms_median\": %.4f, \"gflops\": %.3f, \"peak_share\": %.4f, "
-               "\"method_ms\": %.4f, \"method_share\": %.5f}\n",
-               o.cfg.model, o.cfg.method, o.cfg.sparsity, o.cfg.batch, omp_get_max_threads(),
-               dpf_conv_algo_name(o.algo), ips, 1e3 * mean, 1e3 * median, gflops, gflops / o.peak_gflops,
-               1e3 * method_s / o.steps, method_share);
-    else
-        printf("%s %d,%d,%d batch %d, %s%s, %d threads: %.0f images/s, %.2f ms/step (median "
-               "%.2f), %.1f GFLOP/s = %.1f%% of %.0f\n",
-               o.cfg.model, o.c, o.h, o.w, o.cfg.batch, o.cfg.method,
-               o.cfg.sparsity > 0 ? " (sparsity set)" : "", omp_get_max_threads(), ips,
-               1e3 * mean, 1e3 * median, gflops, 100 * gflops / o.peak_gflops, o.peak_gflops);
-    if (!o.json && strcmp(o.cfg.method, "dense") != 0)
-        printf("method %s: %.3f ms/step in its hooks = %.2f%% of the step\n", o.cfg.method,
-               1e3 * method_s / o.steps, 100 * method_share);
-    if (!o.json)
-        print_layers(net, o.steps);
-    free(times);
-    dpf_net_free(net);
-    return 0;
+    return bench_training(&o);
 }

@@ -117,7 +117,7 @@ size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
 
 #ifdef __AVX512F__
 /* r[i][j] -> r[j][i] for a 16x16 block of floats held in 16 registers. */
-static inline void transpose16(__m512 r[16])
+static inline __attribute__((always_inline)) void transpose16(__m512 r[16])
 {
     __m512 t[16];
     for (int i = 0; i < 8; i++) {
@@ -206,6 +206,33 @@ static void scatter_pixels(const dpf_sparse_conv *sc, float *row, __m512 v, int 
 }
 #endif
 
+#ifdef __AVX512F__
+/* pad_input_row for stride 1 and a block of 16 channels, the common case: each padded row is
+ * [pad zeros][W pixels][pad zeros], 16 pixels x 16 channels transposed in registers at a time
+ * (constant trip counts, so that nothing spills). */
+static void pad_row_stride1_block16(const dpf_sparse_conv *sc, float *row0, const float *src,
+                                    size_t per_c)
+{
+    const int w = sc->s.w, pad = sc->s.pad, right = sc->ws - pad - w;
+    const __m512 zero = _mm512_setzero_ps();
+    for (int j = 0; j < 16; j++) {
+        float *row = row0 + (size_t)j * per_c;
+        _mm512_mask_storeu_ps(row, first(pad), zero);
+        if (right > 0)
+            _mm512_mask_storeu_ps(row + pad + w, first(right < 16 ? right : 16), zero);
+    }
+    for (int ix = 0; ix < w; ix += 16) {
+        const int np = w - ix < 16 ? w - ix : 16;
+        __m512 v[16];
+        for (int i = 0; i < 16; i++)
+            v[i] = i < np ? _mm512_loadu_ps(src + (size_t)(ix + i) * 16) : zero;
+        transpose16(v);
+        for (int j = 0; j < 16; j++)
+            _mm512_mask_storeu_ps(row0 + (size_t)j * per_c + pad + ix, first(np), v[j]);
+    }
+}
+#endif
+
 /* Input row iy of channel block blk of one image x (blocks of cb_in channels) into the phase-
  * plane rows it lands in: one row of phase py = (iy + pad) % stride, each px. */
 static void pad_input_row(const dpf_sparse_conv *sc, float *dst, const float *x, int blk, int iy)
@@ -218,6 +245,12 @@ static void pad_input_row(const dpf_sparse_conv *sc, float *dst, const float *x,
     const size_t per_c = (size_t)sc->phy * sc->phx * sc->plane;
     float *row0 = dst + ((size_t)blk * cb * sc->phy + py) * sc->phx * sc->plane +
                   (size_t)r * sc->ws;
+#ifdef __AVX512F__
+    if (st == 1 && cb == 16 && s->pad <= 16) {
+        pad_row_stride1_block16(sc, row0, src, per_c);
+        return;
+    }
+#endif
     for (int px = 0; px < sc->phx; px++) { /* the columns of padding: left and right */
         const int lo = (s->pad - px + st - 1) / st, hi = (s->pad + s->w - 1 - px) / st + 1;
         const int l = lo < sc->ws ? lo : sc->ws, h = hi < sc->ws ? hi : sc->ws;
@@ -370,6 +403,23 @@ static void epilogue_row(const dpf_sparse_conv *sc, float *y, const float *res, 
         return;
     }
 #ifdef __AVX512F__
+    if (cb == 16) { /* constant trip counts: the transpose stays in registers */
+        for (int ox = 0; ox < s->ow; ox += 16) {
+            const int np = s->ow - ox < 16 ? s->ow - ox : 16;
+            __m512 r[16];
+            for (int j = 0; j < 16; j++)
+                r[j] = _mm512_maskz_loadu_ps(first(np), src + (size_t)j * q + ox);
+            transpose16(r);
+            for (int i = 0; i < 16; i++) {
+                if (i >= np)
+                    break;
+                const size_t o = o0 + (size_t)(ox + i) * 16;
+                __m512 v = res ? _mm512_add_ps(r[i], _mm512_loadu_ps(res + o)) : r[i];
+                _mm512_storeu_ps(y + o, relu ? _mm512_max_ps(_mm512_setzero_ps(), v) : v);
+            }
+        }
+        return;
+    }
     for (int j0 = 0; j0 < cb; j0 += 16) /* 16 channels x 16 pixels at a time */
         for (int ox = 0; ox < s->ow; ox += 16) {
             const int np = s->ow - ox < 16 ? s->ow - ox : 16, nch = cb - j0 < 16 ? cb - j0 : 16;
