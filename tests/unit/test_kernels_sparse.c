@@ -148,6 +148,15 @@ static void conv_case(int n, int c, int h, int w, int k, int ks, int stride, int
         }
         expect_close("sparse conv forward", y1, yr, ny);
         assert_memory_equal(y1, y2, ny * sizeof *y1);
+        /* the lanes variant (16 images per group) directly, whatever the batch: the same sums
+         * in the same order, so the same bits */
+        float *ws = malloc(dpf_sparse_conv_workspace(&sc, n, omp_get_max_threads()) * sizeof *ws);
+        float *ws_aligned = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+        for (size_t i = 0; i < ny; i++)
+            y2[i] = NAN;
+        dpf_sparse_conv_forward_lanes(&sc, y2, blocked ? xb : x, bias, r, relu, n, ws_aligned);
+        free(ws);
+        assert_memory_equal(y1, y2, ny * sizeof *y1);
     }
     dpf_sparse_conv_free(&sc);
     free(x), free(wt), free(b), free(res), free(yr), free(y1), free(y2), free(xb), free(rb);
@@ -171,6 +180,9 @@ static void test_sparse_conv_vs_ref(void **state)
         conv_case(3, 8, 11, 5, 12, 3, 2, 0, p, 0);    /* stride 2 without padding */
         conv_case(1, 16, 18, 21, 16, 3, 1, 1, p, 0);  /* rows past 16 pixels, batch 1 */
         conv_case(3, 32, 9, 34, 16, 3, 2, 1, p, 0);   /* the same with stride 2, 3 images */
+        conv_case(33, 16, 7, 9, 32, 3, 1, 1, p, 0);   /* batches: groups of 16 and one image */
+        conv_case(40, 24, 6, 5, 16, 3, 2, 1, p, 0x2); /* NHWC in, stride 2, a partial group */
+        conv_case(32, 48, 4, 4, 24, 1, 2, 0, p, 0);   /* 1x1 stride 2, two whole groups */
     }
     conv_case(2, 16, 8, 8, 16, 3, 1, 1, 0.5, 0xffffffffu); /* every filter empty: bias only */
 }
@@ -230,6 +242,7 @@ static void test_sparse_training_passes(void **state)
         training_case(2, 5, 6, 6, 7, 3, 1, 2, p, 0);      /* pad 2, odd channels */
         training_case(1, 24, 16, 16, 40, 3, 1, 1, p, 0x5); /* batch 1, empty filters 0 and 2 */
         training_case(3, 64, 4, 4, 32, 3, 1, 1, p, 0);    /* fewer outputs than inputs */
+        training_case(36, 16, 6, 6, 32, 3, 1, 1, p, 0);   /* a batch: the lanes variant */
     }
     training_case(2, 16, 8, 8, 16, 3, 1, 1, 0.5, 0xffffffffu); /* every filter empty */
 }

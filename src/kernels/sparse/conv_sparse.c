@@ -9,6 +9,7 @@
 #endif
 
 #include "kernels/sparse/sparse.h"
+#include "kernels/sparse/transpose.h"
 
 #define TILE 64 /* outputs per pass over a channel's nonzeros: 4 AVX-512 registers */
 
@@ -39,13 +40,16 @@ static void geometry(dpf_sparse_conv *sc, const dpf_conv_shape *s)
     sc->phy = s->kh < st ? s->kh : st;
     sc->phx = s->kw < st ? s->kw : st;
     sc->plane = (size_t)sc->hs * (size_t)sc->ws;
+    const int hneed = (s->oh - 1) * st + s->kh, wneed = (s->ow - 1) * st + s->kw;
+    sc->hp = s->h + 2 * s->pad > hneed ? s->h + 2 * s->pad : hneed;
+    sc->wp = s->w + 2 * s->pad > wneed ? s->w + 2 * s->pad : wneed;
     /* reads run up to a tile past the wide plane of the last phase plane */
     sc->image = planes(sc) * sc->plane + wide_size(sc) + (size_t)sc->ws + TILE;
 }
 
 void dpf_sparse_conv_free(dpf_sparse_conv *sc)
 {
-    free(sc->row), free(sc->off), free(sc->val);
+    free(sc->row), free(sc->off), free(sc->val), free(sc->off_lane);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -59,7 +63,7 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
     geometry(sc, s);
     sc->cb_in = cb_in, sc->cb_out = cb_out;
     const int st = s->stride;
-    if (sc->image > (size_t)INT32_MAX)
+    if (sc->image > (size_t)INT32_MAX || dpf_sparse_lanes_input(sc) > (size_t)INT32_MAX)
         return dpf_error(DPF_ERR_ARG, "sparse convolution: a padded image of %zu floats is too "
                          "large for 32-bit offsets", sc->image);
     const size_t per_k = (size_t)s->c * s->kh * s->kw;
@@ -69,7 +73,8 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
     sc->row = malloc(((size_t)s->k + 1) * sizeof *sc->row);
     sc->off = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->off);
     sc->val = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->val);
-    if (!sc->row || !sc->off || !sc->val) {
+    sc->off_lane = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->off_lane);
+    if (!sc->row || !sc->off || !sc->val || !sc->off_lane) {
         dpf_sparse_conv_free(sc);
         return dpf_error(DPF_ERR_NOMEM, "sparse convolution: out of memory for %lld nonzeros",
                          (long long)nnz);
@@ -87,6 +92,8 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
                     const size_t plane = ((size_t)c * sc->phy + ky % st) * sc->phx + kx % st;
                     sc->off[at] = (int32_t)(plane * sc->plane + (size_t)(ky / st) * sc->ws +
                                             (size_t)(kx / st));
+                    sc->off_lane[at] =
+                        (int32_t)((((size_t)c * sc->hp + ky) * sc->wp + kx) * 16);
                     sc->val[at++] = v;
                 }
     }
@@ -101,10 +108,18 @@ static size_t per_thread(const dpf_sparse_conv *sc)
     return sc->image + (size_t)sc->s.k * wide_size(sc);
 }
 
+/* Does a pass of n images run the lanes variant? From two groups of 16 images on (the rule,
+ * dpf_k_sparse_pays, is calibrated on the same boundary). */
+static int use_lanes(int n)
+{
+    return n >= 32;
+}
+
 size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads)
 {
     (void)n;
-    return (size_t)(threads > 0 ? threads : 1) * per_thread(sc);
+    const size_t a = per_thread(sc), b = dpf_sparse_lanes_per_thread(sc);
+    return (size_t)(threads > 0 ? threads : 1) * (a > b ? a : b) + 16; /* + alignment */
 }
 
 size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
@@ -116,46 +131,6 @@ size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)
 }
 
 #ifdef __AVX512F__
-/* r[i][j] -> r[j][i] for a 16x16 block of floats held in 16 registers. */
-static inline __attribute__((always_inline)) void transpose16(__m512 r[16])
-{
-    __m512 t[16];
-    for (int i = 0; i < 8; i++) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int g = 0; g < 4; g++) { /* r[4g + m], lane l: column 4l + m, rows 4g..4g+3 */
-        r[4 * g] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0x44);
-        r[4 * g + 1] = _mm512_shuffle_ps(t[4 * g], t[4 * g + 2], 0xEE);
-        r[4 * g + 2] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0x44);
-        r[4 * g + 3] = _mm512_shuffle_ps(t[4 * g + 1], t[4 * g + 3], 0xEE);
-    }
-    for (int m = 0; m < 4; m++) { /* column 4l + m gathers lane l of r[m], r[4+m], r[8+m], r[12+m] */
-        const __m512 p = _mm512_shuffle_f32x4(r[m], r[4 + m], 0x44);
-        const __m512 q = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0x44);
-        const __m512 p2 = _mm512_shuffle_f32x4(r[m], r[4 + m], 0xEE);
-        const __m512 q2 = _mm512_shuffle_f32x4(r[8 + m], r[12 + m], 0xEE);
-        t[m] = _mm512_shuffle_f32x4(p, q, 0x88);
-        t[4 + m] = _mm512_shuffle_f32x4(p, q, 0xDD);
-        t[8 + m] = _mm512_shuffle_f32x4(p2, q2, 0x88);
-        t[12 + m] = _mm512_shuffle_f32x4(p2, q2, 0xDD);
-    }
-    for (int i = 0; i < 16; i++)
-        r[i] = t[i];
-}
-#endif
-
-#ifdef __AVX512F__
-/* r[c] = column c of the nr x nc block at src (row k at src + k * stride), for c < nc; rows
- * past nr read as zeros. nr, nc <= 16. */
-static inline void load_transposed(__m512 r[16], const float *src, size_t stride, int nr, int nc)
-{
-    const __mmask16 m = (__mmask16)((1u << nc) - 1);
-    for (int k = 0; k < 16; k++)
-        r[k] = k < nr ? _mm512_maskz_loadu_ps(m, src + (size_t)k * stride) : _mm512_setzero_ps();
-    transpose16(r);
-}
-
 static inline __mmask16 first(int n)
 {
     return (__mmask16)((1u << n) - 1);
@@ -226,7 +201,7 @@ static void pad_row_stride1_block16(const dpf_sparse_conv *sc, float *row0, cons
         __m512 v[16];
         for (int i = 0; i < 16; i++)
             v[i] = i < np ? _mm512_loadu_ps(src + (size_t)(ix + i) * 16) : zero;
-        transpose16(v);
+        dpf_transpose16(v);
         for (int j = 0; j < 16; j++)
             _mm512_mask_storeu_ps(row0 + (size_t)j * per_c + pad + ix, first(np), v[j]);
     }
@@ -270,7 +245,7 @@ static void pad_input_row(const dpf_sparse_conv *sc, float *dst, const float *x,
             if (cb == 1)
                 v[0] = _mm512_maskz_loadu_ps(first(np), src + ix);
             else
-                load_transposed(v, src + (size_t)ix * cb + j0, (size_t)cb, np, nch);
+                dpf_load_transposed(v, src + (size_t)ix * cb + j0, (size_t)cb, np, nch);
             for (int c = 0; c < nch; c++)
                 scatter_pixels(sc, row0 + (size_t)(j0 + c) * per_c, v[c], ix, np);
         }
@@ -409,7 +384,7 @@ static void epilogue_row(const dpf_sparse_conv *sc, float *y, const float *res, 
             __m512 r[16];
             for (int j = 0; j < 16; j++)
                 r[j] = _mm512_maskz_loadu_ps(first(np), src + (size_t)j * q + ox);
-            transpose16(r);
+            dpf_transpose16(r);
             for (int i = 0; i < 16; i++) {
                 if (i >= np)
                     break;
@@ -425,7 +400,7 @@ static void epilogue_row(const dpf_sparse_conv *sc, float *y, const float *res, 
             const int np = s->ow - ox < 16 ? s->ow - ox : 16, nch = cb - j0 < 16 ? cb - j0 : 16;
             const __mmask16 m = first(nch);
             __m512 r[16];
-            load_transposed(r, src + (size_t)j0 * q + ox, q, nch, np);
+            dpf_load_transposed(r, src + (size_t)j0 * q + ox, q, nch, np);
             for (int i = 0; i < np; i++) {
                 const size_t o = o0 + (size_t)(ox + i) * cb + j0;
                 __m512 v = res ? _mm512_add_ps(r[i], _mm512_maskz_loadu_ps(m, res + o)) : r[i];
@@ -461,6 +436,11 @@ void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x
     const int threads = omp_get_max_threads(), blocks = s->c / sc->cb_in;
     const int rows = s->k / sc->cb_out * s->oh, np = (int)planes(sc);
     const int items = (int)((q / TILE + 1) / 2) * s->k; /* pairs of tiles x output channels */
+    ws = (float *)(((uintptr_t)ws + 63) & ~(uintptr_t)63);
+    if (use_lanes(n)) {
+        dpf_sparse_conv_forward_lanes(sc, y, x, b, res, relu, n, ws);
+        return;
+    }
     if (n >= threads) { /* images in parallel, each by its own thread */
 #pragma omp parallel
         {

@@ -1,26 +1,45 @@
 /* sparse/rule.c — when the sparse kernels beat the dense ones: the calibrated rule of the
  * per-layer choice (dpf_k_sparse_pays, kernels.h). A function of the shape, the batch and the
  * density only, so that the choice, and with it the rounding, never depends on the machine's
- * load. Calibrated with `build/bench_sparse_layers 1 9 cpu` on the 2-core AVX-512 VM (every
+ * load. Calibrated with `build/bench_sparse_layers 1 5 cpu` on the 2-core AVX-512 VM (every
  * layer shape of the paper's models at densities 0.25, 0.1, 0.05, 0.01, batch 1 and 256, against
  * oneDNN with prepared weights, in process CPU time so that other processes do not skew it;
  * figures in docs/results/sparse_layers_calibration.txt): the sparse kernel is chosen only in
  * the classes of layers where it measured at least ~1.2x faster, so that no layer runs slower
- * than dense. Its fixed costs per image (the padded, phase-split copy of the input and the
- * epilogue, both vectorised transposes of 16 x 16 blocks) are about one pass over the input
- * and one over the output; its sums cost about 5 cycles per nonzero and 64 outputs (four
- * 64-byte loads, mostly split across cache lines), so at 25% density it loses everywhere (0.1-
- * 1.1x). At batch 1 it wins on every 3x3 and 5x5 layer from 4 input channels at <= 5% density
- * (<= 10% up to 16k weights, <= 15% for 5x5); at batch 256, where oneDNN is compute-bound and
- * efficient, only at <= 2% (<= 10% for 5x5). 1x1 convolutions stay dense (0.35-0.96x), and so
- * do stride-2 layers but at batch 1 from 32 channels at <= 5%. */
+ * than dense. Batch 1-31 runs the per-image kernel: its fixed costs per image (the padded,
+ * phase-split copy of the input and the epilogue, both 16 x 16 transposes) are about one pass
+ * over the input and one over the output; its sums cost about 5 cycles per nonzero and 64
+ * outputs (four 64-byte loads, mostly split across cache lines). At batch 1 it wins on every 3x3
+ * and 5x5 layer from 4 input channels at <= 5% density (<= 10% up to 16k weights, <= 15% for
+ * 5x5); 1x1 convolutions stay dense (0.35-0.96x), and so do stride-2 layers but at batch 1 from
+ * 32 channels at <= 5%. Batches from 32 images run the lanes kernel (below). */
 #include "kernels/kernels.h"
+
+/* Batches of 32 images and more (the lanes kernel, every load aligned; measured at batch 256):
+ * 3x3 stride 1 from 16 channels 1.2-2x at 10% density on every shape of the paper's models
+ * (1.1-1.2x at 25% where C x K <= 1024, 0.5-0.9x above); stride 2 1.1-1.9x at 10%, 1.5-2.5x at
+ * 5%; 5x5 2.4x at 25% (LeNet-5's conv2), 1.4x for its one-channel conv1; 1x1 0.33-0.41x (the
+ * copy of the whole input for a quarter of it); a 3x3 stem of 1-3 channels 1.1-1.3x: dense. */
+static int lanes_pay(const dpf_conv_shape *s, double density)
+{
+    if (s->kh * s->kw == 1)
+        return 0;
+    if (s->kh >= 5)
+        return density <= 0.25;
+    if (s->c < 16)
+        return 0;
+    if (s->stride != 1)
+        return density <= (s->c >= 32 ? 0.1 : 0.05);
+    return density <= ((double)s->c * s->k <= 1024 ? 0.15 : 0.1);
+}
 
 int dpf_k_sparse_pays(const dpf_conv_shape *s, double density)
 {
     const double weights = (double)s->c * s->k;
     if (s->h == 1 && s->w == 1 && s->kh == 1 && s->kw == 1) /* a linear layer */
-        return weights >= 16384 && density <= (s->n < 16 ? 0.05 : 0.03); /* LeNet-5 fc1 */
+        return weights >= 16384 && density <= (s->n < 16 ? 0.05 : s->n < 32 ? 0.03 : 0.1);
+    if (s->n >= 32) /* the lanes kernel (16 images per group) */
+        return lanes_pay(s, density);
     if (s->kh * s->kw == 1 || s->c < 4)
         return 0;
     if (s->stride != 1) /* 3x3 stride 2: 1.25-1.6x at batch 1 from 32 channels at <= 5% */
@@ -28,7 +47,7 @@ int dpf_k_sparse_pays(const dpf_conv_shape *s, double density)
     if (s->n < 16) /* latency: 5x5 (LeNet-5's conv2) 1.9x at 10%, 1.0x at 25% */
         return density <= 0.05 || (density <= 0.1 && weights <= 16384) ||
                (density <= 0.15 && s->kh >= 5);
-    if (s->kh >= 5) /* LeNet-5's 5x5 layers: 1.7-3.2x at <= 10% */
+    if (s->kh >= 5) /* 16-31 images, the per-image kernel: LeNet-5's 5x5 layers */
         return density <= 0.1;
-    return density <= 0.02 && s->c >= 16; /* 1.4-3x at 1%, 0.9-1.6x at 5% */
+    return density <= 0.02 && s->c >= 16;
 }

@@ -10,6 +10,9 @@
  * (OH rows of ws columns; the ws - OW extra columns are computed and dropped), 64 outputs at a
  * time: per nonzero one broadcast, four loads and four FMAs (AVX-512; a plain C loop the
  * compiler vectorises otherwise). The epilogue adds the bias, an optional residual and ReLU.
+ * Batches of 32 images and more (when every thread gets a group) run the lanes variant
+ * (conv_lanes.c): 16 images per group, one per SIMD lane, every load aligned; it computes the
+ * same sums in the same order, so its results are the per-image kernel's, bit for bit.
  *
  * Activations are in blocks of cb channels, channels last within a block (kernels.h): element
  * (n, c, h, w) at (((n*C/cb + c/cb)*H + h)*W + w)*cb + c%cb; cb = 1 is NCHW, cb = C is NHWC,
@@ -41,6 +44,8 @@ typedef struct dpf_sparse_conv {
     size_t image;         /* floats of one padded, phase-split image, slack included */
     int32_t *row;         /* (K + 1) start of each output channel's nonzeros */
     int32_t *off;         /* (nnz) offset of each nonzero in the padded image */
+    int hp, wp;           /* batches (conv_lanes.c): one padded channel of a group of images */
+    int32_t *off_lane;    /* (nnz) offset of each nonzero in a group's padded image */
     float *val;           /* (nnz) */
     int64_t nnz;
 } dpf_sparse_conv;
@@ -60,6 +65,12 @@ size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads);
  * omp_get_max_threads()). */
 void dpf_sparse_conv_forward(const dpf_sparse_conv *sc, float *y, const float *x, const float *b,
                              const float *res, int relu, int n, float *ws);
+/* The lanes variant (conv_lanes.c), for dpf_sparse_conv_forward: floats of a group's padded
+ * input and of one thread's scratch (64-byte aligned by the caller), and the pass itself. */
+size_t dpf_sparse_lanes_input(const dpf_sparse_conv *sc);
+size_t dpf_sparse_lanes_per_thread(const dpf_sparse_conv *sc);
+void dpf_sparse_conv_forward_lanes(const dpf_sparse_conv *sc, float *y, const float *x,
+                                   const float *b, const float *res, int relu, int n, float *ws);
 
 typedef struct dpf_sparse_linear {
     int in, out;
