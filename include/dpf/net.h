@@ -139,6 +139,11 @@ void dpf_net_weights_changed(dpf_net *net);
 /* on = 1: forward/backward read a separate buffer w~ (allocated now, initialised to w) that the
  * caller fills; on = 0: they read w directly. */
 dpf_status dpf_net_use_forward_weights(dpf_net *net, int on);
+/* mask (dpf_net_size() bytes, over the flat parameters; NULL: none): backward may compute the
+ * gradient of a convolution's weights only where mask is nonzero, leaving 0 elsewhere, when its
+ * kernel policy and the calibrated rule say that is faster (a method that discards the
+ * gradient of its pruned weights says so). Read at every pass; the caller keeps it alive. */
+void dpf_net_set_grad_mask(dpf_net *net, const uint8_t *mask);
 
 int dpf_net_buffer_count(const dpf_net *net);
 const dpf_buffer_info *dpf_net_buffer(const dpf_net *net, int i);
@@ -224,14 +229,16 @@ typedef struct dpf_layer_time {
     char kernel[8];         /* conv / linear: "dense" or "sparse" at the last forward's batch */
     char bwd_kernel[8];     /* conv of a training net: backward-data's, the same way ("none"
                                for the first layer, whose input gets no gradient); else "" */
+    char wgrad_kernel[8];   /* conv of a training net: the weight gradient's ("sparse": at the
+                               grad mask's positions only, dpf_net_set_grad_mask); else "" */
     double density;         /* conv / linear: share of nonzero weights as prepared; else 1 */
 } dpf_layer_time;
 void dpf_net_set_profiling(dpf_net *net, int on);
 int dpf_net_profile_count(const dpf_net *net);
 void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out);
 /* Which passes of profile row i run sparse kernels at batch n (n <= 0: the last forward's; as
- * the weights were last prepared): bit 0 the forward, bit 1 backward-data; 0 for layers without
- * kernels to choose. */
+ * the weights were last prepared): bit 0 the forward, bit 1 backward-data, bit 2 the weight
+ * gradient; 0 for layers without kernels to choose. */
 int dpf_net_layer_sparse(const dpf_net *net, int i, int n);
 
 #endif

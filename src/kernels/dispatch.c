@@ -73,6 +73,13 @@ struct dpf_conv {
     dpf_sparse_conv sparse_bwd;
     int sparse_bwd_ok;
     float *wt;              /* the transposed, flipped weights, while built */
+    /* Training: the weight gradient wanted only where gmask (K, C, KH, KW) is nonzero. */
+    const uint8_t *gmask;
+    int gmask_stale;
+    double gdensity;
+    dpf_sparse_conv sparse_w;
+    int sparse_w_ok;
+    float *gm;              /* the mask as 1 / 0 weights, for prepare */
 #endif
 };
 
@@ -148,6 +155,8 @@ void dpf_k_conv2d_free(dpf_conv *cv)
     dpf_sparse_conv_free(&cv->sparse);
     dpf_sparse_conv_free(&cv->sparse_bwd);
     free(cv->wt);
+    dpf_sparse_conv_free(&cv->sparse_w);
+    free(cv->gm);
 #endif
     free(cv);
 }
@@ -225,6 +234,57 @@ static void prepare_sparse(dpf_conv *cv)
         prepare_sparse_bwd(cv);
 }
 
+/* The compressed positions of the weight-gradient mask, where the policy may run them. */
+static void prepare_sparse_wgrad(dpf_conv *cv)
+{
+    if (!cv->gmask_stale)
+        return;
+    cv->gmask_stale = 0;
+    const size_t count = (size_t)cv->s.k * cv->s.c * cv->s.kh * cv->s.kw;
+    size_t kept = 0;
+    for (size_t i = 0; cv->gmask && i < count; i++)
+        kept += cv->gmask[i] != 0;
+    cv->gdensity = cv->gmask ? (double)kept / (double)count : 1;
+    cv->sparse_w_ok = cv->gmask && sparse_pays(cv->o.policy, cv->s, -1, cv->gdensity);
+    if (cv->sparse_w_ok && !cv->gm)
+        cv->gm = malloc(count * sizeof *cv->gm);
+    cv->sparse_w_ok = cv->sparse_w_ok && cv->gm;
+    if (cv->sparse_w_ok) {
+        for (size_t i = 0; i < count; i++)
+            cv->gm[i] = cv->gmask[i] ? 1.0f : 0.0f;
+        const int cb_in = cv->s.src_nchw ? 1 : dpf_fast_act_block(cv->s.c);
+        cv->sparse_w_ok = dpf_sparse_conv_prepare(&cv->sparse_w, &cv->s, cb_in,
+                                                  dpf_fast_act_block(cv->s.k), cv->gm) == DPF_OK;
+    }
+    if (!cv->sparse_w_ok)
+        dpf_sparse_conv_free(&cv->sparse_w);
+}
+
+/* Does the sparse kernel compute the weight gradient of n images (at the mask only)? */
+static int runs_sparse_wgrad(dpf_conv *cv, int n)
+{
+    if (cv->o.policy == DPF_KERNELS_DENSE || !cv->o.training)
+        return 0;
+    prepare_sparse_wgrad(cv);
+    return cv->sparse_w_ok && sparse_pays(cv->o.policy, cv->s, n, cv->gdensity);
+}
+
+/* db[k] += the sum of dy over images and pixels (dy in blocks of cb channels). */
+static void bias_grad(float *db, const float *dy, const dpf_conv_shape *s, int n)
+{
+    const int cb = dpf_fast_act_block(s->k);
+    const size_t plane = (size_t)s->oh * s->ow;
+    for (int k = 0; k < s->k; k++) {
+        double t = 0;
+        for (int i = 0; i < n; i++) {
+            const float *p = dy + (((size_t)i * (s->k / cb) + k / cb) * plane) * cb + k % cb;
+            for (size_t px = 0; px < plane; px++)
+                t += p[px * cb];
+        }
+        db[k] += (float)t;
+    }
+}
+
 /* Does the sparse kernel run backward-data for n images? */
 static int runs_sparse_bwd(dpf_conv *cv, int n)
 {
@@ -248,6 +308,26 @@ dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n)
 {
 #ifndef DPF_REAL_DOUBLE
     if (runs_sparse((dpf_conv *)cv, n))
+        return DPF_WEIGHTS_SPARSE;
+#endif
+    (void)n;
+    return cv->kind;
+}
+
+void dpf_k_conv2d_set_grad_mask(dpf_conv *cv, const uint8_t *mask)
+{
+#ifndef DPF_REAL_DOUBLE
+    cv->gmask = mask;
+    cv->gmask_stale = 1;
+#else
+    (void)cv, (void)mask;
+#endif
+}
+
+dpf_weights_kind dpf_k_conv2d_wgrad_kind(const dpf_conv *cv, int n)
+{
+#ifndef DPF_REAL_DOUBLE
+    if (runs_sparse_wgrad((dpf_conv *)cv, n))
         return DPF_WEIGHTS_SPARSE;
 #endif
     (void)n;
@@ -279,6 +359,10 @@ size_t dpf_k_conv2d_workspace(const dpf_conv *cv)
         if (cv->bwd_able) {
             const size_t sb = dpf_sparse_conv_workspace_for(&cv->bs, omp_get_max_threads());
             need = sb > need ? sb : need;
+        }
+        if (cv->o.training) {
+            const size_t sw = dpf_sparse_wgrad_workspace_for(&cv->s, omp_get_max_threads());
+            need = sw > need ? sw : need;
         }
     }
     return need;
@@ -339,6 +423,12 @@ void dpf_k_conv2d_backward(dpf_conv *cv, dpf_real *dx, dpf_real *dw, dpf_real *d
     if (dx && runs_sparse_bwd(cv, n)) {
         dpf_sparse_conv_forward(&cv->sparse_bwd, dx, dy, NULL, NULL, 0, n, ws);
         dx = NULL;
+    }
+    if (dw && runs_sparse_wgrad(cv, n)) {
+        dpf_sparse_conv_wgrad(&cv->sparse_w, dw, dy, x, n, ws);
+        if (db)
+            bias_grad(db, dy, &cv->s, n);
+        dw = db = NULL;
     }
     dpf_fast_conv2d_backward(cv->fast, dx, dw, db, dy, x, n, ws);
 #else

@@ -111,6 +111,12 @@ dpf_weights_kind dpf_k_conv2d_kind(const dpf_conv *cv, int n);
 /* The same for backward-data (training): sparse as the forward convolution of dy with the
  * weights transposed and flipped, for stride-1 layers where the rule says so for that shape. */
 dpf_weights_kind dpf_k_conv2d_bwd_kind(const dpf_conv *cv, int n);
+/* Training: the weight gradient is wanted only where mask (K, C, KH, KW; NULL: everywhere) is
+ * nonzero (the methods whose pruned weights never change discard it elsewhere); where the
+ * rule says so for the mask's density, backward computes only those positions and adds
+ * nothing to the others. Read again at each pass after the call (the mask may change). */
+void dpf_k_conv2d_set_grad_mask(dpf_conv *cv, const uint8_t *mask);
+dpf_weights_kind dpf_k_conv2d_wgrad_kind(const dpf_conv *cv, int n);
 /* Share of nonzero weights as last prepared (1 until a pass prepared them). */
 double dpf_k_conv2d_density(const dpf_conv *cv);
 /* The calibrated rule: does the sparse kernel beat the dense one for shape s (s->n images) at

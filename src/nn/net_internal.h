@@ -88,6 +88,7 @@ struct dpf_net {
     int fold_bn;                    /* inference: batch norms folded into convolutions */
     dpf_kernel_policy kernels;      /* which conv kernels may run (dpf_net_kernels) */
     int weights_dirty;              /* the weights may have changed since the kernels saw them */
+    const uint8_t *grad_mask;       /* dpf_net_set_grad_mask (NULL: dense weight gradients) */
     size_t arena_bytes;
 
     dpf_real *workspace;            /* kernel scratch, sized for the largest need */

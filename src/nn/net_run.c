@@ -53,12 +53,22 @@ static void sync_weights(dpf_net *net)
         return;
     for (int i = 1; i < net->n_nodes; i++) {
         dpf_node *nd = &net->nodes[i];
-        if (nd->cv)
+        if (nd->cv) {
             dpf_k_conv2d_set_weights(nd->cv, dpf_conv_node_weights(net, nd));
+            dpf_k_conv2d_set_grad_mask(nd->cv, net->grad_mask && !net->inference
+                                                   ? net->grad_mask + net->params[nd->param_w].offset
+                                                   : NULL);
+        }
         if (nd->lin)
             dpf_k_linear_layer_set_weights(nd->lin, dpf_net_param_wf(net, nd->param_w));
     }
     net->weights_dirty = 0;
+}
+
+void dpf_net_set_grad_mask(dpf_net *net, const uint8_t *mask)
+{
+    net->grad_mask = mask;
+    net->weights_dirty = 1; /* handed to the kernels with the weights */
 }
 
 void dpf_net_forward(dpf_net *net, const dpf_real *x, int batch, int train)
@@ -226,6 +236,9 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
                      nd->in[0] == 0                                         ? "none"
                      : dpf_k_conv2d_bwd_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE ? "sparse"
                                                                                : "dense");
+        if (nd->cv && !net->inference)
+            snprintf(out->wgrad_kernel, sizeof out->wgrad_kernel, "%s",
+                     dpf_k_conv2d_wgrad_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE ? "sparse" : "dense");
         out->density = nd->cv ? dpf_k_conv2d_density(nd->cv) : dpf_k_linear_layer_density(nd->lin);
     } else if (nd->op == DPF_OP_LINEAR) {
         snprintf(out->kernel, sizeof out->kernel, "dense");
@@ -256,7 +269,8 @@ int dpf_net_layer_sparse(const dpf_net *net, int i, int n)
         return dpf_k_linear_layer_kind(nd->lin, n) == DPF_WEIGHTS_SPARSE;
     return (dpf_k_conv2d_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE) |
            (!net->inference && nd->in[0] != 0 &&
-            dpf_k_conv2d_bwd_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE) << 1;
+            dpf_k_conv2d_bwd_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE) << 1 |
+           (!net->inference && dpf_k_conv2d_wgrad_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE) << 2;
 }
 
 const char *dpf_net_model(const dpf_net *net) { return net->model; }

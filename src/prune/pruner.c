@@ -86,6 +86,8 @@ void dpf_pruner_free(dpf_pruner *p)
         return;
     if (p->ops && p->ops->destroy)
         p->ops->destroy(p);
+    if (p->net) /* the net (which outlives its pruner) must not keep reading the mask */
+        dpf_net_set_grad_mask(p->net, NULL);
     dpf_selector_free(&p->sel);
     free(p->layers);
     free(p->layer_sparsity);

@@ -44,6 +44,11 @@ void dpf_pruner_enforce(dpf_pruner *p, dpf_optimizer *opt)
 dpf_status dpf_pruner_begin_phase(dpf_pruner *p, dpf_prune_ctx *c, const dpf_phase *phase)
 {
     p->phase_kind = phase->kind;
+    /* where the gradient of the pruned weights is discarded right after backward, backward
+     * need not compute it (the kernels' rule decides where skipping it pays) */
+    const int discards = phase->kind == DPF_PHASE_FINETUNE ||
+                         p->ops->after_backward == dpf_hook_mask_grads;
+    dpf_net_set_grad_mask(p->net, discards ? p->mask : NULL);
     if (phase->kind == DPF_PHASE_FINETUNE) { /* the final mask becomes hard: w~ = w = m ⊙ w */
         dpf_pruner_enforce(p, NULL);
         return dpf_net_use_forward_weights(p->net, 0);

@@ -15,7 +15,7 @@
 typedef struct dpf_kernel_switch {
     int64_t step;               /* the step (0-based, global) that first ran the new kernels */
     int row;                    /* the layer (dpf_net_profile_row) */
-    int sparse;                 /* dpf_net_layer_sparse: bit 0 forward, bit 1 backward-data */
+    int sparse;                 /* dpf_net_layer_sparse: bit 0 forward, 1 backward-data, 2 dw */
     double density;             /* the layer's share of nonzero weights then */
 } dpf_kernel_switch;
 

@@ -168,7 +168,7 @@ static dpf_status train_epoch(run *r, const dpf_lr_schedule *sched, epoch_stats 
 }
 
 /* The layers that changed kernels during the epoch: [{"step", "layer", "forward",
- * "backward_data", "density"}], "sparse" or "dense" each. */
+ * "backward_data", "weight_grad", "density"}], "sparse" or "dense" each. */
 static json_t *switches_json(const run *r)
 {
     json_t *a = json_array();
@@ -176,10 +176,11 @@ static json_t *switches_json(const run *r)
         const dpf_kernel_switch *k = &r->switches[i];
         dpf_layer_time row;
         dpf_net_profile_row(r->net, k->row, &row);
-        json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:f}", "step",
+        json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:f}", "step",
                                            (json_int_t)k->step, "layer", row.name, "forward",
                                            k->sparse & 1 ? "sparse" : "dense", "backward_data",
-                                           k->sparse & 2 ? "sparse" : "dense", "density",
+                                           k->sparse & 2 ? "sparse" : "dense", "weight_grad",
+                                           k->sparse & 4 ? "sparse" : "dense", "density",
                                            k->density));
     }
     return a;

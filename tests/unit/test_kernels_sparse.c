@@ -6,7 +6,8 @@
  * in NCHW and in the float build's blocked channels-last layout (16-channel blocks, or NHWC),
  * and results are bit-identical on one thread and on two (each output is one sum in a fixed
  * order). Training layers: the forward and backward-data passes on the sparse kernels and the
- * weight gradient beside them, against the reference's. Comparison: ||sparse - ref|| / ||ref||
+ * weight gradient beside them, and the weight gradient at a mask's positions only, against
+ * the reference's. Comparison: ||sparse - ref|| / ||ref||
  * <= 1e-5, shown able to fail. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -224,6 +225,25 @@ static void training_case(int n, int c, int h, int w, int k, int ks, int stride,
     expect_close("sparse backward-data", dx, dxrb, nx);
     expect_close("weight gradient beside sparse passes", dw, dwr, nw);
     expect_close("bias gradient beside sparse passes", db, dbr, (size_t)k);
+    /* the weight gradient at a mask's positions only (another mask than the weights' zeros,
+     * of the same density): the reference's there, nothing added elsewhere */
+    uint8_t *mask = calloc(nw, 1);
+    assert_non_null(mask);
+    for (size_t i = 0; i < nw; i++) {
+        mask[i] = dpf_rng_uniform(&rng) < density;
+        dwr[i] = mask[i] ? dwr[i] : 0.0f;
+    }
+    dpf_k_conv2d_set_grad_mask(cv, mask);
+    memset(dw, 0, nw * sizeof *dw);
+    memset(db, 0, (size_t)k * sizeof *db);
+    dpf_k_conv2d_backward(cv, NULL, dw, db, dyb, xb, n, ws);
+    assert_int_equal(dpf_k_conv2d_wgrad_kind(cv, n), DPF_WEIGHTS_SPARSE);
+    for (size_t i = 0; i < nw; i++)
+        if (!mask[i] && dw[i] != 0)
+            fail_msg("masked weight gradient: %g added at an unmasked position %zu", dw[i], i);
+    expect_close("masked weight gradient", dw, dwr, nw);
+    expect_close("bias gradient beside the masked weight gradient", db, dbr, (size_t)k);
+    free(mask);
     dpf_k_conv2d_free(cv);
     dpf_kctx_free(ctx);
     free(x), free(wt), free(b), free(dy), free(yr), free(dxr), free(dwr), free(dbr), free(rws);

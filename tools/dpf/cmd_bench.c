@@ -218,14 +218,15 @@ static void print_layers(const dpf_net *net, int steps)
         total += t.forward_s + t.backward_s;
     }
     printf("\n%-48s %9s %9s %6s %8s  %s\n", "layer", "fwd ms", "bwd ms", "share", "density",
-           "kernels fwd/bwd-data");
+           "kernels fwd/bwd-data/weight-grad");
     for (int i = 0; i < n; i++) {
         dpf_layer_time t;
         dpf_net_profile_row(net, i, &t);
         printf("%-48s %9.3f %9.3f %5.1f%%", t.name, 1e3 * t.forward_s / steps,
                1e3 * t.backward_s / steps, 100 * (t.forward_s + t.backward_s) / total);
         if (t.kernel[0])
-            printf(" %8.4f  %s/%s", t.density, t.kernel, t.bwd_kernel[0] ? t.bwd_kernel : "-");
+            printf(" %8.4f  %s/%s/%s", t.density, t.kernel, t.bwd_kernel[0] ? t.bwd_kernel : "-",
+                   t.wgrad_kernel[0] ? t.wgrad_kernel : "-");
         printf("\n");
     }
     printf("%-48s %9.3f ms per step in the layers\n", "total", 1e3 * total / steps);

@@ -56,7 +56,8 @@ static void zero_border(const dpf_sparse_conv *sc, float *xg)
 
 /* Images n0 .. n0+ng-1 of x (blocks of cb_in channels) into the group buffer xg; lanes past
  * ng are zero. */
-static void pad_group(const dpf_sparse_conv *sc, float *xg, const float *x, int n0, int ng)
+void dpf_sparse_lanes_pad_group(const dpf_sparse_conv *sc, float *xg, const float *x, int n0,
+                                int ng)
 {
     const dpf_conv_shape *s = &sc->s;
     const int cb = sc->cb_in, blocks = s->c / cb;
@@ -200,7 +201,7 @@ void dpf_sparse_conv_forward_lanes(const dpf_sparse_conv *sc, float *y, const fl
 #pragma omp for schedule(static)
         for (int g = 0; g < groups; g++) {
             const int n0 = g * LANES, ng = n - n0 < LANES ? n - n0 : LANES;
-            pad_group(sc, xg, x, n0, ng);
+            dpf_sparse_lanes_pad_group(sc, xg, x, n0, ng);
             for (int oy = 0; oy < sc->s.oh; oy++) { /* each row's sums leave L1 only as y */
                 row_sums(sc, yr, xg, b, oy);
                 row_epilogue(sc, y, res, yr, relu, n0, ng, oy);

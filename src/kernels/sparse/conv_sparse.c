@@ -49,7 +49,7 @@ static void geometry(dpf_sparse_conv *sc, const dpf_conv_shape *s)
 
 void dpf_sparse_conv_free(dpf_sparse_conv *sc)
 {
-    free(sc->row), free(sc->off), free(sc->val), free(sc->off_lane);
+    free(sc->row), free(sc->off), free(sc->val), free(sc->off_lane), free(sc->widx);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -63,7 +63,8 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
     geometry(sc, s);
     sc->cb_in = cb_in, sc->cb_out = cb_out;
     const int st = s->stride;
-    if (sc->image > (size_t)INT32_MAX || dpf_sparse_lanes_input(sc) > (size_t)INT32_MAX)
+    if (sc->image > (size_t)INT32_MAX || dpf_sparse_lanes_input(sc) > (size_t)INT32_MAX ||
+        (size_t)s->k * s->c * s->kh * s->kw > (size_t)INT32_MAX)
         return dpf_error(DPF_ERR_ARG, "sparse convolution: a padded image of %zu floats is too "
                          "large for 32-bit offsets", sc->image);
     const size_t per_k = (size_t)s->c * s->kh * s->kw;
@@ -74,7 +75,8 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
     sc->off = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->off);
     sc->val = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->val);
     sc->off_lane = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->off_lane);
-    if (!sc->row || !sc->off || !sc->val || !sc->off_lane) {
+    sc->widx = malloc((size_t)(nnz ? nnz : 1) * sizeof *sc->widx);
+    if (!sc->row || !sc->off || !sc->val || !sc->off_lane || !sc->widx) {
         dpf_sparse_conv_free(sc);
         return dpf_error(DPF_ERR_NOMEM, "sparse convolution: out of memory for %lld nonzeros",
                          (long long)nnz);
@@ -94,6 +96,7 @@ dpf_status dpf_sparse_conv_prepare(dpf_sparse_conv *sc, const dpf_conv_shape *s,
                                             (size_t)(kx / st));
                     sc->off_lane[at] =
                         (int32_t)((((size_t)c * sc->hp + ky) * sc->wp + kx) * 16);
+                    sc->widx[at] = (int32_t)((size_t)k * per_k + ((size_t)c * s->kh + ky) * s->kw + kx);
                     sc->val[at++] = v;
                 }
     }
@@ -120,6 +123,15 @@ size_t dpf_sparse_conv_workspace(const dpf_sparse_conv *sc, int n, int threads)
     (void)n;
     const size_t a = per_thread(sc), b = dpf_sparse_lanes_per_thread(sc);
     return (size_t)(threads > 0 ? threads : 1) * (a > b ? a : b) + 16; /* + alignment */
+}
+
+size_t dpf_sparse_wgrad_workspace_for(const dpf_conv_shape *s, int threads)
+{
+    dpf_sparse_conv g;
+    memset(&g, 0, sizeof g);
+    geometry(&g, s);
+    g.nnz = (int64_t)s->k * s->c * s->kh * s->kw; /* the densest mask */
+    return (size_t)(threads > 0 ? threads : 1) * dpf_sparse_wgrad_per_thread(&g) + 16;
 }
 
 size_t dpf_sparse_conv_workspace_for(const dpf_conv_shape *s, int threads)

@@ -46,6 +46,7 @@ typedef struct dpf_sparse_conv {
     int32_t *off;         /* (nnz) offset of each nonzero in the padded image */
     int hp, wp;           /* batches (conv_lanes.c): one padded channel of a group of images */
     int32_t *off_lane;    /* (nnz) offset of each nonzero in a group's padded image */
+    int32_t *widx;        /* (nnz) index of each nonzero in w (K, C, KH, KW) */
     float *val;           /* (nnz) */
     int64_t nnz;
 } dpf_sparse_conv;
@@ -71,6 +72,18 @@ size_t dpf_sparse_lanes_input(const dpf_sparse_conv *sc);
 size_t dpf_sparse_lanes_per_thread(const dpf_sparse_conv *sc);
 void dpf_sparse_conv_forward_lanes(const dpf_sparse_conv *sc, float *y, const float *x,
                                    const float *b, const float *res, int relu, int n, float *ws);
+/* Images n0 .. n0+ng-1 of x into a group's padded input (lanes past ng zero). */
+void dpf_sparse_lanes_pad_group(const dpf_sparse_conv *sc, float *xg, const float *x, int n0,
+                                int ng);
+
+/* The weight gradient at the nonzeros of sc only (conv_wgrad.c; sc prepared from the mask of
+ * the positions wanted, 1 where wanted): dw[j] += (dL/dw)[j] for those j, nothing elsewhere;
+ * dy and x in the layouts given to prepare. ws: dpf_sparse_wgrad_workspace_for floats (any
+ * mask of the shape). Sums in a fixed order for a given thread count. */
+size_t dpf_sparse_wgrad_per_thread(const dpf_sparse_conv *sc);
+size_t dpf_sparse_wgrad_workspace_for(const dpf_conv_shape *s, int threads);
+void dpf_sparse_conv_wgrad(const dpf_sparse_conv *sc, float *dw, const float *dy, const float *x,
+                           int n, float *ws);
 
 typedef struct dpf_sparse_linear {
     int in, out;
