@@ -45,9 +45,72 @@ static dpf_status add(dpf_st_writer *w, const char *name, dpf_st_dtype dt, size_
     return dpf_st_writer_add(w, name, dt, 1, &n, data);
 }
 
+void dpf_kernel_watch_free(dpf_kernel_watch *kw)
+{
+    free(kw->state);
+    free(kw->pending);
+    memset(kw, 0, sizeof *kw);
+}
+
+/* {"state": [per row], "pending": [[step, row, sparse, density], ...]} */
+static json_t *watch_json(const dpf_kernel_watch *kw)
+{
+    json_t *state = json_array(), *pending = json_array();
+    for (int i = 0; i < kw->rows; i++)
+        json_array_append_new(state, json_integer(kw->state[i]));
+    for (int i = 0; i < kw->n_pending; i++) {
+        const dpf_kernel_switch *k = &kw->pending[i];
+        json_array_append_new(pending, json_pack("[I, i, i, f]", (json_int_t)k->step, k->row,
+                                                 k->sparse, k->density));
+    }
+    return json_pack("{s:o, s:o}", "state", state, "pending", pending);
+}
+
+/* The saved watch into kw, for a net of `rows` profile rows; absent (older checkpoints): kw as
+ * it is (nothing recorded yet). */
+static dpf_status watch_load(const json_t *o, dpf_kernel_watch *kw, int rows, const char *path)
+{
+    if (!o)
+        return DPF_OK;
+    const json_t *state = json_object_get(o, "state"), *pending = json_object_get(o, "pending");
+    if (!json_is_array(state) || !json_is_array(pending) ||
+        json_array_size(state) != (size_t)rows || json_array_size(pending) > (size_t)1 << 20)
+        return dpf_error(DPF_ERR_FORMAT, "%s: kernel record does not fit the model", path);
+    dpf_kernel_watch w = {.rows = rows, .n_pending = (int)json_array_size(pending)};
+    w.cap = w.n_pending;
+    w.state = calloc((size_t)rows + 1, sizeof *w.state);
+    w.pending = calloc((size_t)w.n_pending + 1, sizeof *w.pending);
+    if (!w.state || !w.pending) {
+        dpf_kernel_watch_free(&w);
+        return dpf_error(DPF_ERR_NOMEM, "%s: out of memory for the kernel record", path);
+    }
+    int bad = 0;
+    for (int i = 0; i < rows; i++) {
+        const json_t *v = json_array_get(state, (size_t)i);
+        bad |= !json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 7;
+        w.state[i] = (int)json_integer_value(v);
+    }
+    for (int i = 0; i < w.n_pending && !bad; i++) {
+        json_int_t step = 0;
+        int row = 0, sparse = 0;
+        double density = 0;
+        bad |= json_unpack(json_array_get(pending, (size_t)i), "[I, i, i, F]", &step, &row,
+                           &sparse, &density) != 0 ||
+               step < 0 || row < 0 || row >= rows || sparse < 0 || sparse > 7;
+        w.pending[i] = (dpf_kernel_switch){step, row, sparse, density};
+    }
+    if (bad) {
+        dpf_kernel_watch_free(&w);
+        return dpf_error(DPF_ERR_FORMAT, "%s: kernel record malformed", path);
+    }
+    dpf_kernel_watch_free(kw);
+    *kw = w;
+    return DPF_OK;
+}
+
 dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,
                                const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos,
-                               const dpf_real *rank_bn, int ranks)
+                               const dpf_kernel_watch *kw, const dpf_real *rank_bn, int ranks)
 {
     dpf_st_writer *w = dpf_st_writer_new();
     json_t *state = json_pack("{s:o, s:I, s:I}", "position", pos_json(pos), "opt_steps",
@@ -80,6 +143,8 @@ dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf
         st = dpf_pruner_save_tensors(p, w);
     if (st == DPF_OK)
         json_object_set_new(state, "pruner", dpf_json_pruner_state(p));
+    if (st == DPF_OK && kw && kw->state)
+        json_object_set_new(state, "kernels", watch_json(kw));
     char *text = st == DPF_OK ? json_dumps(state, JSON_COMPACT) /* key order kept: metrics repeat it */ : NULL;
     if (st == DPF_OK && !text)
         st = dpf_error(DPF_ERR_NOMEM, "checkpoint: out of memory");
@@ -205,7 +270,8 @@ dpf_status dpf_checkpoint_config(const char *dir, dpf_train_config *cfg)
 }
 
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
-                               dpf_ckpt_pos *pos, dpf_real *rank_bn, int ranks, int *own)
+                               dpf_ckpt_pos *pos, dpf_kernel_watch *kw, dpf_real *rank_bn,
+                               int ranks, int *own)
 {
     dpf_st_file f = {0};
     json_t *state;
@@ -231,6 +297,8 @@ dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt
         st = dpf_st_get_f32(&f, "opt/v", opt->v, opt->n);
     if (st == DPF_OK)
         st = dpf_json_pruner_load(p, &f, state);
+    if (st == DPF_OK && kw)
+        st = watch_load(json_object_get(state, "kernels"), kw, dpf_net_profile_count(net), f.path);
     size_t nbn = dpf_net_buffers_size(net);
     const dpf_st_tensor *ranked = rank_bn && nbn ? dpf_st_find(&f, "dist/buffers") : NULL;
     int mine = ranked && ranked->ndim == 2 && ranked->shape[0] == ranks &&

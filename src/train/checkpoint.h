@@ -14,6 +14,25 @@
 #include "dpf/train.h"
 #include "prune/pruner.h"
 
+/* A layer whose passes changed kernels (dense <-> sparse) after a step. */
+typedef struct dpf_kernel_switch {
+    int64_t step;               /* the step (0-based, in the phase) that first ran the new kernels */
+    int row;                    /* the layer (dpf_net_profile_row) */
+    int sparse;                 /* dpf_net_layer_sparse: bit 0 forward, 1 backward-data, 2 dw */
+    double density;             /* the layer's share of nonzero weights then */
+} dpf_kernel_switch;
+
+/* Which kernels each layer ran in the last step, and the changes not yet written to
+ * metrics.jsonl: saved with the position, so that a resumed run reports the changes an
+ * uninterrupted one does. */
+typedef struct dpf_kernel_watch {
+    int *state;                 /* per profile row (dpf_net_layer_sparse); NULL: all dense */
+    int rows;
+    dpf_kernel_switch *pending;
+    int n_pending, cap;
+} dpf_kernel_watch;
+void dpf_kernel_watch_free(dpf_kernel_watch *kw);
+
 typedef struct dpf_ckpt_pos {
     int phase;              /* index of the phase being run */
     int epoch;              /* next epoch within the phase (== its epochs: only end_phase left) */
@@ -33,13 +52,14 @@ typedef struct dpf_ckpt_pos {
  * dpf_net_buffers_size), kept as "dist/buffers" beside the average in the net's buffers. */
 dpf_status dpf_checkpoint_save(const char *dir, const dpf_train_config *cfg, dpf_net *net,
                                const dpf_optimizer *opt, dpf_pruner *p, const dpf_ckpt_pos *pos,
-                               const dpf_real *rank_bn, int ranks);
+                               const dpf_kernel_watch *kw, const dpf_real *rank_bn, int ranks);
 /* Restores into a net / optimiser / pruner built from the same configuration (the phase's
  * begin_phase already run). rank_bn (may be NULL) gets the per-rank BN statistics of a
  * checkpoint saved by as many ranks, *own (may be NULL) whether it did. Errors name the file
  * and what is wrong. */
 dpf_status dpf_checkpoint_load(const char *dir, dpf_net *net, dpf_optimizer *opt, dpf_pruner *p,
-                               dpf_ckpt_pos *pos, dpf_real *rank_bn, int ranks, int *own);
+                               dpf_ckpt_pos *pos, dpf_kernel_watch *kw, dpf_real *rank_bn,
+                               int ranks, int *own);
 /* The "crc32" metadata text: CRC-32 of the data area (data_crc) continued over the state text
  * and then the config text. */
 void dpf_checkpoint_crc_text(uint32_t data_crc, const char *state, const char *config,

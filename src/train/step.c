@@ -67,8 +67,7 @@ void dpf_trainer_free(dpf_trainer *t)
     dpf_loader_free(t->loader);
     free(t->dense_bn);
     free(t->rank_bn);
-    free(t->layer_sparse);
-    free(t->switches);
+    dpf_kernel_watch_free(&t->kw);
     dpf_pruner_free(t->pruner);
     dpf_optim_free(&t->opt);
     if (t->own_net)
@@ -113,29 +112,28 @@ dpf_status dpf_trainer_begin_phase(dpf_trainer *t, int phase, int steps_per_epoc
 
 void dpf_trainer_watch_kernels(dpf_trainer *t, int64_t step)
 {
-    const int rows = dpf_net_profile_count(t->net);
-    if (!t->layer_sparse) {
-        t->layer_sparse = malloc((size_t)rows * sizeof *t->layer_sparse);
-        if (!t->layer_sparse)
+    dpf_kernel_watch *kw = &t->kw;
+    if (!kw->state) {
+        kw->rows = dpf_net_profile_count(t->net);
+        kw->state = calloc((size_t)kw->rows, sizeof *kw->state);
+        if (!kw->state)
             return; /* a record lost, not a run */
-        for (int i = 0; i < rows; i++)
-            t->layer_sparse[i] = 0;
     }
-    for (int i = 0; i < rows; i++) {
+    for (int i = 0; i < kw->rows; i++) {
         const int now = dpf_net_layer_sparse(t->net, i, 0);
-        if (now == t->layer_sparse[i])
+        if (now == kw->state[i])
             continue;
-        if (t->n_switches == t->cap_switches) {
-            int cap = t->cap_switches ? 2 * t->cap_switches : 16;
-            dpf_kernel_switch *m = realloc(t->switches, (size_t)cap * sizeof *m);
+        if (kw->n_pending == kw->cap) {
+            int cap = kw->cap ? 2 * kw->cap : 16;
+            dpf_kernel_switch *m = realloc(kw->pending, (size_t)cap * sizeof *m);
             if (!m)
                 return;
-            t->switches = m, t->cap_switches = cap;
+            kw->pending = m, kw->cap = cap;
         }
         dpf_layer_time row;
         dpf_net_profile_row(t->net, i, &row);
-        t->switches[t->n_switches++] = (dpf_kernel_switch){step, i, now, row.density};
-        t->layer_sparse[i] = now;
+        kw->pending[kw->n_pending++] = (dpf_kernel_switch){step, i, now, row.density};
+        kw->state[i] = now;
     }
 }
 
@@ -257,7 +255,7 @@ dpf_status dpf_trainer_save(dpf_trainer *t, const char *dir)
     if (st == DPF_OK)
         st = average_bn_around(t, 1, &avg); /* the average, and each rank's for a resume */
     if (st == DPF_OK && t->writer)
-        st = dpf_checkpoint_save(dir, &t->cfg, t->net, &t->opt, t->pruner, &t->pos,
+        st = dpf_checkpoint_save(dir, &t->cfg, t->net, &t->opt, t->pruner, &t->pos, &t->kw,
                                  ranks > 1 ? t->rank_bn : NULL, ranks);
     if (avg)
         average_bn_around(t, 0, &avg);
@@ -267,7 +265,7 @@ dpf_status dpf_trainer_save(dpf_trainer *t, const char *dir)
 dpf_status dpf_trainer_load(dpf_trainer *t, const char *dir)
 {
     int ranks = dpf_dist_size(t->dist), own = 0;
-    dpf_status st = dpf_checkpoint_load(dir, t->net, &t->opt, t->pruner, &t->pos,
+    dpf_status st = dpf_checkpoint_load(dir, t->net, &t->opt, t->pruner, &t->pos, &t->kw,
                                         ranks > 1 ? t->rank_bn : NULL, ranks, &own);
     if (st == DPF_OK) {
         t->ctx.step = t->pos.step, t->ctx.global_epoch = t->pos.global_epoch;

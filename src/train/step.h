@@ -11,14 +11,6 @@
 #include "prune/pruner.h"
 #include "train/checkpoint.h"
 
-/* A layer whose passes changed kernels (dense <-> sparse) after a step. */
-typedef struct dpf_kernel_switch {
-    int64_t step;               /* the step (0-based, global) that first ran the new kernels */
-    int row;                    /* the layer (dpf_net_profile_row) */
-    int sparse;                 /* dpf_net_layer_sparse: bit 0 forward, 1 backward-data, 2 dw */
-    double density;             /* the layer's share of nonzero weights then */
-} dpf_kernel_switch;
-
 struct dpf_trainer {
     dpf_train_config cfg;       /* resolved: normalisation filled in */
     dpf_net *net;
@@ -38,9 +30,7 @@ struct dpf_trainer {
     int writer;                 /* this process writes the run's files (rank 0) */
     int64_t checked_updates;    /* mask updates whose agreement across ranks was checked */
     dpf_real *rank_bn;          /* (ranks x BN statistics) every rank's, for their average */
-    int *layer_sparse;          /* per profile row: its kernels in the last step (-1: none yet) */
-    dpf_kernel_switch *switches; /* kernel changes not reported yet (trainer.c: metrics) */
-    int n_switches, cap_switches;
+    dpf_kernel_watch kw;        /* the layers' kernels and their changes (trainer.c: metrics) */
     /* a whole run (trainer.c) */
     dpf_dataset train, test;
     dpf_loader *loader;
@@ -59,7 +49,7 @@ struct dpf_trainer {
  * seconds spent in the method's hooks added. */
 double dpf_train_step(dpf_pruner *p, dpf_prune_ctx *ctx, double lr, int *correct,
                       double *method_s);
-/* Records which layers changed kernels in the step just run (t->switches). */
+/* Records which layers changed kernels in the step just run (t->kw). */
 void dpf_trainer_watch_kernels(dpf_trainer *t, int64_t step);
 /* Builds t's optimiser, pruner and phases around t->net and t->cfg (dpf_trainer_create). */
 dpf_status dpf_trainer_init(dpf_trainer *t);

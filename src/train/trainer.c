@@ -172,8 +172,8 @@ static dpf_status train_epoch(run *r, const dpf_lr_schedule *sched, epoch_stats 
 static json_t *switches_json(const run *r)
 {
     json_t *a = json_array();
-    for (int i = 0; i < r->n_switches; i++) {
-        const dpf_kernel_switch *k = &r->switches[i];
+    for (int i = 0; i < r->kw.n_pending; i++) {
+        const dpf_kernel_switch *k = &r->kw.pending[i];
         dpf_layer_time row;
         dpf_net_profile_row(r->net, k->row, &row);
         json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:s, s:s, s:f}", "step",
@@ -218,12 +218,12 @@ static dpf_status end_epoch(run *r, const epoch_stats *es, int last_of_phase)
         if (eval)
             json_object_update_missing_new(m, json_pack("{s:f, s:f}", "test_acc", test_acc,
                                                         "test_loss", test_loss));
-        if (r->n_switches)
+        if (r->kw.n_pending)
             json_object_set_new(m, "kernel_switches", switches_json(r));
         st = dpf_run_append_metrics(r->cfg.out, m);
     }
     json_decref(m);
-    r->n_switches = 0;
+    r->kw.n_pending = 0;
     return dpf_dist_agree_status(r->dist, st);
 }
 

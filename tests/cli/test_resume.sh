@@ -58,10 +58,13 @@ done
 same_run "$tmp/ref" "$tmp/run" "after $kills SIGKILLs"
 ls "$tmp/run" | grep -q '\.tmp$' && bad "a temporary file was left behind" || ok
 
-# --- (2) SIGTERM: a checkpoint, exit 130, then resume; methods with state of their own
-for m in dpf lt dsr; do
-  extra=(--method "$m" --sparsity 0.9 --epochs 3)
+# --- (2) SIGTERM: a checkpoint, exit 130, then resume; methods with state of their own; and
+# the sparse kernels in training (LeNet-5's convolutions: DPF's forward and backward-data on w~,
+# Incremental's weight gradient at its mask only)
+for m in dpf lt dsr dpf-sparse incremental-sparse; do
+  extra=(--method "${m%-sparse}" --sparsity 0.9 --epochs 3)
   [[ $m == lt ]] && extra+=(--lt-rounds 1 --epochs 2)
+  [[ $m == *-sparse ]] && extra+=(--model lenet5 --kernels sparse)
   "$dpf" train "${base[@]}" "${extra[@]}" --out "$tmp/ref-$m" >/dev/null 2>&1 || bad "$m reference failed"
   "$dpf" train "${base[@]}" "${extra[@]}" --out "$tmp/term-$m" >/dev/null 2>"$tmp/err" &
   pid=$!

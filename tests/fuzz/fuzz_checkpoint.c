@@ -29,7 +29,12 @@ static void setup(void)
     const char *seed = getenv("DPF_FUZZ_MAKE_SEED");
     if (seed) {
         dpf_ckpt_pos pos = {.phase = 0, .epoch = 1, .global_epoch = 1, .step = 5};
-        exit(dpf_checkpoint_save(seed, &cfg, net, &opt, pruner, &pos, NULL, 1) == DPF_OK ? 0 : 1);
+        int state[64] = {0}; /* a kernel record, so that the seed has one to mutate */
+        dpf_kernel_switch pending[1] = {{3, 0, 1, 0.25}};
+        dpf_kernel_watch kw = {.state = state, .rows = dpf_net_profile_count(net),
+                               .pending = pending, .n_pending = 1, .cap = 1};
+        exit(dpf_checkpoint_save(seed, &cfg, net, &opt, pruner, &pos, &kw, NULL, 1) == DPF_OK
+                 ? 0 : 1);
     }
 }
 
@@ -37,8 +42,10 @@ static void try_load(void)
 {
     dpf_train_config saved;
     dpf_ckpt_pos pos;
+    dpf_kernel_watch kw = {0};
     if (dpf_checkpoint_config(fuzz_dir(), &saved) == DPF_OK)
-        (void)dpf_checkpoint_load(fuzz_dir(), net, &opt, pruner, &pos, NULL, 1, NULL);
+        (void)dpf_checkpoint_load(fuzz_dir(), net, &opt, pruner, &pos, &kw, NULL, 1, NULL);
+    dpf_kernel_watch_free(&kw);
 }
 
 /* Rewrites path with the CRC its data and state would need; 0 if it did. */
