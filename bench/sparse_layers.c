@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "core/util.h"
 #include "dpf/rng.h"
 #include "kernels/kernels.h"
@@ -40,17 +41,7 @@ static int cpu_clock; /* time the process's CPU time (one thread: immune to othe
 
 static double now(void)
 {
-    if (!cpu_clock)
-        return dpf_now();
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return cpu_clock ? bench_cpu_seconds() : dpf_now();
 }
 
 static float *rand_vec(dpf_rng *r, size_t n, double density)
@@ -104,8 +95,8 @@ static void time_layer(const layer *l, int n, double density, int reps, dpf_kctx
         if (i >= 0)
             td[i] = t1 - t0, tsp[i] = t2 - t1;
     }
-    qsort(td, (size_t)reps, sizeof *td, cmp);
-    qsort(tsp, (size_t)reps, sizeof *tsp, cmp);
+    qsort(td, (size_t)reps, sizeof *td, bench_cmp_double);
+    qsort(tsp, (size_t)reps, sizeof *tsp, bench_cmp_double);
     *dense_s = td[reps / 2], *sparse_s = tsp[reps / 2];
     dpf_k_conv2d_free(cv);
     dpf_sparse_conv_free(&sc);
