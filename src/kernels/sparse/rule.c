@@ -15,11 +15,12 @@
  * 32 channels at <= 5%. Batches from 32 images run the lanes kernel (below). */
 #include "kernels/kernels.h"
 
-/* Batches of 32 images and more (the lanes kernel, every load aligned; measured at batch 256):
- * 3x3 stride 1 from 16 channels 1.2-2x at 10% density on every shape of the paper's models
- * (1.1-1.2x at 25% where C x K <= 1024, 0.5-0.9x above); stride 2 1.1-1.9x at 10%, 1.5-2.5x at
- * 5%; 5x5 2.4x at 25% (LeNet-5's conv2), 1.4x for its one-channel conv1; 1x1 0.33-0.41x (the
- * copy of the whole input for a quarter of it); a 3x3 stem of 1-3 channels 1.1-1.3x: dense. */
+/* Batches of 32 images and more (the lanes kernel, every load aligned; measured at batch 256,
+ * densities 0.25 / 0.2 / 0.15 / 0.1): 3x3 stride 1 with C x K <= 256 (ResNet's 16-channel
+ * stage) 1.26-1.55x at 25%; C x K <= 1024 1.16-1.43x at 20% (0.95-1.22x at 25%); larger layers
+ * 1.22-1.88x at 10% (0.9-1.44x at 15%); stride 2 1.37x at 25% from 16 channels, 1.46x at 20%
+ * from 32; 5x5 2.4x at 25% (LeNet-5's conv2), 1.4x for its one-channel conv1; 1x1 0.36-0.43x
+ * (the copy of the whole input for a quarter of it); a 3x3 stem of 1-3 channels: dense. */
 static int lanes_pay(const dpf_conv_shape *s, double density)
 {
     if (s->kh * s->kw == 1)
@@ -28,9 +29,10 @@ static int lanes_pay(const dpf_conv_shape *s, double density)
         return density <= 0.25;
     if (s->c < 16)
         return 0;
+    const double ck = (double)s->c * s->k;
     if (s->stride != 1)
-        return density <= (s->c >= 32 ? 0.1 : 0.05);
-    return density <= ((double)s->c * s->k <= 1024 ? 0.15 : 0.1);
+        return density <= (ck <= 512 ? 0.25 : ck <= 2048 ? 0.2 : 0.1);
+    return density <= (ck <= 256 ? 0.25 : ck <= 1024 ? 0.2 : 0.1);
 }
 
 int dpf_k_sparse_pays(const dpf_conv_shape *s, double density)
