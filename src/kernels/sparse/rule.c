@@ -13,7 +13,7 @@
  * and 5x5 layer from 4 input channels at <= 5% density (<= 10% up to 16k weights, <= 15% for
  * 5x5); 1x1 convolutions stay dense (0.35-0.96x), and so do stride-2 layers but at batch 1 from
  * 32 channels at <= 5%. Batches from 32 images run the lanes kernel (below). */
-#include "kernels/kernels.h"
+#include "kernels/sparse/sparse.h"
 
 /* Batches of 32 images and more (the lanes kernel, every load aligned; measured at batch 256,
  * densities 0.25 / 0.2 / 0.15 / 0.1): 3x3 stride 1 with C x K <= 256 (ResNet's 16-channel
@@ -52,4 +52,28 @@ int dpf_k_sparse_pays(const dpf_conv_shape *s, double density)
     if (s->kh >= 5) /* 16-31 images, the per-image kernel: LeNet-5's 5x5 layers */
         return density <= 0.1;
     return density <= 0.02 && s->c >= 16;
+}
+
+/* Share of nonzero weights among count. */
+double dpf_k_nonzero_share(const float *w, size_t count)
+{
+    size_t nz = 0;
+    for (size_t i = 0; i < count; i++)
+        nz += w[i] != 0;
+    return count ? (double)nz / (double)count : 1;
+}
+
+/* Does the sparse kernel run a layer of shape s (s->n: the largest batch) on n images under
+ * the policy? n < 0: on any batch (1 or the largest), which decides whether to build it. */
+int dpf_k_policy_pays(dpf_kernel_policy policy, dpf_conv_shape s, int n, double density)
+{
+    if (policy != DPF_KERNELS_AUTO)
+        return policy == DPF_KERNELS_SPARSE;
+    if (n >= 0) {
+        s.n = n;
+        return dpf_k_sparse_pays(&s, density);
+    }
+    dpf_conv_shape one = s;
+    one.n = 1;
+    return dpf_k_sparse_pays(&one, density) || dpf_k_sparse_pays(&s, density);
 }

@@ -35,6 +35,12 @@
 #include "dpf/status.h"
 #include "kernels/kernels.h"
 
+/* The policy and the rule for a prepared layer (rule.c; conv_layer.c, dispatch.c): the share
+ * of nonzeros among count weights, and whether the sparse kernel runs a layer of shape s (s->n
+ * its largest batch) on n images (n < 0: on batch 1 or the largest, i.e. whether to build it). */
+double dpf_k_nonzero_share(const float *w, size_t count);
+int dpf_k_policy_pays(dpf_kernel_policy policy, dpf_conv_shape s, int n, double density);
+
 typedef struct dpf_sparse_conv {
     dpf_conv_shape s;     /* geometry; s.n unused */
     int cb_in, cb_out;    /* channel blocks of x and of y / res (1: NCHW) */
