@@ -139,10 +139,11 @@ static const dpf_train_option options[] = {
     {OPT("kernels", "kernels", kernels, TEXT), .def = "auto",
      .choices = CHOICES("auto", "dense", "sparse"), .flags = RESUMABLE, .arg = "K",
      .help = "auto: a layer's forward and backward-data passes run\n"
-             "sparse kernels on the pruned weights w~ where the\n"
-             "calibrated rule says that is faster for its shape, batch\n"
-             "and density (recorded in metrics); dense: oneDNN always;\n"
-             "sparse: sparse wherever possible (tests)"},
+             "sparse kernels on the pruned weights w~ (and, for methods\n"
+             "that discard pruned gradients, its weight gradient only\n"
+             "at the mask) where the calibrated rule says that is faster\n"
+             "for its shape, batch and density (recorded in metrics);\n"
+             "dense: oneDNN always; sparse: sparse wherever possible"},
     {OPT("out", "out", out, TEXT), .flags = RUN, .arg = "DIR",
      .help = "save the run in DIR (refused if DIR holds a run)"},
     {OPT("force", "force", force, BOOL), .def = "off", .flags = RUN,
