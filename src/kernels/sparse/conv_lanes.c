@@ -39,17 +39,10 @@ static void zero_border(const dpf_sparse_conv *sc, float *xg)
         memset(p, 0, (size_t)s->pad * row * sizeof *p);
         memset(p + (size_t)(s->pad + s->h) * row, 0,
                (size_t)(sc->hp - s->pad - s->h) * row * sizeof *p);
-        for (int h = s->pad; h < s->pad + s->h; h++) { /* a few pixels: stores, not memset */
-            float *q = p + (size_t)h * row, *q2 = q + (size_t)(left + s->w) * LANES;
-#ifdef __AVX512F__
-            for (int i = 0; i < left; i++)
-                _mm512_store_ps(q + i * LANES, _mm512_setzero_ps());
-            for (int i = 0; i < right; i++)
-                _mm512_store_ps(q2 + i * LANES, _mm512_setzero_ps());
-#else
-            memset(q, 0, (size_t)left * LANES * sizeof *q);
-            memset(q2, 0, (size_t)right * LANES * sizeof *q2);
-#endif
+        for (int h = s->pad; h < s->pad + s->h; h++) {
+            memset(p + (size_t)h * row, 0, (size_t)left * LANES * sizeof *p);
+            memset(p + (size_t)h * row + (size_t)(left + s->w) * LANES, 0,
+                   (size_t)right * LANES * sizeof *p);
         }
     }
 }
