@@ -228,17 +228,13 @@ void dpf_net_profile_row(const dpf_net *net, int i, dpf_layer_time *out)
         snprintf(what, sizeof what, " %zu->%d", in->size, nd->c);
     out->density = 1;
     if (nd->cv || nd->lin) {
-        const int n = net->batch > 0 ? net->batch : 1;
-        dpf_weights_kind k = nd->cv ? dpf_k_conv2d_kind(nd->cv, n) : dpf_k_linear_layer_kind(nd->lin, n);
-        snprintf(out->kernel, sizeof out->kernel, "%s", k == DPF_WEIGHTS_SPARSE ? "sparse" : "dense");
-        if (nd->cv && !net->inference) /* the net's input gets no gradient */
+        const int sp = dpf_net_layer_sparse(net, i, 0);
+        snprintf(out->kernel, sizeof out->kernel, "%s", sp & 1 ? "sparse" : "dense");
+        if (nd->cv && !net->inference) { /* the net's input gets no gradient */
             snprintf(out->bwd_kernel, sizeof out->bwd_kernel, "%s",
-                     nd->in[0] == 0                                         ? "none"
-                     : dpf_k_conv2d_bwd_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE ? "sparse"
-                                                                               : "dense");
-        if (nd->cv && !net->inference)
-            snprintf(out->wgrad_kernel, sizeof out->wgrad_kernel, "%s",
-                     dpf_k_conv2d_wgrad_kind(nd->cv, n) == DPF_WEIGHTS_SPARSE ? "sparse" : "dense");
+                     nd->in[0] == 0 ? "none" : sp & 2 ? "sparse" : "dense");
+            snprintf(out->wgrad_kernel, sizeof out->wgrad_kernel, "%s", sp & 4 ? "sparse" : "dense");
+        }
         out->density = nd->cv ? dpf_k_conv2d_density(nd->cv) : dpf_k_linear_layer_density(nd->lin);
     } else if (nd->op == DPF_OP_LINEAR) {
         snprintf(out->kernel, sizeof out->kernel, "dense");
