@@ -129,6 +129,23 @@ fixed80 = [r for r in res if r["label"] == "Fixed mask (same init)" and r["targe
 assert len(fixed80) == 1 and fixed80[0]["seeds"] == 1, fixed80
 assert len(res) == 8, [r["label"] for r in res]  # Dense SNIP DPF DPF+FT Fixed x2, DPF/Fixed 80%
 PY
+# the verdicts: DPF+FT (2 seeds) against SNIP (1 seed) and Dense (1 seed), recomputed here
+python3 - "$rep/report.md" "$runs" <<'PY' && ok || bad "report.md: wrong DPF verdicts"
+import json, math, statistics, sys
+md = open(sys.argv[1]).read().split("## DPF against the others", 1)[1]
+acc = lambda d: json.load(open(f"{sys.argv[2]}/{d}/summary.json"))["test_acc_sparse"]
+dpf = [acc("dpf-s1"), acc("dpf-s2")]
+for other, label in ((acc("snip-s1"), "SNIP"), (acc("dense-s1"), "Dense")):
+    diff = statistics.mean(dpf) - other
+    noise = 2 * statistics.stdev(dpf)  # pooled: the one-seed side adds no degree of freedom
+    want = "within noise" if abs(diff) <= noise else ("DPF better" if diff > 0 else "DPF worse")
+    row = f"| 90% | DPF+FT | {label} | {100 * diff:+.2f} | {100 * noise:.2f} | {want} |"
+    assert row in md, (row, md)
+# one seed on both sides (DPF and the fixed mask at 80%): no verdict
+assert "| 80% | DPF | Fixed mask (same init) | " in md, md
+assert [l for l in md.splitlines() if l.startswith("| 80% | DPF | Fixed mask (same init) | ")][0] \
+    .endswith(" | – | one seed each: no verdict |"), md
+PY
 grep -q "± " <<<"$row" && ok || bad "90% row has no mean ± std: $row"
 grep -qF '| 90% |' "$tmp/rep.out" && ok || bad "tables not on stdout"
 # a second report into the same directory replaces the first

@@ -99,6 +99,16 @@ void rep_appendf(char *dst, size_t cap, const char *fmt, ...)
 
 /* report.md: the paper-style table and the per-entry details. */
 int rep_write_tables(const rep_set *s, FILE *f);
+/* DPF against another result of its row (report_verdict.c): diff = mean accuracy of a minus b,
+ * noise = twice the pooled sample std of their seeds (NAN with one seed on both sides), text =
+ * "DPF better" / "DPF worse" when |diff| > noise, else "within noise" (or why there is none). */
+typedef struct rep_verdict_t {
+    double diff, noise;
+    const char *text;
+} rep_verdict_t;
+void rep_verdict(const rep_entry *a, const rep_entry *b, rep_verdict_t *v);
+/* The "DPF against the others" section of report.md (nothing when there is no DPF result). */
+int rep_write_verdicts(const rep_set *s, FILE *f);
 /* The PNG figures (and their .dat/.gp) in dir; appends their markdown links to f. Returns the
  * number of figures that failed (0 if all were drawn). */
 int rep_write_plots(const rep_set *s, const char *dir, FILE *f);

@@ -138,6 +138,7 @@ int rep_write_tables(const rep_set *s, FILE *f)
         model_table(s, s->models[m], f);
     fprintf(f, "\nDPF and Incremental runs with `--finetune` give two columns: the end of their "
             "training phase and, with +FT, the end of fine-tuning (paper Table 2).\n");
+    rep_write_verdicts(s, f);
     fprintf(f, "\n## Every result\n\n| result | model | data | target | reached sparsity | "
             "nonzero params | MACs / image | test acc %% | seeds | wall (min) | runs |\n"
             "|---|---|---|---|---|---|---|---|---|---|---|\n");
