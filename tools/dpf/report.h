@@ -107,7 +107,7 @@ typedef struct rep_verdict_t {
     const char *text;
 } rep_verdict_t;
 void rep_verdict(const rep_entry *a, const rep_entry *b, rep_verdict_t *v);
-/* The "DPF against the others" section of report.md (nothing when there is no DPF result). */
+/* The "DPF against the others" section of report.md (nothing when DPF has nothing to meet). */
 int rep_write_verdicts(const rep_set *s, FILE *f);
 /* The PNG figures (and their .dat/.gp) in dir; appends their markdown links to f. Returns the
  * number of figures that failed (0 if all were drawn). */

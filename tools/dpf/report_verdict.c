@@ -34,7 +34,13 @@ static int in_row(const rep_entry *e, const char *model, double sp, int st)
            (is_dense(e) || (e->g->sparsity == sp && e->g->structured == st));
 }
 
-static void model_verdicts(const rep_set *s, const char *model, FILE *f)
+static const char *const section =
+    "\n## DPF against the others\n\nEach DPF result against every other result of its row: the "
+    "difference of the mean test accuracies (DPF minus the other) holds when it exceeds twice the "
+    "pooled sample standard deviation of the two results' seeds; otherwise it is within noise.\n";
+
+/* The model's comparisons; the section heading goes first when *started is 0 and there is one. */
+static void model_verdicts(const rep_set *s, const char *model, FILE *f, int *started)
 {
     double sp[256];
     int st[256];
@@ -48,6 +54,8 @@ static void model_verdicts(const rep_set *s, const char *model, FILE *f)
                 const rep_entry *b = &s->entries[j];
                 if (is_dpf(b) || !in_row(b, model, sp[r], st[r]))
                     continue;
+                if (!*started)
+                    fputs(section, f), *started = 1;
                 if (!header++)
                     fprintf(f, "\n### %s\n\n| sparsity | DPF result | against | difference "
                             "(points) | 2 × pooled std | verdict |\n|---|---|---|---|---|---|\n",
@@ -66,16 +74,8 @@ static void model_verdicts(const rep_set *s, const char *model, FILE *f)
 
 int rep_write_verdicts(const rep_set *s, FILE *f)
 {
-    int any = 0;
-    for (int i = 0; i < s->n_entries && !any; i++)
-        any = is_dpf(&s->entries[i]);
-    if (!any)
-        return 0;
-    fprintf(f, "\n## DPF against the others\n\nEach DPF result against every other result of its "
-            "row: the difference of the mean test accuracies (DPF minus the other) holds when it "
-            "exceeds twice the pooled sample standard deviation of the two results' seeds; "
-            "otherwise it is within noise.\n");
+    int started = 0;
     for (int m = 0; m < s->n_models; m++)
-        model_verdicts(s, s->models[m], f);
+        model_verdicts(s, s->models[m], f, &started);
     return ferror(f) ? -1 : 0;
 }
