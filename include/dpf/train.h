@@ -29,6 +29,8 @@ typedef struct dpf_train_config {
                                A.2); 0: at the target from the first epoch (SFP's paper) */
     int finetune_epochs;    /* extra epochs with the final mask fixed */
     double finetune_lr;     /* base LR of fine-tuning; 0: lr * gamma */
+    int recalibrate_bn;     /* after training, the sparse model's BN statistics recomputed on
+                               this many training batches (0: training's running averages) */
     int lt_rounds;          /* Lottery Ticket pruning rounds */
     double prune_rate;      /* DSR/SM/SET/RigL: fraction dropped per update; < 0: method default */
     int update_every;       /* DSR/SET/RigL: steps between updates; SM: 0 = every epoch;

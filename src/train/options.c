@@ -74,6 +74,13 @@ static const dpf_train_option options[] = {
              "decayed at --milestones of the phase"},
     {OPT("finetune-lr", "finetune_lr", finetune_lr, DOUBLE), NOMAX, .arg = "F",
      .help = "base LR of fine-tuning", .help_default = "--lr x --gamma"},
+    {OPT("recalibrate-bn", "recalibrate_bn", recalibrate_bn, INT), .def = "100", .max = 1000000,
+     .flags = RESUMABLE, .arg = "N",
+     .help = "after training, the final model's batch norm statistics are\n"
+             "recomputed for its weights: the plain average over the\n"
+             "first N training batches, no augmentation (training's\n"
+             "running averages mix the masks of DPF's last updates);\n"
+             "0 = keep training's running averages"},
     {OPT("lt-rounds", "lt_rounds", lt_rounds, INT), .def = "3", .min = 1, .max = 30,
      .methods = "lt", .arg = "R", .help = "Lottery Ticket prune-and-rewind rounds"},
     {OPT("prune-rate", "prune_rate", prune_rate, DOUBLE), .def = "-1", .max = 1,

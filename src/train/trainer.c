@@ -343,11 +343,18 @@ static void weight_stats(dpf_net *net, dpf_train_result *res)
 #define BN_RECALIBRATION_BATCHES 100
 
 /* Test accuracy of the sparse model w~ and of the dense model w (they differ for DPF). The BN
- * statistics of training belong to w~; the dense w is evaluated (and saved) with statistics
- * recalibrated for it on training batches, kept in r->dense_bn. */
+ * statistics of training belong to w~ (recomputed for the final w~ with --recalibrate-bn); the
+ * dense w is evaluated (and saved) with statistics recalibrated for it, kept in r->dense_bn. */
 static dpf_status final_accuracies(run *r, dpf_train_result *res)
 {
-    dpf_status st = dpf_trainer_evaluate(r, &r->test, &res->test_acc_sparse, NULL);
+    dpf_status st = DPF_OK;
+    /* the final model's own statistics (--recalibrate-bn): training's running averages weigh
+     * the last ~20 batches most, and DPF's mask changes every p steps up to the end */
+    if (r->cfg.recalibrate_bn > 0 && dpf_net_buffers_size(r->net))
+        st = dpf_recalibrate_bn(r->net, &r->train, r->cfg.mean, r->cfg.std,
+                                r->cfg.recalibrate_bn);
+    if (st == DPF_OK)
+        st = dpf_trainer_evaluate(r, &r->test, &res->test_acc_sparse, NULL);
     res->test_acc_dense = res->test_acc_sparse;
     if (st != DPF_OK || !dpf_pruner_masked_forward(r->pruner))
         return st;

@@ -52,8 +52,9 @@ expect_error 1 "--mask-from: .*nope.*cannot open" -- \
   "$dpf" train --method fixed --mask-from "$tmp/nope.safetensors" --data-dir "$tmp/small"
 
 # --- DPF's dense w on a BN model: evaluated and saved with BN statistics recalibrated for it
+# (--period 1: the mask follows the ramp from the first step, so w~ and w differ)
 "$dpf" train --model resnet20 --data-dir "$tmp/small" --batch 64 --epochs 1 --threads 2 \
-  --progress none --out "$tmp/bn" >/dev/null 2>&1 && ok || bad "resnet20 DPF run failed"
+  --period 1 --progress none --out "$tmp/bn" >/dev/null 2>&1 && ok || bad "resnet20 DPF run failed"
 want=$(python3 -c "import json; print('%.2f' % (100 * json.load(open('$tmp/bn/summary.json'))['test_acc_dense']))")
 got=$("$dpf" eval "$tmp/bn/dense.safetensors" --data-dir "$tmp/small" | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
 [[ -n $got && $got == "$want" ]] && ok || bad "dense.safetensors evaluates to $got%, summary says $want%"
@@ -69,6 +70,57 @@ sparse, dense = (tensors(f"{sys.argv[1]}/{f}.safetensors") for f in ("model", "d
 stats = [k for k in sparse if k.endswith(("running_mean", "running_var"))]
 assert stats and all(sparse[k] != dense[k] for k in stats), "statistics not recalibrated"
 PY
+
+# --- --recalibrate-bn: the final sparse model's BN statistics are recomputed for its weights
+"$dpf" train --model resnet20 --data-dir "$tmp/small" --batch 64 --epochs 1 --threads 2 \
+  --period 1 --progress none --recalibrate-bn 0 --out "$tmp/bn0" >/dev/null 2>&1 && ok || bad "--recalibrate-bn 0 failed"
+"$dpf" train --model resnet20 --data-dir "$tmp/small" --batch 64 --epochs 1 --threads 2 \
+  --period 1 --progress none --recalibrate-bn 2 --out "$tmp/bn2" >/dev/null 2>&1 && ok || bad "--recalibrate-bn 2 failed"
+python3 - "$tmp" <<'PY' && ok || bad "--recalibrate-bn changed the weights or not the statistics"
+import json, struct, sys
+def tensors(path):
+    raw = open(path, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    head = json.loads(raw[8:8 + n])
+    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
+            for k, v in head.items() if k != "__metadata__"}
+m0, m2, m100 = (tensors(f"{sys.argv[1]}/{d}/model.safetensors") for d in ("bn0", "bn2", "bn"))
+stats = [k for k in m0 if k.endswith(("running_mean", "running_var"))]
+assert stats and all(m0[k] == m2[k] == m100[k] for k in m0 if k not in stats), "weights differ"
+assert all(m0[k] != m2[k] and m2[k] != m100[k] for k in stats), "statistics not recomputed"
+PY
+# dpf eval --recalibrate-bn on the run that kept training's statistics gives what training gives
+want=$(python3 -c "import json; print('%.2f' % (100 * json.load(open('$tmp/bn2/summary.json'))['test_acc_sparse']))")
+got=$("$dpf" eval "$tmp/bn0" --data-dir "$tmp/small" --batch 64 --recalibrate-bn 2 |
+      sed -n 's/^test accuracy \([0-9.]*\)% .*recalibrated.*/\1/p')
+[[ -n $got && $got == "$want" ]] && ok || bad "eval --recalibrate-bn 2 gives $got%, training $want%"
+got=$("$dpf" eval "$tmp/bn2" --data-dir "$tmp/small" --batch 64 | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
+[[ $got == "$want" ]] && ok || bad "the saved model evaluates to $got%, its summary says $want%"
+# the statistics are PyTorch's BN with momentum=None over the first 2 batches (where torch is)
+if /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  /usr/bin/python3 - "$tmp/bn2/model.safetensors" "$tmp/small" "$(dirname "$0")/../../tools/pytorch" <<'PY' \
+    && ok || bad "--recalibrate-bn 2: statistics differ from PyTorch's"
+import sys, numpy as np, torch
+sys.path.insert(0, sys.argv[3])
+import dpf_torch as dt
+model, meta = dt.load_model(sys.argv[1])
+saved = {k: v.clone() for k, v in model.state_dict().items() if k.endswith(("running_mean", "running_var"))}
+x = dt.read_idx(f"{sys.argv[2]}/train-images-idx3-ubyte")[:128, None].astype(np.float32) / 255
+x = (x - dt._floats(meta, "normalize_mean", 1).reshape(1, 1, 1, 1)) / dt._floats(meta, "normalize_std", 1).reshape(1, 1, 1, 1)
+for m in model.modules():
+    if isinstance(m, torch.nn.BatchNorm2d):
+        m.reset_running_stats(); m.momentum = None
+model.train()
+with torch.no_grad():
+    for b in range(2):
+        model(torch.from_numpy(x[64 * b:64 * (b + 1)]))
+got = model.state_dict()
+worst = max(float(((got[k] - v).abs() / (v.abs() + 1e-3)).max()) for k, v in saved.items())
+assert worst < 1e-4, worst
+PY
+else
+  echo "note: /usr/bin/python3 has no torch: --recalibrate-bn's statistics are not checked against PyTorch"
+fi
 
 # --- layer collapse: a layer without weights is named in a warning and counted in summary.json
 "$dpf" train --model mlp --data-dir "$tmp/small" --epochs 2 --period 1 --sparsity 0.9999 \

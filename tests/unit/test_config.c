@@ -60,6 +60,7 @@ static void test_defaults(void **state)
     old.lt_rounds = 3, old.prune_rate = -1, old.update_every = -1, old.density_erk = -1;
     old.keep_per_filter = -1;
     old.sfp_ramp = 1;
+    old.recalibrate_bn = 100;
     old.mean[0] = old.mean[1] = old.mean[2] = -1;
     assert_memory_equal(&d, &old, sizeof d);
 }
