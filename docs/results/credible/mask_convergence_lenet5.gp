@@ -1,0 +1,17 @@
+set terminal pngcairo size 920,360 font 'Sans,10' noenhanced
+set output 'mask_convergence_lenet5.png'
+set grid lc rgb '#dddddd'
+set key outside right top
+set datafile missing 'NaN'
+set key inside top right font ',8' samplen 2
+set multiplot layout 1,2
+set xlabel 'epoch'
+set yrange [0:*]
+set ylabel '% of the mask changing after the epoch'
+set title 'mask elements still changing, 95% sparsity'
+plot 'mask_convergence_lenet5.dat' index 0 using 1:2 with linespoints pt 7 ps 0.6 lc rgb '#1f77b4' lw 1.5 title 'Incremental', \
+     'mask_convergence_lenet5.dat' index 1 using 1:2 with linespoints pt 7 ps 0.6 lc rgb '#8c564b' lw 1.5 title 'DPF'
+set title 'mask elements still changing, 99% sparsity'
+plot 'mask_convergence_lenet5.dat' index 2 using 1:2 with linespoints pt 7 ps 0.6 lc rgb '#1f77b4' lw 1.5 title 'Incremental', \
+     'mask_convergence_lenet5.dat' index 3 using 1:2 with linespoints pt 7 ps 0.6 lc rgb '#8c564b' lw 1.5 title 'DPF'
+unset multiplot
