@@ -58,14 +58,20 @@ expect_error 1 "--mask-from: .*nope.*cannot open" -- \
 want=$(python3 -c "import json; print('%.2f' % (100 * json.load(open('$tmp/bn/summary.json'))['test_acc_dense']))")
 got=$("$dpf" eval "$tmp/bn/dense.safetensors" --data-dir "$tmp/small" | sed -n 's/^test accuracy \([0-9.]*\)%.*/\1/p')
 [[ -n $got && $got == "$want" ]] && ok || bad "dense.safetensors evaluates to $got%, summary says $want%"
-python3 - "$tmp/bn" <<'PY' && ok || bad "dense.safetensors has the sparse model's BN statistics"
-import json, struct, sys
+# tensors(path): a safetensors file's tensors as raw bytes, by name
+cat >"$tmp/st_raw.py" <<'PY'
+import json, struct
 def tensors(path):
     raw = open(path, "rb").read()
     n = struct.unpack("<Q", raw[:8])[0]
     head = json.loads(raw[8:8 + n])
     return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
             for k, v in head.items() if k != "__metadata__"}
+PY
+python3 - "$tmp/bn" <<'PY' && ok || bad "dense.safetensors has the sparse model's BN statistics"
+import sys
+sys.path.insert(0, sys.argv[1] + "/..")
+from st_raw import tensors
 sparse, dense = (tensors(f"{sys.argv[1]}/{f}.safetensors") for f in ("model", "dense"))
 stats = [k for k in sparse if k.endswith(("running_mean", "running_var"))]
 assert stats and all(sparse[k] != dense[k] for k in stats), "statistics not recalibrated"
@@ -77,13 +83,9 @@ PY
 "$dpf" train --model resnet20 --data-dir "$tmp/small" --batch 64 --epochs 1 --threads 2 \
   --period 1 --progress none --recalibrate-bn 2 --out "$tmp/bn2" >/dev/null 2>&1 && ok || bad "--recalibrate-bn 2 failed"
 python3 - "$tmp" <<'PY' && ok || bad "--recalibrate-bn changed the weights or not the statistics"
-import json, struct, sys
-def tensors(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    head = json.loads(raw[8:8 + n])
-    return {k: raw[8 + n + v["data_offsets"][0]:8 + n + v["data_offsets"][1]]
-            for k, v in head.items() if k != "__metadata__"}
+import sys
+sys.path.insert(0, sys.argv[1])
+from st_raw import tensors
 m0, m2, m100 = (tensors(f"{sys.argv[1]}/{d}/model.safetensors") for d in ("bn0", "bn2", "bn"))
 stats = [k for k in m0 if k.endswith(("running_mean", "running_var"))]
 assert stats and all(m0[k] == m2[k] == m100[k] for k in m0 if k not in stats), "weights differ"
