@@ -19,10 +19,12 @@ plot 'accuracy_vs_macs.dat' index 0 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc 
      'accuracy_vs_macs.dat' index 4 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#9467bd' lw 1.5 title 'SNIP', \
      'accuracy_vs_macs.dat' index 5 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#8c564b' lw 1.5 title 'DPF', \
      'accuracy_vs_macs.dat' index 6 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#e377c2' lw 1.5 title 'DPF lr=0.05', \
-     'accuracy_vs_macs.dat' index 7 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#17becf' lw 1.5 title 'DPF lr=0.1'
+     'accuracy_vs_macs.dat' index 7 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#17becf' lw 1.5 title 'DPF lr=0.1', \
+     'accuracy_vs_macs.dat' index 8 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#7f7f7f' lw 1.5 title 'Fixed mask (new init)', \
+     'accuracy_vs_macs.dat' index 9 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#393b79' lw 1.5 title 'Fixed mask (same init)'
 set title 'lenet5'
-plot 'accuracy_vs_macs.dat' index 8 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#1f77b4' lw 1.5 title 'Incremental', \
-     'accuracy_vs_macs.dat' index 9 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#d62728' lw 1.5 title 'Incremental+FT', \
-     'accuracy_vs_macs.dat' index 10 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#8c564b' lw 1.5 title 'DPF', \
-     'accuracy_vs_macs.dat' index 11 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#bcbd22' lw 1.5 title 'DPF+FT'
+plot 'accuracy_vs_macs.dat' index 10 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#1f77b4' lw 1.5 title 'Incremental', \
+     'accuracy_vs_macs.dat' index 11 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#d62728' lw 1.5 title 'Incremental+FT', \
+     'accuracy_vs_macs.dat' index 12 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#8c564b' lw 1.5 title 'DPF', \
+     'accuracy_vs_macs.dat' index 13 using 5:2:3 with yerrorlines pt 7 ps 0.8 lc rgb '#bcbd22' lw 1.5 title 'DPF+FT'
 unset multiplot

@@ -13,9 +13,11 @@ set title 'per-layer sparsity, 90% sparsity'
 plot 'layer_sparsity_resnet20.dat' index 0 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#ff7f0e' lw 1.5 title 'Incremental lr=0.05', \
      'layer_sparsity_resnet20.dat' index 1 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#2ca02c' lw 1.5 title 'Incremental lr=0.1', \
      'layer_sparsity_resnet20.dat' index 2 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#e377c2' lw 1.5 title 'DPF lr=0.05', \
-     'layer_sparsity_resnet20.dat' index 3 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#17becf' lw 1.5 title 'DPF lr=0.1'
+     'layer_sparsity_resnet20.dat' index 3 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#17becf' lw 1.5 title 'DPF lr=0.1', \
+     'layer_sparsity_resnet20.dat' index 4 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#7f7f7f' lw 1.5 title 'Fixed mask (new init)', \
+     'layer_sparsity_resnet20.dat' index 5 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#393b79' lw 1.5 title 'Fixed mask (same init)'
 set title 'per-layer sparsity, 99% sparsity'
-plot 'layer_sparsity_resnet20.dat' index 4 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#1f77b4' lw 1.5 title 'Incremental', \
-     'layer_sparsity_resnet20.dat' index 5 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#9467bd' lw 1.5 title 'SNIP', \
-     'layer_sparsity_resnet20.dat' index 6 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#8c564b' lw 1.5 title 'DPF'
+plot 'layer_sparsity_resnet20.dat' index 6 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#1f77b4' lw 1.5 title 'Incremental', \
+     'layer_sparsity_resnet20.dat' index 7 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#9467bd' lw 1.5 title 'SNIP', \
+     'layer_sparsity_resnet20.dat' index 8 using 1:2:xtic(3) with linespoints pt 7 ps 0.6 lc rgb '#8c564b' lw 1.5 title 'DPF'
 unset multiplot
